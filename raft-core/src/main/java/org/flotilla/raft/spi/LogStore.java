@@ -1,0 +1,102 @@
+package org.flotilla.raft.spi;
+
+import java.util.List;
+import org.flotilla.raft.message.LogEntry;
+
+/**
+ * The durable Raft log.
+ *
+ * <p>Appends are visible at once and durable later: {@link #append(List)} returns as soon as the
+ * entries can be read back, and the store reports through its {@link DurabilityListener} when they
+ * have reached stable storage (after {@code fsync}). A store batches appends so that one sync
+ * covers many of them (group commit). The node acknowledges entries to the leader, and the leader
+ * counts itself towards a quorum, only for entries reported durable.
+ *
+ * <p>Threading: every method is called only from the node's event loop, except {@link #close()},
+ * which may be called from any thread once the event loop has stopped. The listener is called from
+ * the store's own thread and must not block.
+ *
+ * <p>Failures: a store that cannot write or sync must not carry on. It reports {@link
+ * DurabilityListener#failed(Throwable)} (or throws {@link StorageException} from a method), and the
+ * node stops: after a failed {@code fsync} the kernel may have dropped the dirty pages, so neither
+ * retrying nor continuing is safe.
+ */
+public interface LogStore extends LogReader, AutoCloseable {
+
+  /**
+   * Sets the listener for durability reports. Called once, before the first append.
+   *
+   * @param listener the listener
+   */
+  void setListener(DurabilityListener listener);
+
+  /**
+   * Appends entries, first removing every entry at or after {@code entries.get(0).index()} (the
+   * conflicting suffix, Raft §5.3).
+   *
+   * @param entries consecutive entries; the first index is in {@code [firstIndex(), lastIndex() +
+   *     1]}
+   * @throws IllegalArgumentException if the entries do not attach to the log
+   * @throws StorageException if the store has failed
+   */
+  void append(List<LogEntry> entries);
+
+  /**
+   * Discards the entries up to and including {@code index}, which a durable snapshot covers. The
+   * store may keep some of them (for example to delete only whole segment files); {@link
+   * #baseIndex()} then reports what it kept. Need not be durable on return: on restart the node
+   * compacts again from its newest snapshot.
+   *
+   * @param index the last index to discard, at most {@link #lastIndex()}
+   */
+  void compact(long index);
+
+  /**
+   * Discards the whole log and starts an empty one after {@code (index, term)}, as when a snapshot
+   * from the leader replaces it. Durable on return.
+   *
+   * @param index the new base index
+   * @param term the new base term
+   * @throws StorageException if the store cannot do it (the node stops)
+   */
+  void reset(long index, long term);
+
+  /**
+   * Returns the highest index known durable (reported or about to be reported to the listener).
+   *
+   * @return the durable index
+   */
+  long durableIndex();
+
+  /**
+   * Flushes and syncs whatever is pending and releases the store's files and threads. Entries
+   * appended before the call are durable on return, unless the store has failed.
+   */
+  @Override
+  void close();
+
+  /**
+   * Receives durability reports from a {@link LogStore}.
+   *
+   * <p>Called from the store's thread; implementations hand the report to the event loop and return
+   * at once.
+   */
+  interface DurabilityListener {
+
+    /**
+     * Reports that every entry up to and including {@code index} is durable, {@code term} being the
+     * term of the entry at {@code index} when it was written.
+     *
+     * @param index the durable index
+     * @param term the term of that entry
+     */
+    void durable(long index, long term);
+
+    /**
+     * Reports that the store failed and can make nothing more durable. The node stops.
+     *
+     * @param cause what went wrong
+     */
+    void failed(Throwable cause);
+  }
+}

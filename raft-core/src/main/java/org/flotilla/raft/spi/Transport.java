@@ -1,0 +1,68 @@
+package org.flotilla.raft.spi;
+
+import java.util.Collection;
+import org.flotilla.raft.Member;
+import org.flotilla.raft.message.RaftMessage;
+
+/**
+ * Carries messages between the members of a Raft group.
+ *
+ * <p>Delivery is best effort: a transport may drop, delay or (after a reconnect) lose messages, and
+ * Raft tolerates it. It must not corrupt, reorder messages on one connection, or deliver a message
+ * to a member other than its {@code to()}. Queues are bounded: when a peer is slow or down, a
+ * transport drops messages rather than grow without bound.
+ *
+ * <p>Threading: {@link #send(RaftMessage)}, {@link #flush()} and {@link #updateMembers(Collection)}
+ * are called only from the node's event loop and must not block. Inbound messages are handed to the
+ * {@link Inbox} from the transport's own threads.
+ */
+public interface Transport extends AutoCloseable {
+
+  /**
+   * Starts the transport for the local member: binds, if it listens, and from then on delivers
+   * messages addressed to {@code localId} to {@code inbox}.
+   *
+   * @param localId the local member's id
+   * @param inbox where inbound messages go
+   * @throws java.io.IOException if the transport cannot start (for example its port is taken)
+   */
+  void start(String localId, Inbox inbox) throws java.io.IOException;
+
+  /**
+   * Tells the transport the members of the group and their addresses. Called at start and on every
+   * configuration change; members not in the collection may be disconnected.
+   *
+   * @param members every member of the current configuration, the local one included
+   */
+  void updateMembers(Collection<Member> members);
+
+  /**
+   * Sends a message to {@code message.to()}. Never throws and never blocks: a message that cannot
+   * be sent is dropped (and counted or logged by the transport).
+   *
+   * @param message the message
+   */
+  void send(RaftMessage message);
+
+  /**
+   * Signals the end of a batch of sends (one event-loop turn): a transport that coalesces writes
+   * flushes them now. The default does nothing.
+   */
+  default void flush() {}
+
+  /** Stops the transport and releases its threads and sockets. */
+  @Override
+  void close();
+
+  /** Receives inbound messages. Implemented by the node; must not block. */
+  @FunctionalInterface
+  interface Inbox {
+
+    /**
+     * Accepts one inbound message. The node may drop it if its inbound queue is full.
+     *
+     * @param message the message, already validated by the transport's decoder
+     */
+    void receive(RaftMessage message);
+  }
+}

@@ -1,0 +1,48 @@
+package org.flotilla.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigurationTest {
+
+  private static final Member A = new Member("a", "127.0.0.1:1", 1);
+  private static final Member B = new Member("b", "127.0.0.1:2", 5);
+  private static final Member C = Member.of("c");
+
+  @Test
+  void encodeDecodeRoundTripsJointConfigurationWithLearners() {
+    Configuration joint = new Configuration(List.of(A, B), List.of(A, C), List.of(Member.of("l")));
+    assertThat(Configuration.decode(joint.encode())).isEqualTo(joint);
+    assertThat(joint.isJoint()).isTrue();
+    assertThat(joint.isVoter("c")).isTrue();
+    assertThat(joint.isLearner("l")).isTrue();
+    assertThat(joint.leaveJoint().isVoter("c")).isFalse();
+    assertThat(joint.all()).extracting(Member::id).containsExactly("a", "b", "c", "l");
+  }
+
+  @Test
+  void rejectsTruncatedOrTrailingBytes() {
+    ByteBuffer bytes = Configuration.ofVoters(List.of(A, B)).encode();
+    ByteBuffer truncated = bytes.duplicate().limit(bytes.limit() - 1);
+    assertThatThrownBy(() -> Configuration.decode(truncated))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("truncated");
+    ByteBuffer longer = ByteBuffer.allocate(bytes.remaining() + 1).put(bytes.duplicate());
+    assertThatThrownBy(() -> Configuration.decode(longer.flip())).hasMessageContaining("trailing");
+  }
+
+  @Test
+  void rejectsInvalidMembership() {
+    assertThatThrownBy(() -> Configuration.ofVoters(List.of()))
+        .hasMessageContaining("at least one voter");
+    assertThatThrownBy(() -> Configuration.ofVoters(List.of(A, A)))
+        .hasMessageContaining("duplicate");
+    assertThatThrownBy(() -> Configuration.of(List.of(A), List.of(A)))
+        .hasMessageContaining("both a voter and a learner");
+    assertThatThrownBy(() -> Member.of("bad id")).hasMessageContaining("member id");
+  }
+}

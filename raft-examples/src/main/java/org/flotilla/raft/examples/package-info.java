@@ -1,0 +1,2 @@
+/** Example applications built on Flotilla. */
+package org.flotilla.raft.examples;

@@ -1,0 +1,2 @@
+/** The Netty and protobuf network transport. */
+package org.flotilla.raft.transport.netty;
