@@ -5,10 +5,10 @@ package org.flotilla.raft.message;
  *
  * <p>On success, {@code matchIndex} is the highest index the follower has <em>persisted</em> and
  * knows to match the leader's log. On rejection, {@code rejectedIndex} is the {@code prevLogIndex}
- * that failed the consistency check, and {@code conflictTerm}/{@code conflictIndex} let the leader
- * skip back a whole term at a time (thesis §5.3's optimization): {@code conflictTerm} is the
- * follower's term at {@code rejectedIndex} (0 if its log is shorter) and {@code conflictIndex} is
- * the first index the follower has for that term (or its last index + 1 if the log is shorter).
+ * that failed the consistency check, and {@code conflictIndex}/{@code conflictTerm} let the leader
+ * skip back a whole term at a time (thesis §5.3's optimization, as etcd-raft does it): {@code
+ * conflictIndex} is the follower's last index at or below {@code rejectedIndex} whose term is at
+ * most the rejected {@code prevLogTerm}, and {@code conflictTerm} is its term there.
  *
  * @param from the follower
  * @param to the leader
@@ -16,8 +16,8 @@ package org.flotilla.raft.message;
  * @param success whether the entries matched and were appended
  * @param matchIndex on success, the highest persisted matching index
  * @param rejectedIndex on rejection, the rejected prevLogIndex
- * @param conflictIndex on rejection, where the leader may retry from
- * @param conflictTerm on rejection, the follower's conflicting term (0 for none)
+ * @param conflictIndex on rejection, the follower's hint index
+ * @param conflictTerm on rejection, the follower's term at the hint index
  */
 public record AppendEntriesResponse(
     String from,

@@ -1,0 +1,246 @@
+package org.flotilla.raft.core;
+
+import java.util.ArrayDeque;
+
+/**
+ * The leader's view of one follower's (or learner's) log, and the flow control of what it sends
+ * there (thesis §4.2.1 and etcd-raft's progress tracker).
+ *
+ * <ul>
+ *   <li>{@code PROBE}: the leader does not know where the follower's log matches; it sends one
+ *       AppendEntries and waits for the answer before sending again.
+ *   <li>{@code REPLICATE}: the logs match up to {@code match}; the leader pipelines AppendEntries
+ *       optimistically, up to a window of {@code maxInflight} messages.
+ *   <li>{@code SNAPSHOT}: the follower needs entries the leader has compacted; a snapshot is being
+ *       streamed and no AppendEntries are sent.
+ * </ul>
+ *
+ * <p>Invariant: {@code 0 <= match < next}. Not thread-safe; confined to the core's thread.
+ */
+public final class Progress {
+
+  /** The replication state of a follower. */
+  public enum State {
+    /** One message at a time until the match point is found. */
+    PROBE,
+    /** Pipelined replication. */
+    REPLICATE,
+    /** A snapshot is being sent. */
+    SNAPSHOT
+  }
+
+  private final String id;
+  private State state = State.PROBE;
+  // invariant: match < next
+  private long match;
+  private long next;
+  private boolean probeSent;
+  private long pendingSnapshot;
+  private boolean recentActive;
+  private long ackedRound;
+  private long leaseTick = Long.MIN_VALUE;
+  private long lastProgressTick;
+  private final int maxInflight;
+  // last index of each AppendEntries in flight, ascending
+  private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+
+  Progress(String id, long next, int maxInflight, long now) {
+    this.id = id;
+    this.next = next;
+    this.maxInflight = maxInflight;
+    this.lastProgressTick = now;
+  }
+
+  /**
+   * Returns the follower's id.
+   *
+   * @return the id
+   */
+  public String id() {
+    return id;
+  }
+
+  /**
+   * Returns the replication state.
+   *
+   * @return the state
+   */
+  public State state() {
+    return state;
+  }
+
+  /**
+   * Returns the highest index known to be stored on the follower.
+   *
+   * @return the match index
+   */
+  public long match() {
+    return match;
+  }
+
+  /**
+   * Returns the next index to send.
+   *
+   * @return the next index
+   */
+  public long next() {
+    return next;
+  }
+
+  boolean recentActive() {
+    return recentActive;
+  }
+
+  void setRecentActive(boolean active) {
+    recentActive = active;
+  }
+
+  long ackedRound() {
+    return ackedRound;
+  }
+
+  long leaseTick() {
+    return leaseTick;
+  }
+
+  void ackRound(long round, long sentTick) {
+    if (round > ackedRound) {
+      ackedRound = round;
+    }
+    if (sentTick > leaseTick) {
+      leaseTick = sentTick;
+    }
+  }
+
+  long pendingSnapshot() {
+    return pendingSnapshot;
+  }
+
+  long lastProgressTick() {
+    return lastProgressTick;
+  }
+
+  /** Tells whether the leader may send an AppendEntries now. */
+  boolean canSend() {
+    return switch (state) {
+      case PROBE -> !probeSent;
+      case REPLICATE -> inflight.size() < maxInflight;
+      case SNAPSHOT -> false;
+    };
+  }
+
+  /** Records an AppendEntries whose last index is {@code last}. */
+  void sent(long last, boolean hadEntries, long now) {
+    switch (state) {
+      case PROBE -> probeSent = true;
+      case REPLICATE -> {
+        if (hadEntries) {
+          if (inflight.isEmpty()) {
+            lastProgressTick = now;
+          }
+          inflight.addLast(last);
+          next = last + 1;
+        }
+      }
+      case SNAPSHOT -> throw new IllegalStateException("append sent to " + id + " in snapshot");
+    }
+  }
+
+  /** Allows the next probe (after a heartbeat answer). */
+  void resumeProbe() {
+    probeSent = false;
+  }
+
+  /**
+   * Records a successful answer up to {@code index}.
+   *
+   * @return true if the match index advanced
+   */
+  boolean maybeUpdate(long index, long now) {
+    boolean updated = false;
+    if (index > match) {
+      match = index;
+      updated = true;
+      lastProgressTick = now;
+    }
+    if (next < index + 1) {
+      next = index + 1;
+    }
+    while (!inflight.isEmpty() && inflight.peekFirst() <= index) {
+      inflight.pollFirst();
+    }
+    probeSent = false;
+    return updated;
+  }
+
+  /**
+   * Handles a rejection of the AppendEntries at {@code rejected}, moving {@code next} back to
+   * {@code hint} (never below {@code match + 1}).
+   *
+   * @return false if the rejection is stale and was ignored
+   */
+  boolean maybeDecrement(long rejected, long hint) {
+    if (state == State.REPLICATE) {
+      // A rejection at or below match is stale: those entries were acknowledged since.
+      if (rejected <= match) {
+        return false;
+      }
+      becomeProbe();
+      next = Math.max(match + 1, Math.min(hint, rejected));
+      return true;
+    }
+    if (state == State.SNAPSHOT) {
+      return false;
+    }
+    // PROBE: only the answer to the probe in flight counts.
+    if (next - 1 != rejected) {
+      return false;
+    }
+    next = Math.max(match + 1, Math.min(hint, rejected));
+    probeSent = false;
+    return true;
+  }
+
+  void becomeProbe() {
+    if (state == State.SNAPSHOT) {
+      next = Math.max(match + 1, pendingSnapshot + 1);
+      pendingSnapshot = 0;
+    } else {
+      next = match + 1;
+    }
+    state = State.PROBE;
+    probeSent = false;
+    inflight.clear();
+  }
+
+  void becomeReplicate() {
+    state = State.REPLICATE;
+    next = match + 1;
+    probeSent = false;
+    inflight.clear();
+  }
+
+  void becomeSnapshot(long snapshotIndex) {
+    state = State.SNAPSHOT;
+    pendingSnapshot = snapshotIndex;
+    inflight.clear();
+  }
+
+  int inflightCount() {
+    return inflight.size();
+  }
+
+  @Override
+  public String toString() {
+    return id
+        + "{"
+        + state
+        + " match="
+        + match
+        + " next="
+        + next
+        + " inflight="
+        + inflight.size()
+        + "}";
+  }
+}
