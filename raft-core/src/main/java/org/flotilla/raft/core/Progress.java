@@ -220,10 +220,16 @@ public final class Progress {
     inflight.clear();
   }
 
-  void becomeSnapshot(long snapshotIndex) {
+  void becomeSnapshot(long snapshotIndex, long now) {
     state = State.SNAPSHOT;
     pendingSnapshot = snapshotIndex;
+    lastProgressTick = now;
     inflight.clear();
+  }
+
+  /** Records that a snapshot transfer is still making progress. */
+  void snapshotProgress(long now) {
+    lastProgressTick = now;
   }
 
   int inflightCount() {

@@ -502,12 +502,19 @@ public final class RaftCore {
         == 1;
   }
 
-  /** A pipelined follower whose acknowledgements stopped (a lost message) is probed again. */
+  /**
+   * A pipelined follower whose acknowledgements stopped (a lost message), or a snapshot transfer
+   * that stopped making progress, starts over from probing.
+   */
   private void restartStalledReplication() {
     for (Progress p : progress.values()) {
-      if (p.state() == Progress.State.REPLICATE
-          && p.inflightCount() > 0
-          && now - p.lastProgressTick() >= options.electionTimeoutTicks()) {
+      boolean stalled =
+          switch (p.state()) {
+            case REPLICATE -> p.inflightCount() > 0;
+            case SNAPSHOT -> true;
+            case PROBE -> false;
+          };
+      if (stalled && now - p.lastProgressTick() >= options.electionTimeoutTicks()) {
         p.becomeProbe();
       }
     }
@@ -835,6 +842,9 @@ public final class RaftCore {
       return;
     }
     p.setRecentActive(true);
+    if (p.state() == Progress.State.SNAPSHOT) {
+      p.snapshotProgress(now);
+    }
     if (p.state() == Progress.State.SNAPSHOT && (isr.done() || isr.rejected())) {
       if (isr.done()) {
         p.maybeUpdate(Math.min(isr.snapshotIndex(), p.pendingSnapshot()), now);
@@ -1253,7 +1263,7 @@ public final class RaftCore {
         throw new IllegalStateException(
             "member " + p.id() + " needs index " + p.next() + " but no snapshot exists");
       }
-      p.becomeSnapshot(s.index());
+      p.becomeSnapshot(s.index(), now);
       send(
           new InstallSnapshot(
               id, p.id(), term, s.index(), s.term(), s.configuration(), 0, 0, 0, null, false));
