@@ -1212,6 +1212,16 @@ public final class RaftCore {
   }
 
   /**
+   * Bounds the committed entries handed out for applying: none beyond {@code index} until the limit
+   * is raised. The driver uses it to bound its apply queue.
+   *
+   * @param index the highest index the driver can take now
+   */
+  public void setApplyLimit(long index) {
+    log.setApplyLimit(index);
+  }
+
+  /**
    * Tells the core that a snapshot up to {@code meta.index()} is durable, so that members too far
    * behind can be sent it, and the log before it may be compacted.
    *
@@ -1290,7 +1300,7 @@ public final class RaftCore {
     if (!savedHardState.equals(new HardState(term, votedFor))) {
       return true;
     }
-    if (Math.min(log.committed(), log.persisted()) > log.applied()) {
+    if (log.hasCommittedToApply()) {
       return true;
     }
     if (role == Role.LEADER) {

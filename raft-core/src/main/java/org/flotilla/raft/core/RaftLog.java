@@ -29,6 +29,8 @@ final class RaftLog {
   private long committed;
   private long applied;
   private long persisted;
+  // the driver's bound on what it can take for applying (its apply queue's capacity)
+  private long applyLimit = Long.MAX_VALUE;
 
   RaftLog(LogReader store, long snapshotIndex) {
     this.store = store;
@@ -218,8 +220,16 @@ final class RaftLog {
   }
 
   /** Returns committed, persisted entries not yet handed out for applying, within a budget. */
+  void setApplyLimit(long index) {
+    applyLimit = index;
+  }
+
+  boolean hasCommittedToApply() {
+    return Math.min(Math.min(committed, persisted), applyLimit) > applied;
+  }
+
   List<LogEntry> nextCommitted(long maxBytes) {
-    long to = Math.min(committed, persisted);
+    long to = Math.min(Math.min(committed, persisted), applyLimit);
     if (to <= applied) {
       return List.of();
     }

@@ -1,0 +1,247 @@
+package org.flotilla.raft;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.flotilla.raft.message.EntryType;
+import org.flotilla.raft.message.LogEntry;
+import org.flotilla.raft.spi.SnapshotMeta;
+import org.flotilla.raft.spi.SnapshotStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The apply thread: applies committed entries to the {@link StateMachine} in log order, serves
+ * reads once the applied index reaches their read index, restores snapshots, and captures state for
+ * new snapshots (written on the snapshot thread).
+ *
+ * <p>Threading: the fields below are confined to the apply thread, except {@link #appliedIndex}
+ * (written by the apply thread, read by any) and the task queue (bounded; filled by the event loop
+ * and, for stale reads and snapshot requests, by user threads).
+ */
+final class Applier implements Runnable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
+
+  sealed interface Task permits Entries, Restore, Read, TakeSnapshot, Stop {}
+
+  record Entries(List<LogEntry> entries) implements Task {}
+
+  record Restore(SnapshotStore.Stored snapshot) implements Task {}
+
+  record Read(long index, ByteBuffer query, CompletableFuture<Result> future) implements Task {}
+
+  record TakeSnapshot(CompletableFuture<Long> future) implements Task {}
+
+  record Stop() implements Task {}
+
+  private final NodeRuntime node;
+  private final StateMachine stateMachine;
+  private final SnapshotStore snapshots;
+  private final Executor snapshotExecutor;
+  private final long snapshotThreshold;
+  private final ArrayBlockingQueue<Task> tasks;
+  private final PriorityQueue<Read> waiting =
+      new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
+  private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
+  private final Sessions sessions;
+  private volatile long appliedIndex;
+  private long appliedTerm;
+  private Configuration appliedConfig;
+  private long lastSnapshotIndex;
+
+  Applier(
+      NodeRuntime node,
+      StateMachine stateMachine,
+      SnapshotStore snapshots,
+      Executor snapshotExecutor,
+      RaftOptions options,
+      Configuration bootstrap,
+      int capacity) {
+    this.node = node;
+    this.stateMachine = stateMachine;
+    this.snapshots = snapshots;
+    this.snapshotExecutor = snapshotExecutor;
+    this.snapshotThreshold = options.snapshotThresholdEntries();
+    this.sessions = new Sessions(options.sessionTimeout().toMillis());
+    this.appliedConfig = bootstrap;
+    this.tasks = new ArrayBlockingQueue<>(capacity);
+  }
+
+  long appliedIndex() {
+    return appliedIndex;
+  }
+
+  int queued() {
+    return tasks.size();
+  }
+
+  /** Queues a task; false if the queue is full. */
+  boolean offer(Task task) {
+    return tasks.offer(task);
+  }
+
+  @Override
+  public void run() {
+    try {
+      while (true) {
+        Task task = tasks.take();
+        if (task instanceof Stop) {
+          break;
+        }
+        handle(task);
+        serveReads();
+        maybeSnapshot(null);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | IOException | Error e) {
+      node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
+    } finally {
+      failWaiting(new NodeStoppedException("node stopped before the read was served", null));
+    }
+  }
+
+  private void handle(Task task) throws IOException {
+    if (task instanceof Entries e) {
+      for (LogEntry entry : e.entries()) {
+        apply(entry);
+      }
+      node.applied(appliedIndex);
+    } else if (task instanceof Restore r) {
+      restore(r.snapshot());
+      node.applied(appliedIndex);
+    } else if (task instanceof Read r) {
+      waiting.add(r);
+    } else if (task instanceof TakeSnapshot t) {
+      maybeSnapshot(t.future());
+    }
+  }
+
+  private void apply(LogEntry entry) {
+    if (entry.index() <= appliedIndex) {
+      return;
+    }
+    if (entry.index() != appliedIndex + 1) {
+      throw new IllegalStateException(
+          "apply gap: entry " + entry.index() + " after applied index " + appliedIndex);
+    }
+    ByteBuffer result = null;
+    boolean superseded = false;
+    if (entry.type() == EntryType.COMMAND) {
+      Sessions.Envelope envelope = Sessions.decode(entry.payload());
+      Sessions.Outcome outcome =
+          sessions.apply(envelope, cmd -> stateMachine.apply(entry.index(), cmd));
+      result = outcome.result();
+      superseded = outcome.superseded();
+    } else if (entry.type() == EntryType.CONFIGURATION) {
+      appliedConfig = Configuration.decode(entry.payload());
+    }
+    appliedIndex = entry.index();
+    appliedTerm = entry.term();
+    node.completeCommand(entry, result, superseded);
+  }
+
+  private void restore(SnapshotStore.Stored snapshot) throws IOException {
+    SnapshotMeta meta = snapshot.meta();
+    try (InputStream raw = snapshot.open();
+        DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
+      sessions.readFrom(in);
+      stateMachine.restore(in);
+    }
+    appliedIndex = meta.index();
+    appliedTerm = meta.term();
+    appliedConfig = meta.configuration();
+    lastSnapshotIndex = meta.index();
+    LOG.info("restored snapshot at index {} term {}", meta.index(), meta.term());
+  }
+
+  private void serveReads() {
+    while (!waiting.isEmpty() && waiting.peek().index() <= appliedIndex) {
+      Read r = waiting.poll();
+      ByteBuffer answer;
+      try {
+        answer = stateMachine.query(r.query().asReadOnlyBuffer());
+      } catch (RuntimeException e) {
+        node.completeExceptionally(r.future(), e);
+        continue;
+      }
+      node.complete(r.future(), new Result(appliedIndex, answer));
+    }
+  }
+
+  private void failWaiting(RuntimeException e) {
+    Read r;
+    while ((r = waiting.poll()) != null) {
+      node.completeExceptionally(r.future(), e);
+    }
+    Task t;
+    while ((t = tasks.poll()) != null) {
+      if (t instanceof Read read) {
+        node.completeExceptionally(read.future(), e);
+      } else if (t instanceof TakeSnapshot ts) {
+        node.completeExceptionally(ts.future(), e);
+      }
+    }
+  }
+
+  /** Takes a snapshot if the threshold is passed, or if {@code forced} asks for one. */
+  private void maybeSnapshot(CompletableFuture<Long> forced) {
+    boolean due = snapshotThreshold > 0 && appliedIndex - lastSnapshotIndex >= snapshotThreshold;
+    if ((forced == null && !due) || appliedIndex == 0) {
+      if (forced != null) {
+        node.complete(forced, lastSnapshotIndex);
+      }
+      return;
+    }
+    if (!snapshotInProgress.compareAndSet(false, true)) {
+      if (forced != null) {
+        node.completeExceptionally(
+            forced, new CommandRejectedException("a snapshot is already being written"));
+      }
+      return;
+    }
+    SnapshotMeta meta = new SnapshotMeta(appliedIndex, appliedTerm, appliedConfig);
+    StateMachine.Snapshot writer = stateMachine.snapshot();
+    Sessions table = sessions.copy();
+    lastSnapshotIndex = appliedIndex;
+    long start = System.nanoTime();
+    snapshotExecutor.execute(
+        () -> {
+          try (SnapshotStore.Sink sink = snapshots.create(meta)) {
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(sink.output()));
+            table.writeTo(out);
+            writer.writeTo(out);
+            out.flush();
+            SnapshotStore.Stored stored = sink.commit();
+            LOG.info(
+                "snapshot taken at index {} term {}: {} bytes in {} ms",
+                meta.index(),
+                meta.term(),
+                stored.size(),
+                (System.nanoTime() - start) / 1_000_000);
+            node.snapshotTaken(stored);
+            if (forced != null) {
+              node.complete(forced, meta.index());
+            }
+          } catch (IOException | RuntimeException e) {
+            LOG.warn("snapshot at index {} failed; will retry later", meta.index(), e);
+            if (forced != null) {
+              node.completeExceptionally(forced, e);
+            }
+          } finally {
+            snapshotInProgress.set(false);
+          }
+        });
+  }
+}

@@ -1,0 +1,926 @@
+package org.flotilla.raft;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.flotilla.raft.core.CoreOptions;
+import org.flotilla.raft.core.Progress;
+import org.flotilla.raft.core.RaftCore;
+import org.flotilla.raft.core.ReadState;
+import org.flotilla.raft.core.Ready;
+import org.flotilla.raft.message.InstallSnapshot;
+import org.flotilla.raft.message.InstallSnapshotResponse;
+import org.flotilla.raft.message.LogEntry;
+import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.HardState;
+import org.flotilla.raft.spi.LogStore;
+import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.SnapshotMeta;
+import org.flotilla.raft.spi.SnapshotStore;
+import org.flotilla.raft.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The runtime behind a {@link RaftNode}: the event loop that owns the protocol core and does its
+ * I/O, plus the apply and snapshot threads.
+ *
+ * <p>Threading. The event loop thread owns {@link #core} and every field marked "loop"; every input
+ * to the core (inbound messages, proposals, reads, ticks, storage completions) is a task in the
+ * loop's bounded queue. The apply thread owns the {@link Applier}. Fields marked "shared" are
+ * thread-safe objects: the pending-command map (written by the loop, removed by the apply thread),
+ * counters, and the durability mailbox written by the log store's thread.
+ */
+final class NodeRuntime {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+
+  /** Committed entries handed to the apply thread and not yet applied, at most. */
+  private static final int MAX_UNAPPLIED = 65_536;
+
+  private static final Runnable WAKEUP = () -> {};
+
+  final String id;
+  private final RaftOptions options;
+  private final Transport transport;
+  private final LogStore logStore;
+  private final MetaStore metaStore;
+  private final SnapshotStore snapshotStore;
+  private final Executor callbacks;
+  private final Configuration bootstrap;
+  private final List<RaftListener> listeners = new CopyOnWriteArrayList<>();
+  private final long tickNanos;
+
+  private final ArrayBlockingQueue<Runnable> queue;
+  private final Thread loopThread;
+  private final Thread applyThread;
+  private final ExecutorService snapshotExecutor;
+  private final Applier applier;
+
+  // shared
+  private final ConcurrentHashMap<Long, PendingCommand> commands = new ConcurrentHashMap<>();
+  private final AtomicInteger pendingCount = new AtomicInteger();
+  private final AtomicLong pendingBytes = new AtomicLong();
+  private final AtomicReference<long[]> durable = new AtomicReference<>();
+  private final AtomicBoolean stopping = new AtomicBoolean();
+  private final AtomicLong droppedInbound = new AtomicLong();
+  private volatile boolean running;
+  private volatile Throwable fatalError;
+  private volatile NodeStatus status;
+
+  // loop
+  private RaftCore core;
+  private SnapshotTransfers transfers;
+  private final Map<Long, PendingRead> reads = new HashMap<>();
+  private long nextReadContext = 1;
+  private final Set<String> autoPromote = new HashSet<>();
+  private PendingChange pendingChange;
+  private PendingTransfer pendingTransfer;
+  private Role lastRole;
+  private long lastTerm = -1;
+  private String lastLeader;
+  private Configuration lastConfig;
+  private long handedToApply;
+  private long ticks;
+
+  /** A proposed command awaiting its entry's application. */
+  static final class PendingCommand {
+    final CompletableFuture<Result> future;
+    final int size;
+    long term;
+
+    PendingCommand(CompletableFuture<Result> future, int size) {
+      this.future = future;
+      this.size = size;
+    }
+  }
+
+  private record PendingRead(ByteBuffer query, CompletableFuture<Result> future, long tick) {}
+
+  private record PendingChange(long index, CompletableFuture<Result> future) {}
+
+  private record PendingTransfer(
+      String target, long deadlineTick, CompletableFuture<Void> future) {}
+
+  NodeRuntime(RaftNode.Builder b) {
+    this.id = b.id;
+    this.options = b.options;
+    this.transport = b.transport;
+    this.logStore = b.logStore;
+    this.metaStore = b.metaStore;
+    this.snapshotStore = b.snapshotStore;
+    this.callbacks = b.callbackExecutor;
+    this.bootstrap = Configuration.of(b.members, b.learners);
+    this.tickNanos = options.tickInterval().toNanos();
+    this.queue = new ArrayBlockingQueue<>(options.inboundQueueCapacity());
+    int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
+    this.snapshotExecutor =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            0,
+            TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(4),
+            r -> daemon(r, "flotilla-" + id + "-snapshot"));
+    this.applier =
+        new Applier(
+            this,
+            b.stateMachine,
+            snapshotStore,
+            snapshotExecutor,
+            options,
+            bootstrap,
+            applyCapacity);
+    this.loopThread = daemon(this::loop, "flotilla-" + id + "-loop");
+    this.applyThread = daemon(applier, "flotilla-" + id + "-apply");
+    if (b.listener != null) {
+      listeners.add(b.listener);
+    }
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  void start() throws IOException {
+    Optional<SnapshotStore.Stored> snapshot = snapshotStore.latest();
+    SnapshotMeta snapshotMeta = snapshot.map(SnapshotStore.Stored::meta).orElse(null);
+    if (snapshotMeta != null
+        && (logStore.lastIndex() < snapshotMeta.index()
+            || logStore.term(snapshotMeta.index()) != snapshotMeta.term())) {
+      LOG.info(
+          "{}: log ends before or disagrees with snapshot {}; starting the log after it",
+          id,
+          snapshotMeta.index());
+      logStore.reset(snapshotMeta.index(), snapshotMeta.term());
+    }
+    HardState hs = metaStore.load();
+    CoreOptions coreOptions =
+        new CoreOptions(
+            options.electionTicks(),
+            options.heartbeatTicks(),
+            options.preVote(),
+            options.checkQuorum(),
+            options.leaseDriftTicks(),
+            options.maxInflightAppends(),
+            options.maxAppendBytes(),
+            options.maxApplyBatchBytes(),
+            Math.max(options.maxPendingProposals(), 1));
+    core =
+        new RaftCore(
+            id, coreOptions, bootstrap, logStore, hs, snapshotMeta, new SplittableRandom());
+    transfers = new SnapshotTransfers(this, snapshotStore, options);
+    if (snapshot.isPresent()) {
+      handedToApply = snapshotMeta.index();
+      applier.offer(new Applier.Restore(snapshot.get()));
+    }
+    logStore.setListener(
+        new LogStore.DurabilityListener() {
+          @Override
+          public void durable(long index, long term) {
+            durable.set(new long[] {index, term});
+            boolean queued = queue.offer(WAKEUP);
+            if (!queued) {
+              // the loop is busy and drains the mailbox on its next turn
+              LOG.trace("{}: loop queue full on durability report", id);
+            }
+          }
+
+          @Override
+          public void failed(Throwable cause) {
+            fatal("log store failed", cause);
+          }
+        });
+    running = true;
+    transport.start(id, this::receive);
+    transport.updateMembers(core.configuration().all());
+    lastConfig = core.configuration();
+    applyThread.start();
+    loopThread.start();
+    LOG.info(
+        "{}: started in term {} with {} entries after index {}; configuration {}",
+        id,
+        hs.term(),
+        logStore.lastIndex() - logStore.baseIndex(),
+        logStore.baseIndex(),
+        describe(lastConfig));
+  }
+
+  void addListener(RaftListener l) {
+    listeners.add(l);
+  }
+
+  void close() {
+    if (!stopping.compareAndSet(false, true)) {
+      return;
+    }
+    running = false;
+    if (!queue.offer(WAKEUP)) {
+      loopThread.interrupt();
+    }
+    join(loopThread);
+    shutdownResources(new NodeStoppedException(id + " was closed", fatalError));
+  }
+
+  private void join(Thread t) {
+    if (t == Thread.currentThread() || !t.isAlive()) {
+      return;
+    }
+    try {
+      t.join(TimeUnit.SECONDS.toMillis(10));
+      if (t.isAlive()) {
+        LOG.warn("{}: thread {} did not stop within 10 s", id, t.getName());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void shutdownResources(NodeStoppedException reason) {
+    for (PendingCommand p : commands.values()) {
+      completeExceptionally(p.future, reason);
+    }
+    commands.clear();
+    Runnable r;
+    while ((r = queue.poll()) != null) {
+      if (r instanceof FailableTask f) {
+        f.fail(reason);
+      }
+    }
+    if (!applier.offer(new Applier.Stop())) {
+      applyThread.interrupt();
+    }
+    join(applyThread);
+    snapshotExecutor.shutdown();
+    closeQuietly("transport", transport::close);
+    closeQuietly("log store", logStore::close);
+    closeQuietly("meta store", metaStore::close);
+    closeQuietly("snapshot store", snapshotStore::close);
+    LOG.info("{}: stopped", id);
+  }
+
+  private void closeQuietly(String what, Runnable close) {
+    try {
+      close.run();
+    } catch (RuntimeException e) {
+      LOG.warn("{}: closing the {} failed", id, what, e);
+    }
+  }
+
+  /** Stops the node after an error it cannot recover from. Callable from any thread. */
+  void fatal(String what, Throwable cause) {
+    if (fatalError != null) {
+      return;
+    }
+    fatalError = cause;
+    LOG.error("{}: fatal error, stopping: {}", id, what, cause);
+    for (RaftListener l : listeners) {
+      callback(() -> l.onFatalError(cause));
+    }
+    running = false;
+    if (Thread.currentThread() != loopThread) {
+      boolean queued = queue.offer(WAKEUP);
+      if (!queued) {
+        loopThread.interrupt();
+      }
+    }
+  }
+
+  boolean isRunning() {
+    return running;
+  }
+
+  // ---------------------------------------------------------------- the event loop
+
+  private void loop() {
+    long nextTick = System.nanoTime() + tickNanos;
+    try {
+      while (running) {
+        long wait = nextTick - System.nanoTime();
+        Runnable task = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+        int n = 0;
+        while (task != null && running) {
+          task.run();
+          task = ++n < 4096 ? queue.poll() : null;
+        }
+        long[] d = durable.getAndSet(null);
+        if (d != null) {
+          core.persisted(d[0], d[1]);
+        }
+        long now = System.nanoTime();
+        if (now - nextTick >= 0) {
+          tick();
+          nextTick = now - nextTick > 10 * tickNanos ? now + tickNanos : nextTick + tickNanos;
+        }
+        core.setApplyLimit(applier.appliedIndex() + MAX_UNAPPLIED);
+        processReady();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      fatal("event loop failed", e);
+    }
+    failLoopWork(new NodeStoppedException(id + " stopped", fatalError));
+    if (fatalError != null && !stopping.get()) {
+      // Fail-stop: release everything; close() later finds nothing left to do.
+      stopping.set(true);
+      shutdownResources(new NodeStoppedException(id + " stopped after a fatal error", fatalError));
+    }
+  }
+
+  private void tick() {
+    ticks++;
+    core.tick();
+    transfers.tick();
+    if (core.role() == Role.LEADER) {
+      maybeAutoPromote();
+    }
+    expireReads();
+    if (pendingTransfer != null && ticks >= pendingTransfer.deadlineTick()) {
+      completeExceptionally(
+          pendingTransfer.future(),
+          new CommandRejectedException(
+              "leadership transfer to " + pendingTransfer.target() + " did not complete in time"));
+      pendingTransfer = null;
+    }
+    if (ticks % 10 == 0) {
+      refreshStatus();
+    }
+  }
+
+  private void processReady() {
+    boolean any = false;
+    while (core.hasReady()) {
+      any = true;
+      Ready rd = core.ready();
+      if (rd.snapshot() != null) {
+        installReceivedSnapshot(rd.snapshot());
+      }
+      if (!rd.entries().isEmpty()) {
+        logStore.append(rd.entries());
+      }
+      if (rd.hardState() != null) {
+        // Figure 2: persist currentTerm and votedFor before answering anyone.
+        metaStore.save(rd.hardState());
+      }
+      for (RaftMessage m : rd.messages()) {
+        if (m instanceof InstallSnapshot notice && notice.from().equals(id) && !notice.done()) {
+          transfers.startSending(notice);
+        } else {
+          transport.send(m);
+        }
+      }
+      List<LogEntry> committed = rd.committedEntries();
+      if (!committed.isEmpty()) {
+        handedToApply = committed.get(committed.size() - 1).index();
+        if (!applier.offer(new Applier.Entries(committed))) {
+          throw new IllegalStateException("apply queue overflow at index " + handedToApply);
+        }
+      }
+      for (ReadState rs : rd.readStates()) {
+        PendingRead r = reads.remove(rs.context());
+        if (r == null) {
+          continue;
+        }
+        if (rs.failed()) {
+          completeExceptionally(r.future(), notLeader());
+        } else if (!applier.offer(new Applier.Read(rs.index(), r.query(), r.future()))) {
+          completeExceptionally(r.future(), new OverloadedException("apply queue full"));
+        }
+      }
+    }
+    if (any) {
+      transport.flush();
+      observeChanges();
+    }
+  }
+
+  private void installReceivedSnapshot(SnapshotMeta meta) {
+    SnapshotStore.Stored stored;
+    try {
+      stored = snapshotStore.latest().orElse(null);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the received snapshot", e);
+    }
+    if (stored == null || stored.meta().index() != meta.index()) {
+      throw new IllegalStateException("received snapshot " + meta.index() + " is not stored");
+    }
+    logStore.reset(meta.index(), meta.term());
+    handedToApply = meta.index();
+    if (!applier.offer(new Applier.Restore(stored))) {
+      throw new IllegalStateException("apply queue overflow on snapshot restore");
+    }
+    LOG.info("{}: installing snapshot {} (term {}) from the leader", id, meta.index(), meta.term());
+  }
+
+  /** Inbound message from the transport's threads. */
+  private void receive(RaftMessage m) {
+    if (!running) {
+      return;
+    }
+    boolean queued =
+        queue.offer(
+            () -> {
+              if (m instanceof InstallSnapshot chunk) {
+                transfers.receive(chunk, core);
+              } else {
+                if (m instanceof InstallSnapshotResponse r) {
+                  transfers.acknowledged(r);
+                }
+                core.step(m);
+              }
+            });
+    if (!queued) {
+      long dropped = droppedInbound.incrementAndGet();
+      if (Long.bitCount(dropped) == 1) {
+        LOG.warn("{}: inbound queue full; dropped {} messages so far", id, dropped);
+      }
+    }
+  }
+
+  void send(RaftMessage m) {
+    transport.send(m);
+  }
+
+  RaftCore core() {
+    return core;
+  }
+
+  // ---------------------------------------------------------------- changes and status
+
+  private void observeChanges() {
+    Role role = core.role();
+    long term = core.term();
+    String leader = core.leader();
+    if (role != lastRole || term != lastTerm) {
+      if (term != lastTerm && lastTerm >= 0) {
+        LOG.info("{}: term {} -> {}", id, lastTerm, term);
+      }
+      if (role != lastRole) {
+        LOG.info("{}: {} -> {} in term {}", id, lastRole, role, term);
+      }
+      Role r = role;
+      for (RaftListener l : listeners) {
+        callback(() -> l.onRoleChange(r, term));
+      }
+      if (lastRole == Role.LEADER && role != Role.LEADER) {
+        transfers.stopSending();
+        if (pendingChange != null) {
+          completeExceptionally(
+              pendingChange.future(),
+              new RaftException(
+                  id + " lost leadership; the membership change may or may not complete"));
+          pendingChange = null;
+        }
+      }
+      lastRole = role;
+      lastTerm = term;
+      refreshStatus();
+    }
+    if (!java.util.Objects.equals(leader, lastLeader)) {
+      LOG.info("{}: leader is now {} in term {}", id, leader, term);
+      lastLeader = leader;
+      for (RaftListener l : listeners) {
+        callback(() -> l.onLeaderChange(leader, term));
+      }
+      if (pendingTransfer != null && pendingTransfer.target().equals(leader)) {
+        complete(pendingTransfer.future(), null);
+        pendingTransfer = null;
+      }
+    }
+    Configuration config = core.configuration();
+    if (!config.equals(lastConfig)) {
+      LOG.info("{}: configuration is now {}", id, describe(config));
+      lastConfig = config;
+      transport.updateMembers(config.all());
+      for (RaftListener l : listeners) {
+        callback(() -> l.onMembershipChange(config));
+      }
+      refreshStatus();
+    }
+    if (pendingChange != null
+        && !config.isJoint()
+        && core.configurationIndex() >= pendingChange.index()
+        && core.commitIndex() >= core.configurationIndex()) {
+      complete(pendingChange.future(), new Result(core.configurationIndex(), null));
+      pendingChange = null;
+    }
+  }
+
+  private static String describe(Configuration c) {
+    StringBuilder sb = new StringBuilder("voters ");
+    sb.append(c.voters().stream().map(Member::id).toList());
+    if (c.isJoint()) {
+      sb.append(" joint with ").append(c.outgoing().stream().map(Member::id).toList());
+    }
+    if (!c.learners().isEmpty()) {
+      sb.append(" learners ").append(c.learners().stream().map(Member::id).toList());
+    }
+    return sb.toString();
+  }
+
+  private void refreshStatus() {
+    List<NodeStatus.PeerStatus> peers = new ArrayList<>();
+    Configuration c = core.configuration();
+    for (Map.Entry<String, Progress> e : core.progress().entrySet()) {
+      Progress p = e.getValue();
+      peers.add(
+          new NodeStatus.PeerStatus(
+              e.getKey(), c.isVoter(e.getKey()), p.match(), p.next(), p.state().name(), true));
+    }
+    SnapshotMeta s = core.latestSnapshot();
+    status =
+        new NodeStatus(
+            id,
+            core.role(),
+            core.term(),
+            core.leader(),
+            core.commitIndex(),
+            applier.appliedIndex(),
+            core.lastIndex(),
+            s == null ? 0 : s.index(),
+            c,
+            List.copyOf(peers));
+  }
+
+  NodeStatus status() {
+    return status;
+  }
+
+  Member leaderMember() {
+    String leader = core == null ? null : core.leader();
+    if (leader == null) {
+      return null;
+    }
+    return lastConfig.member(leader).orElse(Member.of(leader));
+  }
+
+  private NotLeaderException notLeader() {
+    return new NotLeaderException(id, leaderMember());
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  CompletableFuture<Result> submit(String clientId, long sequence, ByteBuffer command) {
+    CompletableFuture<Result> f = new CompletableFuture<>();
+    if (!running) {
+      f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
+      return f;
+    }
+    int size = command.remaining();
+    if (!reserve(size, f)) {
+      return f;
+    }
+    ByteBuffer payload = Sessions.encode(clientId, sequence, command);
+    PendingCommand p = new PendingCommand(f, size);
+    enqueue(
+        new FailableTask(f) {
+          @Override
+          public void run() {
+            propose(p, payload);
+          }
+        },
+        f);
+    return f;
+  }
+
+  private boolean reserve(int size, CompletableFuture<?> f) {
+    int count = pendingCount.incrementAndGet();
+    long bytes = pendingBytes.addAndGet(size);
+    if (count > options.maxPendingProposals() || bytes > options.maxPendingBytes()) {
+      pendingCount.decrementAndGet();
+      pendingBytes.addAndGet(-size);
+      f.completeExceptionally(
+          new OverloadedException(
+              id
+                  + " has "
+                  + (count - 1)
+                  + " operations ("
+                  + (bytes - size)
+                  + " bytes) pending; limits are "
+                  + options.maxPendingProposals()
+                  + " and "
+                  + options.maxPendingBytes()
+                  + " bytes"));
+      return false;
+    }
+    f.whenComplete(
+        (r, e) -> {
+          pendingCount.decrementAndGet();
+          pendingBytes.addAndGet(-size);
+        });
+    return true;
+  }
+
+  private void enqueue(FailableTask task, CompletableFuture<?> f) {
+    if (!queue.offer(task)) {
+      f.completeExceptionally(new OverloadedException(id + ": event loop queue is full"));
+    }
+  }
+
+  private void propose(PendingCommand p, ByteBuffer payload) {
+    if (core.role() != Role.LEADER) {
+      completeExceptionally(p.future, notLeader());
+      return;
+    }
+    payload.putLong(Sessions.TIMESTAMP_OFFSET, System.currentTimeMillis());
+    long index = core.propose(List.of(payload));
+    if (index < 0) {
+      completeExceptionally(p.future, rejection(index));
+      return;
+    }
+    p.term = core.term();
+    commands.put(index, p);
+  }
+
+  private RaftException rejection(long code) {
+    if (code == RaftCore.REJECTED_NOT_LEADER) {
+      return notLeader();
+    }
+    if (code == RaftCore.REJECTED_OVERLOADED) {
+      return new OverloadedException(id + ": too many uncommitted entries");
+    }
+    if (code == RaftCore.REJECTED_TRANSFERRING) {
+      return new CommandRejectedException(id + ": leadership transfer in progress");
+    }
+    if (code == RaftCore.REJECTED_CHANGE_IN_PROGRESS) {
+      return new CommandRejectedException(
+          id + ": another membership change is in progress (or the leader is new)");
+    }
+    return new CommandRejectedException(id + ": invalid configuration");
+  }
+
+  /** Called by the apply thread for every applied entry. */
+  void completeCommand(LogEntry entry, ByteBuffer result, boolean superseded) {
+    PendingCommand p = commands.remove(entry.index());
+    if (p == null) {
+      return;
+    }
+    if (p.term != entry.term()) {
+      completeExceptionally(
+          p.future,
+          new CommandRejectedException(
+              "the entry at index " + entry.index() + " was replaced by a new leader's"));
+    } else if (superseded) {
+      completeExceptionally(
+          p.future,
+          new CommandRejectedException(
+              "a later command of this client session was already applied"));
+    } else {
+      complete(p.future, new Result(entry.index(), result));
+    }
+  }
+
+  /**
+   * Called by the apply thread after a batch. The loop raises its apply limit on its next turn (at
+   * the latest on the next tick), so nothing needs waking here.
+   */
+  void applied(long index) {
+    LOG.trace("{}: applied {}", id, index);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  CompletableFuture<Result> read(ByteBuffer query, ReadConsistency consistency) {
+    CompletableFuture<Result> f = new CompletableFuture<>();
+    if (!running) {
+      f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
+      return f;
+    }
+    if (!reserve(query.remaining(), f)) {
+      return f;
+    }
+    if (consistency == ReadConsistency.STALE) {
+      if (!applier.offer(new Applier.Read(0, query, f))) {
+        f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
+      }
+      return f;
+    }
+    boolean lease = consistency == ReadConsistency.LEASE;
+    enqueue(
+        new FailableTask(f) {
+          @Override
+          public void run() {
+            long context = nextReadContext++;
+            reads.put(context, new PendingRead(query, f, ticks));
+            core.readIndex(context, lease);
+          }
+        },
+        f);
+    return f;
+  }
+
+  private void expireReads() {
+    long limit = 2L * options.electionTicks();
+    for (Iterator<PendingRead> it = reads.values().iterator(); it.hasNext(); ) {
+      PendingRead r = it.next();
+      if (ticks - r.tick() > limit) {
+        it.remove();
+        completeExceptionally(
+            r.future(),
+            new RaftException(id + ": no read index within two election timeouts; retry"));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- membership, transfer
+
+  CompletableFuture<Result> changeMembership(
+      java.util.function.Function<Configuration, Configuration> change, String promoteLater) {
+    CompletableFuture<Result> f = new CompletableFuture<>();
+    enqueue(
+        new FailableTask(f) {
+          @Override
+          public void run() {
+            if (core.role() != Role.LEADER) {
+              completeExceptionally(f, notLeader());
+              return;
+            }
+            if (pendingChange != null) {
+              completeExceptionally(
+                  f, new CommandRejectedException(id + ": a membership change is in progress"));
+              return;
+            }
+            Configuration target;
+            try {
+              target = change.apply(core.configuration());
+            } catch (IllegalArgumentException e) {
+              completeExceptionally(f, new CommandRejectedException(e.getMessage()));
+              return;
+            }
+            long index = core.proposeConfiguration(target);
+            if (index < 0) {
+              completeExceptionally(f, rejection(index));
+              return;
+            }
+            if (promoteLater != null) {
+              autoPromote.add(promoteLater);
+            }
+            pendingChange = new PendingChange(index, f);
+          }
+        },
+        f);
+    return f;
+  }
+
+  private void maybeAutoPromote() {
+    if (autoPromote.isEmpty() || pendingChange != null) {
+      return;
+    }
+    Configuration c = core.configuration();
+    if (c.isJoint() || core.configurationIndex() > core.commitIndex()) {
+      return;
+    }
+    for (Iterator<String> it = autoPromote.iterator(); it.hasNext(); ) {
+      String learner = it.next();
+      if (!c.isLearner(learner)) {
+        it.remove();
+        continue;
+      }
+      Progress p = core.progress().get(learner);
+      if (p != null && core.lastIndex() - p.match() <= options.autoPromoteLagEntries()) {
+        List<Member> voters = new ArrayList<>(c.voters());
+        List<Member> learners = new ArrayList<>(c.learners());
+        Member m = c.member(learner).orElseThrow();
+        learners.remove(m);
+        voters.add(m);
+        long index = core.proposeConfiguration(Configuration.of(voters, learners));
+        if (index > 0) {
+          LOG.info("{}: promoting caught-up learner {} to voter", id, learner);
+          it.remove();
+        }
+        return;
+      }
+    }
+  }
+
+  CompletableFuture<Void> transferLeadership(String target) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    enqueue(
+        new FailableTask(f) {
+          @Override
+          public void run() {
+            if (target.equals(core.leader())) {
+              complete(f, null);
+              return;
+            }
+            if (!core.transferLeadership(target)) {
+              completeExceptionally(
+                  f,
+                  core.role() != Role.LEADER
+                      ? notLeader()
+                      : new CommandRejectedException(target + " is not a voter"));
+              return;
+            }
+            pendingTransfer = new PendingTransfer(target, ticks + 2L * options.electionTicks(), f);
+          }
+        },
+        f);
+    return f;
+  }
+
+  CompletableFuture<Long> takeSnapshot() {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    if (!applier.offer(new Applier.TakeSnapshot(f))) {
+      f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
+    }
+    return f;
+  }
+
+  /** Called by the snapshot thread once a snapshot is durable. */
+  void snapshotTaken(SnapshotStore.Stored stored) {
+    boolean queued =
+        queue.offer(
+            () -> {
+              SnapshotMeta meta = stored.meta();
+              core.snapshotTaken(meta);
+              long compactTo =
+                  Math.min(
+                      meta.index() - options.snapshotTrailingEntries(),
+                      transfers.oldestSnapshotInFlight());
+              compactTo = Math.min(compactTo, logStore.lastIndex());
+              if (compactTo > logStore.baseIndex()) {
+                logStore.compact(compactTo);
+              }
+            });
+    if (!queued) {
+      LOG.warn("{}: loop queue full; log compaction after snapshot {} deferred", id, stored.meta());
+    }
+  }
+
+  // ---------------------------------------------------------------- futures
+
+  <T> void complete(CompletableFuture<T> f, T value) {
+    callback(() -> f.complete(value));
+  }
+
+  void completeExceptionally(CompletableFuture<?> f, Throwable e) {
+    callback(() -> f.completeExceptionally(e));
+  }
+
+  private void callback(Runnable r) {
+    try {
+      callbacks.execute(r);
+    } catch (RejectedExecutionException e) {
+      LOG.warn("{}: callback executor rejected a completion; running it inline", id, e);
+      r.run();
+    }
+  }
+
+  private void failLoopWork(NodeStoppedException reason) {
+    for (PendingRead r : reads.values()) {
+      completeExceptionally(r.future(), reason);
+    }
+    reads.clear();
+    if (pendingChange != null) {
+      completeExceptionally(pendingChange.future(), reason);
+      pendingChange = null;
+    }
+    if (pendingTransfer != null) {
+      completeExceptionally(pendingTransfer.future(), reason);
+      pendingTransfer = null;
+    }
+    if (transfers != null) {
+      transfers.stopSending();
+      transfers.stopReceiving();
+    }
+  }
+
+  /** A loop task with a future to fail if the task never runs. */
+  abstract static class FailableTask implements Runnable {
+    private final CompletableFuture<?> future;
+
+    FailableTask(CompletableFuture<?> future) {
+      this.future = future;
+    }
+
+    void fail(Throwable e) {
+      future.completeExceptionally(e);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package org.flotilla.raft;
+
+/**
+ * Hears about a node's role, leader and membership changes, and fatal errors. Called on the node's
+ * callback executor, never on its event loop or apply thread; the default methods do nothing.
+ */
+public interface RaftListener {
+
+  /**
+   * The node's role or term changed.
+   *
+   * @param role the new role
+   * @param term the term
+   */
+  default void onRoleChange(Role role, long term) {}
+
+  /**
+   * The leader this node knows of changed.
+   *
+   * @param leaderId the new leader, or null if none is known
+   * @param term the term
+   */
+  default void onLeaderChange(String leaderId, long term) {}
+
+  /**
+   * A new configuration took effect (it is in the log; it may not be committed yet).
+   *
+   * @param configuration the configuration
+   */
+  default void onMembershipChange(Configuration configuration) {}
+
+  /**
+   * The node stopped because of an error it cannot recover from (a storage failure, or the state
+   * machine threw).
+   *
+   * @param cause the error
+   */
+  default void onFatalError(Throwable cause) {}
+}

@@ -1,0 +1,476 @@
+package org.flotilla.raft;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import org.flotilla.raft.spi.LogStore;
+import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.SnapshotStore;
+import org.flotilla.raft.spi.Transport;
+
+/**
+ * One member of a Raft group, embedded in the user's service.
+ *
+ * <pre>{@code
+ * RaftNode node = RaftNode.builder()
+ *     .id("n1")
+ *     .members(List.of(Member.of("n1", "10.0.0.1:7000"), Member.of("n2", "10.0.0.2:7000"),
+ *         Member.of("n3", "10.0.0.3:7000")))
+ *     .stateMachine(myStateMachine)
+ *     .transport(transport).logStore(log).metaStore(meta).snapshotStore(snapshots)
+ *     .build();
+ * node.start();
+ * node.submit(command).thenAccept(result -> ...);
+ * node.read(query, ReadConsistency.LINEARIZABLE).thenAccept(result -> ...);
+ * }</pre>
+ *
+ * <p><b>Futures.</b> Every operation returns a future, completed on the callback executor (the
+ * common fork-join pool unless set), never on the node's event loop or apply thread, so code
+ * chained on it cannot stall the node. Failures are {@link RaftException}s that say whether the
+ * operation may have taken effect: {@link NotLeaderException}, {@link OverloadedException} and
+ * {@link CommandRejectedException} mean it did not; {@link NodeStoppedException} and a timeout the
+ * caller adds (with {@code orTimeout}) mean the outcome is unknown: such a command may still be
+ * applied later, unless it was submitted in a session, where a retry is applied at most once.
+ *
+ * <p><b>Ownership.</b> The node owns the transport and stores given to it: it starts the transport
+ * and closes all of them in {@link #close()}.
+ *
+ * <p>Thread-safe: every method may be called from any thread.
+ */
+public final class RaftNode implements AutoCloseable {
+
+  private final NodeRuntime runtime;
+  private final String id;
+
+  private RaftNode(Builder b) {
+    this.id = b.id;
+    this.runtime = new NodeRuntime(b);
+  }
+
+  /**
+   * Returns a new builder.
+   *
+   * @return the builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Returns this member's id.
+   *
+   * @return the id
+   */
+  public String id() {
+    return id;
+  }
+
+  /**
+   * Starts the node: restores the newest snapshot, recovers the log, starts the transport and the
+   * node's threads. A new group elects a leader among the initial members within a few election
+   * timeouts.
+   *
+   * @throws UncheckedIOException if the stores or the transport cannot start
+   * @throws IllegalStateException if called twice
+   */
+  public void start() {
+    try {
+      runtime.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(id + " cannot start: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Closes the node gracefully: stops accepting work, fails pending futures with {@link
+   * NodeStoppedException}, makes appended entries durable, and closes the transport and stores.
+   * Idempotent.
+   */
+  @Override
+  public void close() {
+    runtime.close();
+  }
+
+  /**
+   * Tells whether the node is running (started, not closed, no fatal error).
+   *
+   * @return true while running
+   */
+  public boolean isRunning() {
+    return runtime.isRunning();
+  }
+
+  /**
+   * Submits a command to the replicated state machine. Only the leader accepts commands; on another
+   * member the future fails at once with {@link NotLeaderException}, which names the leader if
+   * known.
+   *
+   * @param command the command's bytes; not modified, and not used after the call returns
+   * @return completed with the command's log index and the state machine's result once the command
+   *     is committed and applied on this member
+   */
+  public CompletableFuture<Result> submit(ByteBuffer command) {
+    return runtime.submit(null, 0, command);
+  }
+
+  /**
+   * Submits a command in a client session, for exactly-once semantics: the group remembers each
+   * client's last sequence number and result, so a retry of the same {@code (clientId, sequence)}
+   * (for example after a timeout or a leader change) is not applied again and gets the first
+   * result. A client must use increasing sequence numbers and have at most one command outstanding.
+   * Sessions expire after {@link RaftOptions#sessionTimeout()} of log time without commands.
+   *
+   * @param clientId the client's id, 1 to 256 bytes of UTF-8
+   * @param sequence the command's sequence number, increasing per client
+   * @param command the command's bytes
+   * @return as {@link #submit(ByteBuffer)}; fails with {@link CommandRejectedException} if a later
+   *     command of the session was already applied
+   */
+  public CompletableFuture<Result> submit(String clientId, long sequence, ByteBuffer command) {
+    if (clientId == null) {
+      throw new IllegalArgumentException("clientId is null");
+    }
+    return runtime.submit(clientId, sequence, command);
+  }
+
+  /**
+   * Reads with linearizable consistency; see {@link #read(ByteBuffer, ReadConsistency)}.
+   *
+   * @param query the query's bytes, passed to {@link StateMachine#query(ByteBuffer)}
+   * @return the answer
+   */
+  public CompletableFuture<Result> read(ByteBuffer query) {
+    return read(query, ReadConsistency.LINEARIZABLE);
+  }
+
+  /**
+   * Reads from the state machine without writing to the log.
+   *
+   * @param query the query's bytes, passed to {@link StateMachine#query(ByteBuffer)}
+   * @param consistency how fresh the answer must be; see {@link ReadConsistency}
+   * @return the answer with the applied index it was read at; fails with {@link NotLeaderException}
+   *     if no leader could confirm the read
+   */
+  public CompletableFuture<Result> read(ByteBuffer query, ReadConsistency consistency) {
+    return runtime.read(query, consistency);
+  }
+
+  /**
+   * Adds a member as a learner, which receives the log but does not vote, and promotes it to voter
+   * once it has caught up to within {@link RaftOptions#autoPromoteLagEntries()} (the promotion goes
+   * through joint consensus). Leader only.
+   *
+   * @param member the new member
+   * @return completed when the learner is part of the committed configuration
+   */
+  public CompletableFuture<Result> addMember(Member member) {
+    return runtime.changeMembership(c -> withLearner(c, member), member.id());
+  }
+
+  /**
+   * Adds a member as a learner that stays a learner. Leader only.
+   *
+   * @param member the new learner
+   * @return completed when the configuration with the learner is committed
+   */
+  public CompletableFuture<Result> addLearner(Member member) {
+    return runtime.changeMembership(c -> withLearner(c, member), null);
+  }
+
+  private static Configuration withLearner(Configuration c, Member member) {
+    if (c.contains(member.id())) {
+      throw new IllegalArgumentException(member.id() + " is already a member");
+    }
+    List<Member> learners = new ArrayList<>(c.learners());
+    learners.add(member);
+    return Configuration.of(c.voters(), learners);
+  }
+
+  /**
+   * Promotes a learner to voter, through joint consensus. Leader only.
+   *
+   * @param memberId the learner
+   * @return completed when the new configuration is committed
+   */
+  public CompletableFuture<Result> promote(String memberId) {
+    return runtime.changeMembership(
+        c -> {
+          Member m =
+              c.member(memberId)
+                  .filter(x -> c.isLearner(memberId))
+                  .orElseThrow(() -> new IllegalArgumentException(memberId + " is not a learner"));
+          List<Member> voters = new ArrayList<>(c.voters());
+          List<Member> learners = new ArrayList<>(c.learners());
+          learners.remove(m);
+          voters.add(m);
+          return Configuration.of(voters, learners);
+        },
+        null);
+  }
+
+  /**
+   * Removes a member (voter or learner). Removing a voter goes through joint consensus; a leader
+   * that removes itself steps down once the new configuration is committed. Leader only.
+   *
+   * @param memberId the member
+   * @return completed when the new configuration is committed
+   */
+  public CompletableFuture<Result> removeMember(String memberId) {
+    return runtime.changeMembership(
+        c -> {
+          if (!c.contains(memberId)) {
+            throw new IllegalArgumentException(memberId + " is not a member");
+          }
+          List<Member> voters = new ArrayList<>(c.voters());
+          List<Member> learners = new ArrayList<>(c.learners());
+          voters.removeIf(m -> m.id().equals(memberId));
+          learners.removeIf(m -> m.id().equals(memberId));
+          return Configuration.of(voters, learners);
+        },
+        null);
+  }
+
+  /**
+   * Changes the membership to exactly these voters and learners, through joint consensus when the
+   * voters change. Leader only; one change at a time.
+   *
+   * @param voters the new voters
+   * @param learners the new learners
+   * @return completed when the new configuration is committed
+   */
+  public CompletableFuture<Result> changeMembership(List<Member> voters, List<Member> learners) {
+    Configuration target = Configuration.of(voters, learners);
+    return runtime.changeMembership(c -> target, null);
+  }
+
+  /**
+   * Hands leadership to another voter (thesis §3.10): the leader stops accepting commands, brings
+   * the target up to date and tells it to start an election at once.
+   *
+   * @param memberId the target voter
+   * @return completed when this member sees the target as leader; fails if that does not happen
+   *     within two election timeouts
+   */
+  public CompletableFuture<Void> transferLeadership(String memberId) {
+    return runtime.transferLeadership(memberId);
+  }
+
+  /**
+   * Takes a snapshot now (normally taken every {@link RaftOptions#snapshotThresholdEntries()}).
+   *
+   * @return completed with the snapshot's index once it is durable
+   */
+  public CompletableFuture<Long> takeSnapshot() {
+    return runtime.takeSnapshot();
+  }
+
+  /**
+   * Returns a recent view of the node (refreshed on every role or membership change and every ten
+   * ticks).
+   *
+   * @return the status, or null before {@link #start()}
+   */
+  public NodeStatus status() {
+    return runtime.status();
+  }
+
+  /**
+   * Returns the leader this member knows of.
+   *
+   * @return the leader, or null if none is known
+   */
+  public Member leader() {
+    NodeStatus s = runtime.status();
+    if (s == null || s.leader() == null) {
+      return null;
+    }
+    return s.configuration().member(s.leader()).orElse(Member.of(s.leader()));
+  }
+
+  /**
+   * Adds a listener of role, leader and membership changes.
+   *
+   * @param listener the listener, called on the callback executor
+   */
+  public void addListener(RaftListener listener) {
+    runtime.addListener(listener);
+  }
+
+  /** Builds a {@link RaftNode}; {@link #build()} validates. Not thread-safe. */
+  public static final class Builder {
+    String id;
+    List<Member> members = List.of();
+    List<Member> learners = List.of();
+    StateMachine stateMachine;
+    Transport transport;
+    LogStore logStore;
+    MetaStore metaStore;
+    SnapshotStore snapshotStore;
+    RaftOptions options = RaftOptions.defaults();
+    Executor callbackExecutor = ForkJoinPool.commonPool();
+    RaftListener listener;
+
+    private Builder() {}
+
+    /**
+     * Sets this member's id (required).
+     *
+     * @param value the id; see {@link Member} for the allowed characters
+     * @return this builder
+     */
+    public Builder id(String value) {
+      this.id = value;
+      return this;
+    }
+
+    /**
+     * Sets the initial voters of a new group (required; this member usually among them). Used only
+     * when the node's storage holds no configuration yet; afterwards membership changes go through
+     * {@link #addMember} and friends. A member that joins an existing group starts with the group's
+     * current voters here and not itself: it stays a learner until the leader adds it.
+     *
+     * @param value the voters
+     * @return this builder
+     */
+    public Builder members(List<Member> value) {
+      this.members = List.copyOf(value);
+      return this;
+    }
+
+    /**
+     * Sets the initial learners of a new group (default none).
+     *
+     * @param value the learners
+     * @return this builder
+     */
+    public Builder learners(List<Member> value) {
+      this.learners = List.copyOf(value);
+      return this;
+    }
+
+    /**
+     * Sets the replicated state machine (required).
+     *
+     * @param value the state machine
+     * @return this builder
+     */
+    public Builder stateMachine(StateMachine value) {
+      this.stateMachine = value;
+      return this;
+    }
+
+    /**
+     * Sets the transport (required).
+     *
+     * @param value the transport; the node starts and closes it
+     * @return this builder
+     */
+    public Builder transport(Transport value) {
+      this.transport = value;
+      return this;
+    }
+
+    /**
+     * Sets the log store (required).
+     *
+     * @param value the store; the node closes it
+     * @return this builder
+     */
+    public Builder logStore(LogStore value) {
+      this.logStore = value;
+      return this;
+    }
+
+    /**
+     * Sets the term-and-vote store (required).
+     *
+     * @param value the store; the node closes it
+     * @return this builder
+     */
+    public Builder metaStore(MetaStore value) {
+      this.metaStore = value;
+      return this;
+    }
+
+    /**
+     * Sets the snapshot store (required).
+     *
+     * @param value the store; the node closes it
+     * @return this builder
+     */
+    public Builder snapshotStore(SnapshotStore value) {
+      this.snapshotStore = value;
+      return this;
+    }
+
+    /**
+     * Sets the options (default {@link RaftOptions#defaults()}).
+     *
+     * @param value the options
+     * @return this builder
+     */
+    public Builder options(RaftOptions value) {
+      this.options = value;
+      return this;
+    }
+
+    /**
+     * Sets the executor on which futures are completed and listeners called (default the common
+     * fork-join pool). It must not run tasks on the calling thread.
+     *
+     * @param value the executor
+     * @return this builder
+     */
+    public Builder callbackExecutor(Executor value) {
+      this.callbackExecutor = value;
+      return this;
+    }
+
+    /**
+     * Sets a listener of role, leader and membership changes (optional).
+     *
+     * @param value the listener
+     * @return this builder
+     */
+    public Builder listener(RaftListener value) {
+      this.listener = value;
+      return this;
+    }
+
+    /**
+     * Validates the settings and builds the node (not started).
+     *
+     * @return the node
+     * @throws IllegalArgumentException naming the first missing or invalid setting
+     */
+    public RaftNode build() {
+      if (id == null) {
+        throw new IllegalArgumentException("id is required");
+      }
+      Member.of(id); // validates the id's characters
+      require(stateMachine, "stateMachine");
+      require(transport, "transport");
+      require(logStore, "logStore");
+      require(metaStore, "metaStore");
+      require(snapshotStore, "snapshotStore");
+      require(options, "options");
+      require(callbackExecutor, "callbackExecutor");
+      if (members.isEmpty()) {
+        throw new IllegalArgumentException("members is required: the initial voters");
+      }
+      Configuration.of(members, learners); // validates ids and roles
+      return new RaftNode(this);
+    }
+
+    private static void require(Object value, String name) {
+      if (value == null) {
+        throw new IllegalArgumentException(name + " is required");
+      }
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package org.flotilla.raft;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Client sessions for exactly-once commands (thesis §6.3), and the envelope every command entry
+ * carries.
+ *
+ * <p>Envelope of a command entry: {@code version:u8 flags:u8 timestampMillis:i64} then, if flag bit
+ * 0 is set, {@code clientIdLength:u16 clientId:utf8 sequence:i64}, then the user's command. The
+ * leader writes its wall-clock time into the envelope when it proposes the entry; that timestamp is
+ * the "log time" by which sessions expire, so every member expires the same sessions at the same
+ * log index whatever its own clock says.
+ *
+ * <p>The table keeps, per client, the last sequence number applied and its result. A command whose
+ * sequence number was already applied is not applied again: the retry gets the first result. The
+ * table is part of every snapshot.
+ *
+ * <p>Not thread-safe; confined to the node's apply thread (the envelope codec is stateless and used
+ * from any thread).
+ */
+final class Sessions {
+
+  static final int VERSION = 1;
+  static final int FLAG_SESSION = 1;
+
+  /** Offset of the timestamp that the leader fills in. */
+  static final int TIMESTAMP_OFFSET = 2;
+
+  private static final int SNAPSHOT_MAGIC = 0x464C5353; // "FLSS"
+
+  private final long timeoutMillis;
+  // insertion order = order of last use, oldest first (entries are re-inserted when used)
+  private final LinkedHashMap<String, Session> table = new LinkedHashMap<>();
+  private long logTime;
+
+  private record Session(long sequence, byte[] result, long lastUsed) {}
+
+  /** A decoded command envelope. */
+  record Envelope(long timestamp, String clientId, long sequence, ByteBuffer command) {}
+
+  /** What {@link #apply} decided. */
+  record Outcome(ByteBuffer result, boolean superseded) {}
+
+  Sessions(long timeoutMillis) {
+    this.timeoutMillis = timeoutMillis;
+  }
+
+  static ByteBuffer encode(String clientId, long sequence, ByteBuffer command) {
+    byte[] id = clientId == null ? null : clientId.getBytes(StandardCharsets.UTF_8);
+    if (id != null && (id.length == 0 || id.length > 256)) {
+      throw new IllegalArgumentException("client id must be 1-256 bytes: '" + clientId + "'");
+    }
+    int size = 10 + (id == null ? 0 : 2 + id.length + 8) + command.remaining();
+    ByteBuffer b = ByteBuffer.allocate(size);
+    b.put((byte) VERSION).put((byte) (id == null ? 0 : FLAG_SESSION)).putLong(0);
+    if (id != null) {
+      b.putShort((short) id.length).put(id).putLong(sequence);
+    }
+    b.put(command.duplicate());
+    return b.flip();
+  }
+
+  static Envelope decode(ByteBuffer payload) {
+    ByteBuffer b = payload.duplicate();
+    int version = b.get();
+    if (version != VERSION) {
+      throw new IllegalStateException("unknown command envelope version " + version);
+    }
+    int flags = b.get();
+    long timestamp = b.getLong();
+    String clientId = null;
+    long sequence = 0;
+    if ((flags & FLAG_SESSION) != 0) {
+      byte[] id = new byte[Short.toUnsignedInt(b.getShort())];
+      b.get(id);
+      clientId = new String(id, StandardCharsets.UTF_8);
+      sequence = b.getLong();
+    }
+    return new Envelope(timestamp, clientId, sequence, b.slice().asReadOnlyBuffer());
+  }
+
+  /**
+   * Applies a command through the session table.
+   *
+   * @param e the decoded envelope
+   * @param apply the state machine's apply, called only if the command is new
+   * @return the result, or {@code superseded} if a later command of the client was applied
+   */
+  Outcome apply(Envelope e, java.util.function.Function<ByteBuffer, ByteBuffer> apply) {
+    logTime = Math.max(logTime, e.timestamp());
+    expire();
+    if (e.clientId() == null) {
+      return new Outcome(apply.apply(e.command()), false);
+    }
+    Session s = table.get(e.clientId());
+    if (s != null && e.sequence() <= s.sequence()) {
+      if (e.sequence() == s.sequence()) {
+        return new Outcome(s.result() == null ? null : ByteBuffer.wrap(s.result()), false);
+      }
+      return new Outcome(null, true);
+    }
+    ByteBuffer result = apply.apply(e.command());
+    byte[] copy = null;
+    if (result != null) {
+      copy = new byte[result.remaining()];
+      result.duplicate().get(copy);
+    }
+    table.remove(e.clientId());
+    table.put(e.clientId(), new Session(e.sequence(), copy, logTime));
+    return new Outcome(result, false);
+  }
+
+  private void expire() {
+    for (Iterator<Session> it = table.values().iterator(); it.hasNext(); ) {
+      Session s = it.next();
+      if (s.lastUsed() + timeoutMillis >= logTime) {
+        return;
+      }
+      it.remove();
+    }
+  }
+
+  int size() {
+    return table.size();
+  }
+
+  void writeTo(DataOutputStream out) throws IOException {
+    out.writeInt(SNAPSHOT_MAGIC);
+    out.writeInt(VERSION);
+    out.writeLong(logTime);
+    out.writeInt(table.size());
+    for (Map.Entry<String, Session> e : table.entrySet()) {
+      out.writeUTF(e.getKey());
+      out.writeLong(e.getValue().sequence());
+      out.writeLong(e.getValue().lastUsed());
+      byte[] r = e.getValue().result();
+      out.writeInt(r == null ? -1 : r.length);
+      if (r != null) {
+        out.write(r);
+      }
+    }
+  }
+
+  /** Returns a copy of the table for writing on another thread. */
+  Sessions copy() {
+    Sessions c = new Sessions(timeoutMillis);
+    c.logTime = logTime;
+    c.table.putAll(table);
+    return c;
+  }
+
+  void readFrom(DataInputStream in) throws IOException {
+    int magic = in.readInt();
+    if (magic != SNAPSHOT_MAGIC) {
+      throw new IOException("not a Flotilla snapshot: bad session table magic " + magic);
+    }
+    int version = in.readInt();
+    if (version != VERSION) {
+      throw new IOException("unknown session table version " + version);
+    }
+    table.clear();
+    logTime = in.readLong();
+    int n = in.readInt();
+    if (n < 0) {
+      throw new IOException("corrupt session table: " + n + " sessions");
+    }
+    for (int i = 0; i < n; i++) {
+      String id = in.readUTF();
+      long seq = in.readLong();
+      long used = in.readLong();
+      int len = in.readInt();
+      byte[] r = null;
+      if (len >= 0) {
+        r = new byte[len];
+        in.readFully(r);
+      }
+      table.put(id, new Session(seq, r, used));
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package org.flotilla.raft;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * The user's replicated state: the one callback a service implements to become replicated.
+ *
+ * <p><b>Contract.</b>
+ *
+ * <ul>
+ *   <li><b>Deterministic.</b> {@link #apply(long, ByteBuffer)} must compute the same result and the
+ *       same new state on every member from the same state and command: no clocks, random numbers,
+ *       thread timing or I/O outside the state. (A timestamp a command needs must be in the
+ *       command.)
+ *   <li><b>Threading.</b> {@link #apply}, {@link #query}, {@link #snapshot()} and {@link #restore}
+ *       are called on the node's single apply thread, one at a time, never concurrently with each
+ *       other. Only {@link Snapshot#writeTo(OutputStream)} runs on another thread (the node's
+ *       snapshot thread), concurrently with later applies.
+ *   <li><b>Order.</b> Commands are applied exactly in log order, each exactly once per incarnation
+ *       of the state (after a restart the state is restored from the newest snapshot and the log
+ *       after it is applied again). Client retries are deduplicated by the node when the client
+ *       uses a session ({@link RaftNode#submit(String, long, ByteBuffer)}), so {@code apply} does
+ *       not see them.
+ *   <li><b>Failures.</b> If {@code apply} throws, the node stops applying (it never skips an
+ *       entry), reports a fatal error to its listeners, fails pending work and stops. A state
+ *       machine that cannot apply a command must encode that outcome in its result instead.
+ *   <li><b>Buffers.</b> The command buffer is read-only and valid only during the call; copy what
+ *       you keep. Returned buffers are handed to the caller's future as they are.
+ * </ul>
+ */
+public interface StateMachine {
+
+  /**
+   * Applies a committed command.
+   *
+   * @param index the command's log index
+   * @param command the command's bytes (read-only)
+   * @return the result for the submitter's future (may be null or empty)
+   */
+  ByteBuffer apply(long index, ByteBuffer command);
+
+  /**
+   * Answers a read-only query against the current state. Must not change the state.
+   *
+   * @param query the query's bytes (read-only)
+   * @return the answer
+   */
+  ByteBuffer query(ByteBuffer query);
+
+  /**
+   * Captures a consistent view of the state for a snapshot. Called on the apply thread; return
+   * quickly (for example with a copy-on-write view or an immutable copy) and do the writing in the
+   * returned {@link Snapshot}, which runs on the snapshot thread while applying continues.
+   *
+   * @return the writer of the captured state
+   */
+  Snapshot snapshot();
+
+  /**
+   * Replaces the whole state with a snapshot written by {@link Snapshot#writeTo(OutputStream)}.
+   *
+   * @param in the snapshot's bytes; read to the end or not, the node closes it
+   * @throws IOException if the snapshot cannot be read; the node stops
+   */
+  void restore(InputStream in) throws IOException;
+
+  /** Writes a captured view of the state. */
+  @FunctionalInterface
+  interface Snapshot {
+
+    /**
+     * Writes the captured state. Runs on the node's snapshot thread.
+     *
+     * @param out where to write; the node buffers, checksums and syncs it
+     * @throws IOException if it cannot be written; the snapshot is abandoned and retried later
+     */
+    void writeTo(OutputStream out) throws IOException;
+  }
+}
