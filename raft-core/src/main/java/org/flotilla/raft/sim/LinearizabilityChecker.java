@@ -193,11 +193,12 @@ public final class LinearizabilityChecker {
     List<Operation> pending = s.pending();
     StringBuilder b = new StringBuilder(1024);
     b.append("not linearizable: key \"").append(key).append("\" (").append(count);
-    b.append(" operations). The longest linearizable prefix has ").append(prefix.size());
-    b.append(" operations and leaves the state ").append(s.describeState());
-    b.append("; after it, none of these ").append(pending.size());
-    b.append(" pending operations can be placed next without a dead end, yet ");
-    b.append(s.blocked()).append(" completed before any of them could take effect:");
+    b.append(" operations). The longest linearizable prefix found has ").append(prefix.size());
+    b.append(" operation(s) and leaves the state ").append(s.describeState());
+    b.append(". After it, no order of the rest works: ").append(s.blocked());
+    b.append(" must take effect before it completes, but none of these ").append(pending.size());
+    b.append(" pending operation(s) can be placed next (the model rejects it in that state,");
+    b.append(" or every order that follows fails):");
     for (Operation op : pending) {
       b.append("\n    ").append(op);
     }

@@ -144,7 +144,7 @@ final class LinearizabilitySearch<S> {
     int entry = next[HEAD];
     long steps = 0;
     while (entry != NIL) {
-      if ((++steps & DEADLINE_CHECK_MASK) == 0 && System.nanoTime() - deadlineNanos > 0) {
+      if ((++steps & DEADLINE_CHECK_MASK) == 0 && System.nanoTime() - deadlineNanos >= 0) {
         return Found.TIMED_OUT;
       }
       int op = opOf[entry];
