@@ -31,7 +31,8 @@ class ConfigurationTest {
     assertThatThrownBy(() -> Configuration.decode(truncated))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("truncated");
-    ByteBuffer longer = ByteBuffer.allocate(bytes.remaining() + 1).put(bytes.duplicate());
+    ByteBuffer longer =
+        ByteBuffer.allocate(bytes.remaining() + 1).put(bytes.duplicate()).put((byte) 0);
     assertThatThrownBy(() -> Configuration.decode(longer.flip())).hasMessageContaining("trailing");
   }
 

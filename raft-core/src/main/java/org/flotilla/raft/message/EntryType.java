@@ -30,6 +30,7 @@ public enum EntryType {
    *
    * @return the code
    */
+  @SuppressWarnings("EnumOrdinal") // the declaration order is the documented, stable wire code
   public int code() {
     return ordinal();
   }

@@ -50,7 +50,14 @@ public sealed interface RaftMessage
     return 64;
   }
 
-  /** Checks the fields every message has. */
+  /**
+   * Checks the fields every message has.
+   *
+   * @param from the sender
+   * @param to the receiver
+   * @param term the term
+   * @throws IllegalArgumentException if a field is missing or negative
+   */
   static void checkHeader(String from, String to, long term) {
     if (from == null || from.isEmpty()) {
       throw new IllegalArgumentException("message without sender");
@@ -63,7 +70,13 @@ public sealed interface RaftMessage
     }
   }
 
-  /** Checks that an index is not negative. */
+  /**
+   * Checks that an index is not negative.
+   *
+   * @param name the field's name, for the message
+   * @param value the value
+   * @throws IllegalArgumentException if the value is negative
+   */
   static void checkIndex(String name, long value) {
     if (value < 0) {
       throw new IllegalArgumentException(name + " is negative: " + value);
