@@ -1,0 +1,2 @@
+/** In-memory implementations of the SPI, for tests and single-JVM use. */
+package org.flotilla.raft.memory;
