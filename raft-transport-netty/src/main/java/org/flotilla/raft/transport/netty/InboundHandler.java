@@ -7,6 +7,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -66,11 +69,13 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   static void initPipeline(
       ChannelPipeline pipeline,
       int maxFrameSize,
+      Duration keepalive,
       WireCodec codec,
       String localId,
       Predicate<String> knownMember,
       Transport.Inbox inbox,
       Duration handshakeTimeout) {
+    pipeline.addLast("idle", idleHandler(keepalive));
     pipeline.addLast("frames", frameDecoder(maxFrameSize));
     pipeline.addLast(
         "inbound", new InboundHandler(codec, localId, knownMember, inbox, handshakeTimeout));
@@ -84,6 +89,46 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   static LengthFieldBasedFrameDecoder frameDecoder(int maxFrameSize) {
     return new LengthFieldBasedFrameDecoder(
         maxFrameSize, 0, WireCodec.LENGTH_PREFIX_BYTES, 0, WireCodec.LENGTH_PREFIX_BYTES, true);
+  }
+
+  /**
+   * Fires a writer-idle event after {@code keepalive} without writes (the handler then sends an
+   * empty keepalive frame) and a reader-idle event after three intervals without reads (the handler
+   * then closes the connection: the peer is gone or wedged).
+   */
+  static IdleStateHandler idleHandler(Duration keepalive) {
+    long ms = keepalive.toMillis();
+    return new IdleStateHandler(3 * ms, ms, 0, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Answers the idle handler's events: sends a keepalive frame when writes are idle, closes the
+   * connection when the peer has been silent too long.
+   *
+   * @return true if the event was an idle event and was handled
+   */
+  static boolean onIdle(ChannelHandlerContext ctx, Object evt, RateLimitedLog log, String what) {
+    if (!(evt instanceof IdleStateEvent e)) {
+      return false;
+    }
+    if (e.state() == IdleState.WRITER_IDLE) {
+      ctx.writeAndFlush(ctx.alloc().buffer(4).writeInt(0), ctx.voidPromise());
+    } else if (e.state() == IdleState.READER_IDLE) {
+      log.warn("{}: nothing heard for three keepalive intervals; closing", what);
+      ctx.close();
+    }
+    return true;
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (!onIdle(ctx, evt, WARN, localId + ": connection from " + describePeer(ctx))) {
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+
+  private String describePeer(ChannelHandlerContext ctx) {
+    return (peerId == null ? "" : peerId + " ") + "at " + ctx.channel().remoteAddress();
   }
 
   @Override
@@ -119,6 +164,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       if (!(msg instanceof ByteBuf body)) {
         reject(ctx, "unexpected inbound object " + msg.getClass().getName());
         return;
+      }
+      if (!body.isReadable()) {
+        return; // an empty frame is a keepalive
       }
       if (peerId == null) {
         onHello(ctx, body);

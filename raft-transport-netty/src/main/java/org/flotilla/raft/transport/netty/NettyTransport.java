@@ -14,6 +14,8 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -21,6 +23,7 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -93,6 +96,9 @@ public final class NettyTransport implements Transport {
   // Replaced (never mutated) by updateMembers; read by I/O threads to check peers.
   private volatile Map<String, Member> members = Map.of();
   private final ConcurrentHashMap<String, Peer> peers = new ConcurrentHashMap<>();
+  // Every open channel (listening, accepted, connected): closed together by close(). Thread-safe.
+  private final ChannelGroup channels =
+      new DefaultChannelGroup("flotilla-transport", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
 
   private NettyTransport(TransportOptions options) {
@@ -137,9 +143,11 @@ public final class NettyTransport implements Transport {
                     if (options.tls()) {
                       ch.pipeline().addLast("tls", options.serverSsl().newHandler(ch.alloc()));
                     }
+                    channels.add(ch);
                     InboundHandler.initPipeline(
                         ch.pipeline(),
                         options.maxFrameSize(),
+                        options.keepalive(),
                         codec,
                         localId,
                         NettyTransport.this::isPeer,
@@ -154,6 +162,7 @@ public final class NettyTransport implements Transport {
           "cannot listen on " + options.bindHost() + ":" + options.bindPort(), bind.cause());
     }
     serverChannel = bind.channel();
+    channels.add(serverChannel);
     group = g;
     LOG.info(
         "{}: listening on {} (cluster '{}', group '{}', {}, max frame {} bytes)",
@@ -312,9 +321,8 @@ public final class NettyTransport implements Transport {
       peer.close();
     }
     peers.clear();
-    Channel server = serverChannel;
-    if (server != null) {
-      server.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    if (!channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS)) {
+      LOG.warn("{}: connections did not close within 5 s", localId);
     }
     EventLoopGroup g = group;
     if (g != null) {
@@ -362,6 +370,7 @@ public final class NettyTransport implements Transport {
   }
 
   void initClientPipeline(Channel ch, Peer peer) {
+    channels.add(ch);
     if (options.tls()) {
       ch.pipeline()
           .addLast(
@@ -370,7 +379,8 @@ public final class NettyTransport implements Transport {
                   .clientSsl()
                   .newHandler(ch.alloc(), peer.address.getHostString(), peer.address.getPort()));
     }
-    // The acceptor only ever sends a HelloAck: a small frame limit suffices.
+    ch.pipeline().addLast("idle", InboundHandler.idleHandler(options.keepalive()));
+    // The acceptor only ever sends a HelloAck and keepalives: a small frame limit suffices.
     ch.pipeline().addLast("frames", InboundHandler.frameDecoder(MIN_FRAME_SIZE));
     ch.pipeline().addLast("outbound", new OutboundHandler(peer, this));
   }
@@ -398,6 +408,7 @@ public final class NettyTransport implements Transport {
     private Duration reconnectMin = Duration.ofMillis(50);
     private Duration reconnectMax = Duration.ofSeconds(2);
     private Duration handshakeTimeout = Duration.ofSeconds(5);
+    private Duration keepalive = Duration.ofSeconds(1);
     private int ioThreads = 2;
     private boolean preferNative = true;
     private Path tlsCertificateChain;
@@ -493,6 +504,19 @@ public final class NettyTransport implements Transport {
      */
     public Builder handshakeTimeout(Duration timeout) {
       this.handshakeTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Sets the keepalive interval: a connection with nothing to write for this long sends an empty
+     * frame, and one that hears nothing for three intervals is closed (and, outbound,
+     * re-established), so a vanished peer is noticed; default 1 s.
+     *
+     * @param interval at least 10 ms
+     * @return this builder
+     */
+    public Builder keepalive(Duration interval) {
+      this.keepalive = interval;
       return this;
     }
 
@@ -605,6 +629,9 @@ public final class NettyTransport implements Transport {
             "reconnectBackoff max " + reconnectMax + " is below min " + reconnectMin);
       }
       checkPositive("handshakeTimeout", handshakeTimeout);
+      if (keepalive == null || keepalive.toMillis() < 10) {
+        throw new IllegalArgumentException("keepalive must be at least 10 ms: " + keepalive);
+      }
       if (ioThreads < 1 || ioThreads > 64) {
         throw new IllegalArgumentException("ioThreads must be in [1, 64]: " + ioThreads);
       }
@@ -655,6 +682,7 @@ public final class NettyTransport implements Transport {
               reconnectMin,
               reconnectMax,
               handshakeTimeout,
+              keepalive,
               ioThreads,
               preferNative,
               server,

@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
 final class OutboundHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(OutboundHandler.class);
+  private static final RateLimitedLog WARN = new RateLimitedLog(LOG, 10);
 
   private final Peer peer;
   private final NettyTransport transport;
@@ -61,6 +62,9 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     try {
+      if (msg instanceof ByteBuf b && !b.isReadable()) {
+        return; // an empty frame is a keepalive
+      }
       if (handshaken || !(msg instanceof ByteBuf body)) {
         LOG.warn("{}: unexpected frame from {}; closing", transport.localId(), peer.id);
         ctx.close();
@@ -92,6 +96,14 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
       ctx.close();
     } finally {
       ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (!InboundHandler.onIdle(
+        ctx, evt, WARN, transport.localId() + ": connection to " + peer.id)) {
+      super.userEventTriggered(ctx, evt);
     }
   }
 

@@ -18,6 +18,7 @@ record TransportOptions(
     Duration reconnectMin,
     Duration reconnectMax,
     Duration handshakeTimeout,
+    Duration keepalive,
     int ioThreads,
     boolean preferNative,
     SslContext serverSsl,
