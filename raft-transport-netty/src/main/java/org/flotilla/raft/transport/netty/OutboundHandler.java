@@ -82,7 +82,7 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
             "{}: {} at {} answered as '{}'; closing",
             transport.localId(),
             peer.id,
-            peer.address,
+            peer.where,
             ack.getReceiverId());
         ctx.close();
         return;

@@ -37,6 +37,7 @@ final class Peer {
 
   final String id;
   final InetSocketAddress address;
+  final String where; // "host:port", for log lines
   private final NettyTransport transport;
   private final EventLoop loop;
   private final OutboundQueue queue;
@@ -53,6 +54,7 @@ final class Peer {
   Peer(String id, InetSocketAddress address, NettyTransport transport, EventLoop loop) {
     this.id = id;
     this.address = address;
+    this.where = address.getHostString() + ":" + address.getPort();
     this.transport = transport;
     this.loop = loop;
     this.queue =
@@ -127,7 +129,7 @@ final class Peer {
                   "{}: cannot connect to {} at {}: {}; retrying with backoff",
                   transport.localId(),
                   id,
-                  address,
+                  where,
                   done.cause().getMessage());
             } else {
               LOG.debug(
@@ -147,7 +149,7 @@ final class Peer {
     connecting = null;
     ready = ch;
     attempts = 0;
-    LOG.info("{}: connected to {} at {}", transport.localId(), id, address);
+    LOG.info("{}: connected to {} at {}", transport.localId(), id, where);
     drain();
   }
 
