@@ -1,0 +1,107 @@
+package org.flotilla.raft.memory;
+
+import java.util.Collection;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.flotilla.raft.Member;
+import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Transport} that carries messages through a {@link MemoryNetwork} in the same JVM, for
+ * tests and single-process use. Messages are not copied: the receiver gets the sender's immutable
+ * record.
+ *
+ * <p>Like a network transport it only talks to members: a message to an id that is not in the last
+ * {@link #updateMembers} is dropped, and so is a message from a sender that is not a member of the
+ * receiver's configuration. Delivery is asynchronous on the network's executor (see {@link
+ * MemoryNetwork}), in order per direction; {@link #flush()} does nothing.
+ *
+ * <p>Threading: {@link #start}, {@link #updateMembers}, {@link #send} and {@link #close} may be
+ * called from any thread (the node calls them from its event loop); the inbox is called on the
+ * network's delivery thread.
+ */
+public final class MemoryTransport implements Transport {
+
+  private static final Logger LOG = LoggerFactory.getLogger(MemoryTransport.class);
+
+  private final MemoryNetwork network;
+  // Written once by start, read by senders and the delivery thread.
+  private volatile String localId;
+  private volatile Inbox inbox;
+  // Replaced (never mutated) by updateMembers.
+  private volatile Set<String> members = Set.of();
+  private volatile boolean closed;
+
+  MemoryTransport(MemoryNetwork network) {
+    this.network = network;
+  }
+
+  @Override
+  public void start(String localId, Inbox inbox) {
+    Objects.requireNonNull(localId, "localId");
+    Objects.requireNonNull(inbox, "inbox");
+    if (this.localId != null || closed) {
+      throw new IllegalStateException("transport already started or closed");
+    }
+    this.inbox = inbox;
+    this.localId = localId;
+    network.join(localId, this);
+  }
+
+  @Override
+  public void updateMembers(Collection<Member> newMembers) {
+    members = newMembers.stream().map(Member::id).collect(Collectors.toUnmodifiableSet());
+  }
+
+  @Override
+  public void send(RaftMessage message) {
+    if (closed || localId == null || message == null || !members.contains(message.to())) {
+      network.countDropped();
+      return;
+    }
+    network.route(message);
+  }
+
+  /** Called by the network on its delivery thread; returns false if the message was refused. */
+  boolean accept(RaftMessage message) {
+    if (closed || !members.contains(message.from()) || !message.to().equals(localId)) {
+      return false;
+    }
+    try {
+      inbox.receive(message);
+    } catch (RuntimeException e) {
+      LOG.error("{}: inbox failed on a message from {}", localId, message.from(), e);
+    }
+    return true;
+  }
+
+  /**
+   * Returns the network this transport sends on.
+   *
+   * @return the network
+   */
+  public MemoryNetwork network() {
+    return network;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    String id = localId;
+    if (id != null) {
+      network.leave(id, this);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "MemoryTransport[" + localId + "]";
+  }
+}

@@ -1,0 +1,257 @@
+package org.flotilla.raft.transport.netty;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.Transport;
+import org.flotilla.raft.transport.netty.proto.Wire;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The accepting side of a connection: checks the peer's Hello, then decodes, validates and delivers
+ * its envelopes to the node's inbox.
+ *
+ * <p>The validation layer: a frame longer than the maximum, bytes that are not a protobuf message,
+ * a Hello from another cluster, group or an unknown member, an envelope whose header does not match
+ * the connection, or whose fields a message record refuses, closes the connection with a log line;
+ * nothing of it reaches the inbox. A message the inbox throws on is logged and the connection kept.
+ *
+ * <p>Not thread-safe; confined to its channel's event loop (one instance per connection).
+ */
+// Close and write failures surface through exceptionCaught or a listener; the futures need no
+// other check.
+@SuppressWarnings("FutureReturnValueIgnored")
+final class InboundHandler extends ChannelInboundHandlerAdapter {
+
+  private static final Logger LOG = LoggerFactory.getLogger(InboundHandler.class);
+  private static final RateLimitedLog WARN = new RateLimitedLog(LOG, 10);
+
+  private final WireCodec codec;
+  private final String localId;
+  private final Predicate<String> knownMember;
+  private final Transport.Inbox inbox;
+  private final Duration handshakeTimeout;
+
+  // The peer's id once its Hello was accepted; null before.
+  private String peerId;
+  // Set once the connection is being closed for bad input: later frames are dropped unread.
+  private boolean rejected;
+  private ScheduledFuture<?> handshakeTimer;
+
+  InboundHandler(
+      WireCodec codec,
+      String localId,
+      Predicate<String> knownMember,
+      Transport.Inbox inbox,
+      Duration handshakeTimeout) {
+    this.codec = codec;
+    this.localId = localId;
+    this.knownMember = knownMember;
+    this.inbox = inbox;
+    this.handshakeTimeout = handshakeTimeout;
+  }
+
+  /** Adds the frame decoder and this handler's kind to an accepted connection's pipeline. */
+  static void initPipeline(
+      ChannelPipeline pipeline,
+      int maxFrameSize,
+      Duration keepalive,
+      WireCodec codec,
+      String localId,
+      Predicate<String> knownMember,
+      Transport.Inbox inbox,
+      Duration handshakeTimeout) {
+    pipeline.addLast("idle", idleHandler(keepalive));
+    pipeline.addLast("frames", frameDecoder(maxFrameSize));
+    pipeline.addLast(
+        "inbound", new InboundHandler(codec, localId, knownMember, inbox, handshakeTimeout));
+  }
+
+  /**
+   * A decoder of 4-byte length-prefixed frames; {@code maxFrameSize} counts the prefix. It fails
+   * (and the handler closes the connection) as soon as a prefix announces a longer frame, before
+   * buffering any of it.
+   */
+  static LengthFieldBasedFrameDecoder frameDecoder(int maxFrameSize) {
+    return new LengthFieldBasedFrameDecoder(
+        maxFrameSize, 0, WireCodec.LENGTH_PREFIX_BYTES, 0, WireCodec.LENGTH_PREFIX_BYTES, true);
+  }
+
+  /**
+   * Fires a writer-idle event after {@code keepalive} without writes (the handler then sends an
+   * empty keepalive frame) and a reader-idle event after three intervals without reads (the handler
+   * then closes the connection: the peer is gone or wedged).
+   */
+  static IdleStateHandler idleHandler(Duration keepalive) {
+    long ms = keepalive.toMillis();
+    return new IdleStateHandler(3 * ms, ms, 0, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Answers the idle handler's events: sends a keepalive frame when writes are idle, closes the
+   * connection when the peer has been silent too long.
+   *
+   * @return true if the event was an idle event and was handled
+   */
+  static boolean onIdle(ChannelHandlerContext ctx, Object evt, RateLimitedLog log, String what) {
+    if (!(evt instanceof IdleStateEvent e)) {
+      return false;
+    }
+    if (e.state() == IdleState.WRITER_IDLE) {
+      ctx.writeAndFlush(ctx.alloc().buffer(4).writeInt(0), ctx.voidPromise());
+    } else if (e.state() == IdleState.READER_IDLE) {
+      log.warn("{}: nothing heard for three keepalive intervals; closing", what);
+      ctx.close();
+    }
+    return true;
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (!onIdle(ctx, evt, WARN, localId + ": connection from " + describePeer(ctx))) {
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+
+  private String describePeer(ChannelHandlerContext ctx) {
+    return (peerId == null ? "" : peerId + " ") + "at " + ctx.channel().remoteAddress();
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    handshakeTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (peerId == null && ctx.channel().isActive()) {
+                    reject(ctx, "no Hello within " + handshakeTimeout.toMillis() + " ms");
+                  }
+                },
+                handshakeTimeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelTimer();
+    if (peerId != null) {
+      LOG.debug("{}: connection from {} closed", localId, peerId);
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    try {
+      if (rejected) {
+        return;
+      }
+      if (!(msg instanceof ByteBuf body)) {
+        reject(ctx, "unexpected inbound object " + msg.getClass().getName());
+        return;
+      }
+      if (!body.isReadable()) {
+        return; // an empty frame is a keepalive
+      }
+      if (peerId == null) {
+        onHello(ctx, body);
+      } else {
+        onEnvelope(ctx, body);
+      }
+    } catch (InvalidProtocolBufferException e) {
+      reject(ctx, "undecodable frame: " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      reject(ctx, "invalid message: " + e.getMessage());
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void onHello(ChannelHandlerContext ctx, ByteBuf body)
+      throws InvalidProtocolBufferException {
+    Wire.Hello hello = WireCodec.parseHello(body);
+    String refusal = codec.checkHello(hello, localId, knownMember);
+    if (refusal != null) {
+      rejected = true;
+      cancelTimer();
+      WARN.warn(
+          "{}: refused connection from {} (claims '{}'): {}",
+          localId,
+          ctx.channel().remoteAddress(),
+          hello.getSenderId(),
+          refusal);
+      ByteBuf ack =
+          WireCodec.frame(ctx.alloc(), WireCodec.refuse(localId, refusal), Integer.MAX_VALUE);
+      ctx.writeAndFlush(ack).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    peerId = hello.getSenderId();
+    cancelTimer();
+    LOG.info(
+        "{}: accepted connection from {} at {}", localId, peerId, ctx.channel().remoteAddress());
+    ctx.writeAndFlush(
+        WireCodec.frame(ctx.alloc(), WireCodec.accept(localId), Integer.MAX_VALUE),
+        ctx.voidPromise());
+  }
+
+  private void onEnvelope(ChannelHandlerContext ctx, ByteBuf body)
+      throws InvalidProtocolBufferException {
+    Wire.Envelope env = WireCodec.parseEnvelope(body);
+    RaftMessage message = codec.fromEnvelope(env, peerId, localId);
+    if (!knownMember.test(peerId)) {
+      reject(ctx, "'" + peerId + "' is no longer a member");
+      return;
+    }
+    try {
+      inbox.receive(message);
+    } catch (RuntimeException e) {
+      // The node's bug, not the peer's: keep the connection, say so loudly.
+      LOG.error("{}: inbox failed on a message from {}", localId, peerId, e);
+    }
+  }
+
+  private void reject(ChannelHandlerContext ctx, String reason) {
+    if (rejected) {
+      return;
+    }
+    rejected = true;
+    cancelTimer();
+    WARN.warn(
+        "{}: closing connection from {} ({}): {}",
+        localId,
+        ctx.channel().remoteAddress(),
+        peerId == null ? "before Hello" : peerId,
+        reason);
+    ctx.close();
+  }
+
+  private void cancelTimer() {
+    if (handshakeTimer != null) {
+      handshakeTimer.cancel(false);
+      handshakeTimer = null;
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Decoder failures (a frame above the maximum, a malformed length) and I/O errors.
+    reject(ctx, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+    rejected = true;
+    ctx.close();
+  }
+}

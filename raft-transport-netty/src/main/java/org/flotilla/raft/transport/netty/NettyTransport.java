@@ -1,0 +1,714 @@
+package org.flotilla.raft.transport.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
+import org.flotilla.raft.Member;
+import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The production {@link Transport}: protobuf messages in length-prefixed frames over Netty, with an
+ * optional mutual-TLS layer. docs/wire-format.md describes the bytes.
+ *
+ * <p>Each node listens on its bind address and opens one connection to each other member, on which
+ * it sends; it receives on the connections the others open to it. A connection starts with a
+ * handshake naming the cluster, the group and both members: a node of another cluster, another
+ * group, or a member this node does not know is refused and logged. Every inbound frame is decoded
+ * and validated (size, ids, fields) before it reaches the node; a bad one closes the connection.
+ *
+ * <p>Outbound messages wait in a bounded queue per peer; when it is full the oldest replication
+ * messages are dropped first (Raft resends them). {@link #send} only queues; {@link #flush} writes
+ * everything queued, coalesced into one socket flush per peer. A lost connection is re-established
+ * with capped exponential backoff and jitter. Epoll is used when its native library is on the class
+ * path, NIO otherwise.
+ *
+ * <pre>{@code
+ * NettyTransport transport = NettyTransport.builder()
+ *     .clusterId("prod-eu")
+ *     .groupId("orders")
+ *     .bindAddress("10.0.0.5", 7001)
+ *     .tls(Path.of("node.crt"), Path.of("node.key"), Path.of("ca.crt"))
+ *     .build();
+ * }</pre>
+ *
+ * <p>Threading: {@link #start}, {@link #updateMembers}, {@link #send} and {@link #flush} are called
+ * from the node's event loop and never block ({@link #start} binds synchronously); {@link #close}
+ * may be called from any thread. Inbound messages reach the inbox on the transport's I/O threads.
+ */
+public final class NettyTransport implements Transport {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+
+  /** The default maximum frame size: 16 MiB, room for a 1 MiB snapshot chunk many times over. */
+  public static final int DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+
+  private static final int MIN_FRAME_SIZE = 64 * 1024;
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+  private final TransportOptions options;
+  private final WireCodec codec;
+  private final AtomicLong dropped = new AtomicLong();
+
+  // Written by start (node's event loop) before any I/O thread runs; read by I/O threads after.
+  private volatile String localId;
+  private volatile EventLoopGroup group;
+  private volatile Channel serverChannel;
+  private volatile boolean nativeEpoll;
+  // Replaced (never mutated) by updateMembers; read by I/O threads to check peers.
+  private volatile Map<String, Member> members = Map.of();
+  private final ConcurrentHashMap<String, Peer> peers = new ConcurrentHashMap<>();
+  // Every open channel (listening, accepted, connected): closed together by close(). Thread-safe.
+  private final ChannelGroup channels =
+      new DefaultChannelGroup("flotilla-transport", GlobalEventExecutor.INSTANCE);
+  private volatile boolean closed;
+
+  private NettyTransport(TransportOptions options) {
+    this.options = options;
+    this.codec = new WireCodec(options.clusterId(), options.groupId());
+  }
+
+  /**
+   * Returns a new builder.
+   *
+   * @return the builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public void start(String localId, Inbox inbox) throws IOException {
+    Objects.requireNonNull(inbox, "inbox");
+    if (localId == null || !ID.matcher(localId).matches()) {
+      throw new IllegalArgumentException("invalid local member id '" + localId + "'");
+    }
+    if (group != null || closed) {
+      throw new IllegalStateException("transport already started or closed");
+    }
+    this.localId = localId;
+    nativeEpoll = options.preferNative() && Epoll.isAvailable();
+    IoHandlerFactory io = nativeEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    EventLoopGroup g =
+        new MultiThreadIoEventLoopGroup(
+            options.ioThreads(), new DefaultThreadFactory("flotilla-net-" + localId, true), io);
+    ServerBootstrap sb =
+        new ServerBootstrap()
+            .group(g)
+            .channel(nativeEpoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    if (options.tls()) {
+                      ch.pipeline().addLast("tls", options.serverSsl().newHandler(ch.alloc()));
+                    }
+                    channels.add(ch);
+                    InboundHandler.initPipeline(
+                        ch.pipeline(),
+                        options.maxFrameSize(),
+                        options.keepalive(),
+                        codec,
+                        localId,
+                        NettyTransport.this::isPeer,
+                        inbox,
+                        options.handshakeTimeout());
+                  }
+                });
+    ChannelFuture bind = sb.bind(options.bindHost(), options.bindPort()).awaitUninterruptibly();
+    if (!bind.isSuccess()) {
+      g.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      throw new IOException(
+          "cannot listen on " + options.bindHost() + ":" + options.bindPort(), bind.cause());
+    }
+    serverChannel = bind.channel();
+    channels.add(serverChannel);
+    group = g;
+    LOG.info(
+        "{}: listening on {} (cluster '{}', group '{}', {}, max frame {} bytes)",
+        localId,
+        serverChannel.localAddress(),
+        options.clusterId(),
+        options.groupId(),
+        nativeEpoll ? "epoll" : "nio",
+        options.maxFrameSize());
+    if (!options.tls()) {
+      LOG.warn(
+          "{}: TLS is OFF: Raft traffic on {} is neither encrypted nor authenticated;"
+              + " use it only on a trusted network",
+          localId,
+          serverChannel.localAddress());
+    } else {
+      LOG.info("{}: TLS is on, peers must present a certificate the trust store accepts", localId);
+    }
+    updatePeers(members);
+  }
+
+  /**
+   * Returns the address the transport listens on; with port 0 at build time, the port the system
+   * chose.
+   *
+   * @return the bound address
+   * @throws IllegalStateException if the transport is not started
+   */
+  public InetSocketAddress localAddress() {
+    Channel ch = serverChannel;
+    if (ch == null) {
+      throw new IllegalStateException("transport not started");
+    }
+    return (InetSocketAddress) ch.localAddress();
+  }
+
+  /**
+   * Returns how many outbound messages were dropped so far: queue overflow, unknown or unreachable
+   * receivers, frames above the maximum size, sends after close.
+   *
+   * @return the count
+   */
+  public long droppedMessages() {
+    return dropped.get();
+  }
+
+  /**
+   * Tells whether the native epoll transport is in use (rather than NIO).
+   *
+   * @return true for epoll
+   */
+  public boolean usesEpoll() {
+    return nativeEpoll;
+  }
+
+  @Override
+  public void updateMembers(Collection<Member> newMembers) {
+    Map<String, Member> m = new HashMap<>();
+    for (Member member : newMembers) {
+      m.put(member.id(), member);
+    }
+    members = Map.copyOf(m);
+    if (group != null) {
+      updatePeers(members);
+    }
+  }
+
+  private void updatePeers(Map<String, Member> current) {
+    if (closed) {
+      return;
+    }
+    for (Map.Entry<String, Peer> e : peers.entrySet()) {
+      Member m = current.get(e.getKey());
+      if (m == null || !sameAddress(e.getValue(), m)) {
+        peers.remove(e.getKey()).close();
+      }
+    }
+    for (Member m : current.values()) {
+      if (m.id().equals(localId) || peers.containsKey(m.id())) {
+        continue;
+      }
+      InetSocketAddress address;
+      try {
+        address = parseAddress(m.address());
+      } catch (IllegalArgumentException e) {
+        LOG.error("{}: cannot reach member {}: {}", localId, m.id(), e.getMessage());
+        continue;
+      }
+      Peer peer = new Peer(m.id(), address, this, group.next());
+      peers.put(m.id(), peer);
+      peer.start();
+    }
+  }
+
+  private static boolean sameAddress(Peer peer, Member m) {
+    try {
+      return parseAddress(m.address()).equals(peer.address);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** Parses "host:port" or "[v6]:port" into an unresolved address (resolved when connecting). */
+  static InetSocketAddress parseAddress(String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      throw new IllegalArgumentException("address '" + address + "' is not host:port");
+    }
+    String host = address.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(address.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("address '" + address + "' has no numeric port", e);
+    }
+    if (port < 1 || port > 65535 || host.isEmpty()) {
+      throw new IllegalArgumentException("address '" + address + "' is not host:port");
+    }
+    return InetSocketAddress.createUnresolved(host, port);
+  }
+
+  @Override
+  public void send(RaftMessage message) {
+    if (message == null) {
+      return;
+    }
+    Peer peer = closed ? null : peers.get(message.to());
+    if (peer == null) {
+      dropped.incrementAndGet();
+      LOG.debug("{}: dropped a message to unknown or unreachable member {}", localId, message.to());
+      return;
+    }
+    peer.send(message);
+  }
+
+  @Override
+  public void flush() {
+    if (closed) {
+      return;
+    }
+    for (Peer peer : peers.values()) {
+      peer.flush();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Peer peer : peers.values()) {
+      peer.close();
+    }
+    peers.clear();
+    if (!channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS)) {
+      LOG.warn("{}: connections did not close within 5 s", localId);
+    }
+    EventLoopGroup g = group;
+    if (g != null) {
+      if (!g.shutdownGracefully(0, 2, TimeUnit.SECONDS)
+          .awaitUninterruptibly(10, TimeUnit.SECONDS)) {
+        LOG.warn("{}: I/O threads did not stop within 10 s", localId);
+      }
+    }
+    LOG.info("{}: transport closed ({} messages dropped in its life)", localId, dropped.get());
+  }
+
+  // ---------------------------------------------------------------- for Peer and the handlers
+
+  TransportOptions options() {
+    return options;
+  }
+
+  WireCodec codec() {
+    return codec;
+  }
+
+  String localId() {
+    return localId;
+  }
+
+  void countDropped(int n) {
+    dropped.addAndGet(n);
+  }
+
+  boolean isPeer(String id) {
+    return !id.equals(localId) && members.containsKey(id);
+  }
+
+  Bootstrap clientBootstrap() {
+    return new Bootstrap()
+        .channel(nativeEpoll ? EpollSocketChannel.class : NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(
+            ChannelOption.CONNECT_TIMEOUT_MILLIS,
+            (int) Math.min(Integer.MAX_VALUE, options.handshakeTimeout().toMillis()))
+        .option(
+            ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024));
+  }
+
+  void initClientPipeline(Channel ch, Peer peer) {
+    channels.add(ch);
+    if (options.tls()) {
+      ch.pipeline()
+          .addLast(
+              "tls",
+              options
+                  .clientSsl()
+                  .newHandler(ch.alloc(), peer.address.getHostString(), peer.address.getPort()));
+    }
+    ch.pipeline().addLast("idle", InboundHandler.idleHandler(options.keepalive()));
+    // The acceptor only ever sends a HelloAck and keepalives: a small frame limit suffices.
+    ch.pipeline().addLast("frames", InboundHandler.frameDecoder(MIN_FRAME_SIZE));
+    ch.pipeline().addLast("outbound", new OutboundHandler(peer, this));
+  }
+
+  @Override
+  public String toString() {
+    SocketAddress bound = serverChannel == null ? null : serverChannel.localAddress();
+    return "NettyTransport[" + localId + " " + bound + "]";
+  }
+
+  /**
+   * Builds a {@link NettyTransport}; {@link #build()} checks every option.
+   *
+   * <p>Not thread-safe; use from one thread.
+   */
+  public static final class Builder {
+
+    private String clusterId;
+    private String groupId = "default";
+    private String bindHost;
+    private int bindPort = -1;
+    private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+    private int maxQueuedMessages = 4096;
+    private long maxQueuedBytes = 64L * 1024 * 1024;
+    private Duration reconnectMin = Duration.ofMillis(50);
+    private Duration reconnectMax = Duration.ofSeconds(2);
+    private Duration handshakeTimeout = Duration.ofSeconds(5);
+    private Duration keepalive = Duration.ofSeconds(1);
+    private int ioThreads = 2;
+    private boolean preferNative = true;
+    private Path tlsCertificateChain;
+    private Path tlsPrivateKey;
+    private Path tlsTrustedCertificates;
+    private boolean tlsVerifyHostname = true;
+    private SslContext serverSsl;
+    private SslContext clientSsl;
+
+    private Builder() {}
+
+    /**
+     * Sets the cluster id, which every handshake and frame carries; required.
+     *
+     * @param clusterId 1 to 64 characters of letters, digits, '.', '_' or '-'
+     * @return this builder
+     */
+    public Builder clusterId(String clusterId) {
+      this.clusterId = clusterId;
+      return this;
+    }
+
+    /**
+     * Sets the Raft group id, which every handshake and frame carries; default {@code "default"}.
+     *
+     * @param groupId 1 to 64 characters of letters, digits, '.', '_' or '-'
+     * @return this builder
+     */
+    public Builder groupId(String groupId) {
+      this.groupId = groupId;
+      return this;
+    }
+
+    /**
+     * Sets the address to listen on; required.
+     *
+     * @param host a host name or IP address, for example {@code 0.0.0.0} or {@code 127.0.0.1}
+     * @param port the port, 0 for one the system chooses (see {@link #localAddress()})
+     * @return this builder
+     */
+    public Builder bindAddress(String host, int port) {
+      this.bindHost = host;
+      this.bindPort = port;
+      return this;
+    }
+
+    /**
+     * Sets the largest frame, length prefix included, that is sent or accepted; default {@value
+     * NettyTransport#DEFAULT_MAX_FRAME_SIZE} bytes. A larger outbound message is dropped and
+     * logged; a larger inbound frame closes the connection. All members must agree on it.
+     *
+     * @param bytes at least 64 KiB, at most 1 GiB
+     * @return this builder
+     */
+    public Builder maxFrameSize(int bytes) {
+      this.maxFrameSize = bytes;
+      return this;
+    }
+
+    /**
+     * Bounds each peer's outbound queue; default 4096 messages and 64 MiB.
+     *
+     * @param messages the most messages waiting for one peer, at least 16
+     * @param bytes the most estimated bytes waiting for one peer, at least the maximum frame size
+     * @return this builder
+     */
+    public Builder maxQueued(int messages, long bytes) {
+      this.maxQueuedMessages = messages;
+      this.maxQueuedBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Sets the reconnection backoff: the first retry waits about {@code min}, each further one
+     * twice as long up to {@code max}, each with random jitter of up to half; defaults 50 ms and 2
+     * s.
+     *
+     * @param min the first delay, positive
+     * @param max the cap, at least {@code min}
+     * @return this builder
+     */
+    public Builder reconnectBackoff(Duration min, Duration max) {
+      this.reconnectMin = min;
+      this.reconnectMax = max;
+      return this;
+    }
+
+    /**
+     * Sets how long a connection may take to connect and complete its handshake; default 5 s.
+     *
+     * @param timeout positive
+     * @return this builder
+     */
+    public Builder handshakeTimeout(Duration timeout) {
+      this.handshakeTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Sets the keepalive interval: a connection with nothing to write for this long sends an empty
+     * frame, and one that hears nothing for three intervals is closed (and, outbound,
+     * re-established), so a vanished peer is noticed; default 1 s.
+     *
+     * @param interval at least 10 ms
+     * @return this builder
+     */
+    public Builder keepalive(Duration interval) {
+      this.keepalive = interval;
+      return this;
+    }
+
+    /**
+     * Sets the number of I/O threads; default 2.
+     *
+     * @param threads 1 to 64
+     * @return this builder
+     */
+    public Builder ioThreads(int threads) {
+      this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * Chooses whether to use the native epoll transport when its library is present; default true.
+     * NIO is the fallback either way.
+     *
+     * @param preferNative false to always use NIO
+     * @return this builder
+     */
+    public Builder preferNativeTransport(boolean preferNative) {
+      this.preferNative = preferNative;
+      return this;
+    }
+
+    /**
+     * Turns on mutual TLS from PEM files: this node presents {@code certificateChain} with {@code
+     * privateKey} both when it accepts and when it connects, and accepts only peers whose
+     * certificate chains to {@code trustedCertificates} (the cluster's CA). By default the peer's
+     * certificate must also name the host of the member's address (see {@link
+     * #tlsVerifyHostname(boolean)}).
+     *
+     * @param certificateChain PEM file of this node's certificate, then its intermediates
+     * @param privateKey PEM file of this node's private key, PKCS#8 ("BEGIN PRIVATE KEY")
+     * @param trustedCertificates PEM file of the CA certificates that sign members' certificates
+     * @return this builder
+     */
+    public Builder tls(Path certificateChain, Path privateKey, Path trustedCertificates) {
+      this.tlsCertificateChain = certificateChain;
+      this.tlsPrivateKey = privateKey;
+      this.tlsTrustedCertificates = trustedCertificates;
+      return this;
+    }
+
+    /**
+     * Turns on TLS with contexts built by the caller, who is then responsible for requiring client
+     * certificates on {@code server} (mutual authentication) and for the client's trust and key
+     * material.
+     *
+     * @param server the context for accepted connections, {@link SslContext#isServer()} true
+     * @param client the context for connections this node opens, {@link SslContext#isClient()} true
+     * @return this builder
+     */
+    public Builder tls(SslContext server, SslContext client) {
+      this.serverSsl = server;
+      this.clientSsl = client;
+      return this;
+    }
+
+    /**
+     * Chooses whether, with PEM-file TLS, a peer's certificate must name the host of its member
+     * address (as a subject alternative name); default true.
+     *
+     * @param verify false to trust any certificate the CA signed, whatever host it names
+     * @return this builder
+     */
+    public Builder tlsVerifyHostname(boolean verify) {
+      this.tlsVerifyHostname = verify;
+      return this;
+    }
+
+    /**
+     * Checks the options and builds the transport. Nothing is bound until {@link
+     * NettyTransport#start}.
+     *
+     * @return the transport
+     * @throws IllegalArgumentException if an option is missing or out of range, or the TLS material
+     *     cannot be loaded, with a message naming it
+     */
+    public NettyTransport build() {
+      checkId("clusterId", clusterId);
+      checkId("groupId", groupId);
+      if (bindHost == null || bindHost.isBlank()) {
+        throw new IllegalArgumentException("bindAddress(host, port) is required");
+      }
+      if (bindPort < 0 || bindPort > 65535) {
+        throw new IllegalArgumentException("bind port must be in [0, 65535]: " + bindPort);
+      }
+      if (maxFrameSize < MIN_FRAME_SIZE || maxFrameSize > (1 << 30)) {
+        throw new IllegalArgumentException(
+            "maxFrameSize must be in [64 KiB, 1 GiB]: " + maxFrameSize);
+      }
+      if (maxQueuedMessages < 16) {
+        throw new IllegalArgumentException(
+            "maxQueued messages must be at least 16: " + maxQueuedMessages);
+      }
+      if (maxQueuedBytes < maxFrameSize) {
+        throw new IllegalArgumentException(
+            "maxQueued bytes ("
+                + maxQueuedBytes
+                + ") must be at least maxFrameSize ("
+                + maxFrameSize
+                + ")");
+      }
+      checkPositive("reconnectBackoff min", reconnectMin);
+      checkPositive("reconnectBackoff max", reconnectMax);
+      if (reconnectMax.compareTo(reconnectMin) < 0) {
+        throw new IllegalArgumentException(
+            "reconnectBackoff max " + reconnectMax + " is below min " + reconnectMin);
+      }
+      checkPositive("handshakeTimeout", handshakeTimeout);
+      if (keepalive == null || keepalive.toMillis() < 10) {
+        throw new IllegalArgumentException("keepalive must be at least 10 ms: " + keepalive);
+      }
+      if (ioThreads < 1 || ioThreads > 64) {
+        throw new IllegalArgumentException("ioThreads must be in [1, 64]: " + ioThreads);
+      }
+      SslContext server = serverSsl;
+      SslContext client = clientSsl;
+      boolean pem =
+          tlsCertificateChain != null || tlsPrivateKey != null || tlsTrustedCertificates != null;
+      if (pem && (server != null || client != null)) {
+        throw new IllegalArgumentException("tls: give either PEM files or SslContexts, not both");
+      }
+      if (pem) {
+        checkReadable("tls certificateChain", tlsCertificateChain);
+        checkReadable("tls privateKey", tlsPrivateKey);
+        checkReadable("tls trustedCertificates", tlsTrustedCertificates);
+        try {
+          server =
+              SslContextBuilder.forServer(tlsCertificateChain.toFile(), tlsPrivateKey.toFile())
+                  .trustManager(tlsTrustedCertificates.toFile())
+                  .clientAuth(ClientAuth.REQUIRE)
+                  .build();
+          client =
+              SslContextBuilder.forClient()
+                  .keyManager(tlsCertificateChain.toFile(), tlsPrivateKey.toFile())
+                  .trustManager(tlsTrustedCertificates.toFile())
+                  .endpointIdentificationAlgorithm(tlsVerifyHostname ? "HTTPS" : null)
+                  .build();
+        } catch (SSLException | RuntimeException e) {
+          throw new IllegalArgumentException(
+              "tls: cannot load the PEM files (the key must be PKCS#8): " + e.getMessage(), e);
+        }
+      } else if (server != null || client != null) {
+        if (server == null || !server.isServer()) {
+          throw new IllegalArgumentException("tls: the server SslContext must be a server context");
+        }
+        if (client == null || !client.isClient()) {
+          throw new IllegalArgumentException("tls: the client SslContext must be a client context");
+        }
+      }
+      return new NettyTransport(
+          new TransportOptions(
+              clusterId,
+              groupId,
+              bindHost,
+              bindPort,
+              maxFrameSize,
+              maxQueuedMessages,
+              maxQueuedBytes,
+              reconnectMin,
+              reconnectMax,
+              handshakeTimeout,
+              keepalive,
+              ioThreads,
+              preferNative,
+              server,
+              client));
+    }
+
+    private static void checkId(String name, String value) {
+      if (value == null || !ID.matcher(value).matches()) {
+        throw new IllegalArgumentException(
+            name + " must be 1-64 characters of [A-Za-z0-9._-]: '" + value + "'");
+      }
+    }
+
+    private static void checkPositive(String name, Duration d) {
+      if (d == null || d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive: " + d);
+      }
+    }
+
+    private static void checkReadable(String name, Path p) {
+      if (p == null) {
+        throw new IllegalArgumentException(name + " is missing");
+      }
+      if (!Files.isReadable(p)) {
+        throw new IllegalArgumentException(name + " is not a readable file: " + p);
+      }
+    }
+  }
+}

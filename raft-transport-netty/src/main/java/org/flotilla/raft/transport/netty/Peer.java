@@ -1,0 +1,229 @@
+package org.flotilla.raft.transport.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.flotilla.raft.message.RaftMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outbound side towards one peer: its bounded queue and the one connection this node opens to
+ * it, with reconnection by capped exponential backoff and jitter.
+ *
+ * <p>{@link #send}, {@link #flush} and {@link #close} may be called from any thread (in practice
+ * the node's event loop); everything else, the connection state included, is confined to the peer's
+ * Netty event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at most one
+ * drain on the loop, which writes every queued message the channel will take and then flushes the
+ * socket once.
+ */
+// Close and write failures surface through exceptionCaught or a listener; the futures need no
+// other check.
+@SuppressWarnings("FutureReturnValueIgnored")
+final class Peer {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Peer.class);
+  private static final int BATCH = 64;
+
+  final String id;
+  final InetSocketAddress address;
+  final String where; // "host:port", for log lines
+  private final NettyTransport transport;
+  private final EventLoop loop;
+  private final OutboundQueue queue;
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+
+  // Confined to loop.
+  private Channel ready; // handshaken channel, or null
+  private Channel connecting; // channel being connected or handshaking, or null
+  private int attempts; // failed connection attempts since the last handshake
+  private ScheduledFuture<?> reconnect;
+  private boolean closed;
+  private final List<RaftMessage> batch = new ArrayList<>(BATCH);
+
+  Peer(String id, InetSocketAddress address, NettyTransport transport, EventLoop loop) {
+    this.id = id;
+    this.address = address;
+    this.where = address.getHostString() + ":" + address.getPort();
+    this.transport = transport;
+    this.loop = loop;
+    this.queue =
+        new OutboundQueue(
+            transport.options().maxQueuedMessages(), transport.options().maxQueuedBytes());
+  }
+
+  void start() {
+    loop.execute(this::connect);
+  }
+
+  void send(RaftMessage message) {
+    int dropped = queue.offer(message);
+    if (dropped > 0) {
+      transport.countDropped(dropped);
+      LOG.debug("{}: queue to {} full, dropped {} message(s)", transport.localId(), id, dropped);
+    }
+  }
+
+  void flush() {
+    if (!queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+      loop.execute(this::drain);
+    }
+  }
+
+  void close() {
+    loop.execute(
+        () -> {
+          closed = true;
+          if (reconnect != null) {
+            reconnect.cancel(false);
+          }
+          if (ready != null) {
+            ready.close();
+          }
+          if (connecting != null) {
+            connecting.close();
+          }
+          transport.countDropped(queue.clear());
+        });
+  }
+
+  long dropped() {
+    return queue.dropped();
+  }
+
+  // ---------------------------------------------------------------- on the loop
+
+  private void connect() {
+    reconnect = null;
+    if (closed || ready != null || connecting != null) {
+      return;
+    }
+    Bootstrap b =
+        transport
+            .clientBootstrap()
+            .group(loop)
+            .handler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    transport.initClientPipeline(ch, Peer.this);
+                  }
+                });
+    ChannelFuture f = b.connect(address);
+    connecting = f.channel();
+    f.addListener(
+        (ChannelFuture done) -> {
+          if (!done.isSuccess()) {
+            if (attempts == 0) {
+              LOG.info(
+                  "{}: cannot connect to {} at {}: {}; retrying with backoff",
+                  transport.localId(),
+                  id,
+                  where,
+                  done.cause().getMessage());
+            } else {
+              LOG.debug(
+                  "{}: connect to {} failed: {}", transport.localId(), id, done.cause().toString());
+            }
+            onClosed(done.channel());
+          }
+        });
+  }
+
+  /** The handshake on {@code ch} succeeded: it carries this peer's messages from now on. */
+  void onReady(Channel ch) {
+    if (closed || ch != connecting) {
+      ch.close();
+      return;
+    }
+    connecting = null;
+    ready = ch;
+    attempts = 0;
+    LOG.info("{}: connected to {} at {}", transport.localId(), id, where);
+    drain();
+  }
+
+  /** The channel closed or failed to connect: forget it and try again later. */
+  void onClosed(Channel ch) {
+    boolean ours = false;
+    if (ch == ready) {
+      ready = null;
+      ours = true;
+      LOG.info("{}: connection to {} lost", transport.localId(), id);
+    }
+    if (ch == connecting) {
+      connecting = null;
+      ours = true;
+    }
+    if (ours && !closed && reconnect == null) {
+      long delay = backoffMillis(attempts++);
+      reconnect = loop.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Capped exponential backoff with "equal jitter": half fixed, half random. */
+  long backoffMillis(int attempt) {
+    long min = transport.options().reconnectMin().toMillis();
+    long max = transport.options().reconnectMax().toMillis();
+    long delay = min << Math.min(attempt, 20);
+    if (delay <= 0 || delay > max) {
+      delay = max;
+    }
+    long half = delay / 2;
+    return half + ThreadLocalRandom.current().nextLong(half + 1);
+  }
+
+  /** Writes what the channel will take, then flushes once. */
+  void drain() {
+    drainScheduled.set(false);
+    Channel ch = ready;
+    if (ch == null) {
+      return;
+    }
+    int maxBody = transport.options().maxFrameSize() - WireCodec.LENGTH_PREFIX_BYTES;
+    boolean wrote = false;
+    while (ch.isWritable()) {
+      batch.clear();
+      queue.pollBatch(batch, BATCH);
+      if (batch.isEmpty()) {
+        break;
+      }
+      for (RaftMessage m : batch) {
+        ByteBuf frame;
+        try {
+          frame = WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
+        } catch (RuntimeException e) {
+          LOG.error("{}: cannot encode {} for {}", transport.localId(), m, id, e);
+          transport.countDropped(1);
+          continue;
+        }
+        if (frame == null) {
+          LOG.warn(
+              "{}: dropped a {} to {}: larger than the maximum frame size of {} bytes",
+              transport.localId(),
+              m.getClass().getSimpleName(),
+              id,
+              transport.options().maxFrameSize());
+          transport.countDropped(1);
+          continue;
+        }
+        ch.write(frame, ch.voidPromise());
+        wrote = true;
+      }
+    }
+    batch.clear();
+    if (wrote) {
+      ch.flush();
+    }
+  }
+}
