@@ -59,7 +59,13 @@ final class NodeRuntime {
   /** Committed entries handed to the apply thread and not yet applied, at most. */
   private static final int MAX_UNAPPLIED = 65_536;
 
-  private static final Runnable WAKEUP = () -> {};
+  private static final Runnable WAKEUP = new Wakeup();
+
+  /** A task that only wakes the loop up. */
+  private static final class Wakeup implements Runnable {
+    @Override
+    public void run() {}
+  }
 
   final String id;
   private final RaftOptions options;
@@ -629,11 +635,12 @@ final class NodeRuntime {
                   + " bytes"));
       return false;
     }
-    f.whenComplete(
-        (r, e) -> {
-          pendingCount.decrementAndGet();
-          pendingBytes.addAndGet(-size);
-        });
+    CompletableFuture<?> unused =
+        f.whenComplete(
+            (r, e) -> {
+              pendingCount.decrementAndGet();
+              pendingBytes.addAndGet(-size);
+            });
     return true;
   }
 

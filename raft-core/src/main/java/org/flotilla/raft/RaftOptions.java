@@ -285,7 +285,7 @@ public final class RaftOptions {
   /** Builds {@link RaftOptions}; {@link #build()} validates. Not thread-safe. */
   public static final class Builder {
     private Duration tickInterval = Duration.ofMillis(10);
-    private Duration electionTimeout = Duration.ofMillis(1000);
+    private Duration electionTimeout = Duration.ofSeconds(1);
     private Duration heartbeatInterval = Duration.ofMillis(100);
     private Duration leaseDriftMargin = Duration.ofMillis(100);
     private boolean preVote = true;

@@ -41,7 +41,7 @@ final class Sessions {
   private final LinkedHashMap<String, Session> table = new LinkedHashMap<>();
   private long logTime;
 
-  private record Session(long sequence, byte[] result, long lastUsed) {}
+  private record Session(long sequence, ByteBuffer result, long lastUsed) {}
 
   /** A decoded command envelope. */
   record Envelope(long timestamp, String clientId, long sequence, ByteBuffer command) {}
@@ -103,15 +103,16 @@ final class Sessions {
     Session s = table.get(e.clientId());
     if (s != null && e.sequence() <= s.sequence()) {
       if (e.sequence() == s.sequence()) {
-        return new Outcome(s.result() == null ? null : ByteBuffer.wrap(s.result()), false);
+        return new Outcome(s.result() == null ? null : s.result().duplicate(), false);
       }
       return new Outcome(null, true);
     }
     ByteBuffer result = apply.apply(e.command());
-    byte[] copy = null;
+    ByteBuffer copy = null;
     if (result != null) {
-      copy = new byte[result.remaining()];
-      result.duplicate().get(copy);
+      byte[] bytes = new byte[result.remaining()];
+      result.duplicate().get(bytes);
+      copy = ByteBuffer.wrap(bytes).asReadOnlyBuffer();
     }
     table.remove(e.clientId());
     table.put(e.clientId(), new Session(e.sequence(), copy, logTime));
@@ -141,10 +142,12 @@ final class Sessions {
       out.writeUTF(e.getKey());
       out.writeLong(e.getValue().sequence());
       out.writeLong(e.getValue().lastUsed());
-      byte[] r = e.getValue().result();
-      out.writeInt(r == null ? -1 : r.length);
+      ByteBuffer r = e.getValue().result();
+      out.writeInt(r == null ? -1 : r.remaining());
       if (r != null) {
-        out.write(r);
+        byte[] bytes = new byte[r.remaining()];
+        r.duplicate().get(bytes);
+        out.write(bytes);
       }
     }
   }
@@ -177,10 +180,11 @@ final class Sessions {
       long seq = in.readLong();
       long used = in.readLong();
       int len = in.readInt();
-      byte[] r = null;
+      ByteBuffer r = null;
       if (len >= 0) {
-        r = new byte[len];
-        in.readFully(r);
+        byte[] bytes = new byte[len];
+        in.readFully(bytes);
+        r = ByteBuffer.wrap(bytes).asReadOnlyBuffer();
       }
       table.put(id, new Session(seq, r, used));
     }

@@ -50,6 +50,8 @@ public final class Simulation {
 
   private static final int TRACE_EVENTS = 64;
 
+  private static final java.time.Duration CHECK_TIMEOUT = java.time.Duration.ofSeconds(20);
+
   private final long seed;
   private final int voterCount;
   private final int learnerCount;
@@ -66,7 +68,7 @@ public final class Simulation {
   private final Map<String, SimNode> byId = new HashMap<>();
   private final boolean[][] blocked;
   private final List<Client> clients = new ArrayList<>();
-  private final List<OpRecord> history = new ArrayList<>();
+  private final List<Operation> history = new ArrayList<>();
   private final List<String> violations = new ArrayList<>();
   private final ArrayDeque<String> trace = new ArrayDeque<>();
 
@@ -170,6 +172,15 @@ public final class Simulation {
         completeUnknown(c.current);
       }
     }
+    if (violations.isEmpty()) {
+      LinearizabilityChecker.Result lin =
+          LinearizabilityChecker.check(history, new CasRegisterModel(), CHECK_TIMEOUT);
+      if (lin.verdict() == LinearizabilityChecker.Verdict.NOT_LINEARIZABLE) {
+        violation("linearizability: " + lin.message());
+      } else if (lin.verdict() == LinearizabilityChecker.Verdict.UNKNOWN) {
+        violation("linearizability check did not finish within " + CHECK_TIMEOUT);
+      }
+    }
     return new SimulationResult(
         seed,
         eventsRun,
@@ -255,7 +266,7 @@ public final class Simulation {
 
   private String outcomes() {
     Map<String, Integer> counts = new java.util.TreeMap<>();
-    for (OpRecord op : history) {
+    for (Operation op : history) {
       counts.merge(op.kind() + "/" + op.outcome(), 1, Integer::sum);
     }
     return counts.toString();
@@ -263,8 +274,8 @@ public final class Simulation {
 
   private int countOk() {
     int ok = 0;
-    for (OpRecord op : history) {
-      if (op.outcome() == OpRecord.Outcome.OK) {
+    for (Operation op : history) {
+      if (op.outcome() == Operation.Outcome.OK) {
         ok++;
       }
     }
@@ -507,19 +518,23 @@ public final class Simulation {
   /** One outstanding operation of a client. */
   static final class PendingOp {
     final Client client;
-    final OpRecord.Builder op;
+    final String kind;
+    final Object input;
     final String key;
     final long context;
+    final long invokedAt;
     long term;
     long readIndex;
     SimNode node;
     boolean done;
 
-    PendingOp(Client client, OpRecord.Builder op, String key, long context) {
+    PendingOp(Client client, String kind, Object input, String key, long context, long now) {
       this.client = client;
-      this.op = op;
+      this.kind = kind;
+      this.input = input;
       this.key = key;
       this.context = context;
+      this.invokedAt = now;
     }
   }
 
@@ -543,26 +558,29 @@ public final class Simulation {
         client.leaderHint != null && random.nextInt(4) != 0
             ? byId.get(client.leaderHint)
             : nodes.get(random.nextInt(nodes.size()));
-    int kind = random.nextInt(10);
-    OpRecord.Builder op;
+    int choice = random.nextInt(10);
+    String kind;
+    Object input;
     ByteBuffer command = null;
-    if (kind < 4) {
+    if (choice < 4) {
       long v = nextValue++;
-      op = OpRecord.builder(client.id, key, OpRecord.Kind.PUT).input(v);
+      kind = CasRegisterModel.PUT;
+      input = v;
       command = RegisterMap.put(key, v);
-    } else if (kind < 6) {
+    } else if (choice < 6) {
       long expect = random.nextInt(3) == 0 ? RegisterMap.ABSENT : random.nextLong(nextValue);
       long v = nextValue++;
-      op = OpRecord.builder(client.id, key, OpRecord.Kind.CAS).input(expect).input2(v);
+      kind = CasRegisterModel.CAS;
+      input = new CasRegisterModel.Cas(expect == RegisterMap.ABSENT ? null : expect, v);
       command = RegisterMap.cas(key, expect, v);
     } else {
-      op = OpRecord.builder(client.id, key, OpRecord.Kind.GET);
+      kind = CasRegisterModel.GET;
+      input = null;
     }
-    op.invokedAt(now);
-    PendingOp p = new PendingOp(client, op, key, nextContext++);
+    PendingOp p = new PendingOp(client, kind, input, key, nextContext++, now);
     client.current = p;
     p.node = node;
-    record("client " + client.id + " " + op.kind() + " " + key + " at " + node.id);
+    record("client " + client.id + " " + kind + " " + key + " at " + node.id);
     schedule(CLIENT_TIMEOUT, () -> completeUnknown(p));
     if (!node.up) {
       completeFailed(p);
@@ -586,20 +604,26 @@ public final class Simulation {
 
   void completeOk(PendingOp p, long result) {
     if (finish(p)) {
-      history.add(p.op.completedAt(now).ok(result));
+      Object output =
+          switch (p.kind) {
+            case CasRegisterModel.CAS -> result == 1;
+            case CasRegisterModel.GET -> result == RegisterMap.ABSENT ? null : result;
+            default -> null;
+          };
+      history.add(Operation.ok(p.client.id, p.key, p.kind, p.input, output, p.invokedAt, now));
       p.client.leaderHint = p.node.id;
     }
   }
 
   void completeFailed(PendingOp p) {
     if (finish(p)) {
-      history.add(p.op.completedAt(now).failed());
+      history.add(Operation.failed(p.client.id, p.key, p.kind, p.input, p.invokedAt, now));
     }
   }
 
   void completeUnknown(PendingOp p) {
     if (finish(p)) {
-      history.add(p.op.completedAt(now).unknown());
+      history.add(Operation.unknown(p.client.id, p.key, p.kind, p.input, p.invokedAt));
       p.client.leaderHint = null;
     }
   }
