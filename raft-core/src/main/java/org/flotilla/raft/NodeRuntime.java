@@ -283,6 +283,13 @@ final class NodeRuntime {
     }
     join(applyThread);
     snapshotExecutor.shutdown();
+    try {
+      if (!snapshotExecutor.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.warn("{}: snapshot thread did not finish within 10 s", id);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     closeQuietly("transport", transport::close);
     closeQuietly("log store", logStore::close);
     closeQuietly("meta store", metaStore::close);

@@ -1,0 +1,317 @@
+package org.flotilla.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The runtime's integration scenarios, written once and run over each transport and store: the
+ * in-memory ones here, the Netty transport and file storage in their modules.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class RaftClusterScenarios {
+
+  /** How long a cluster gets to elect a leader. */
+  protected static final Duration ELECTION = Duration.ofSeconds(10);
+
+  private TestCluster cluster;
+
+  /**
+   * Creates the cluster under test (not started).
+   *
+   * @param options the node options
+   * @return the cluster
+   */
+  protected abstract TestCluster newCluster(RaftOptions options);
+
+  /**
+   * Returns how many commands the bulk test applies.
+   *
+   * @return the count
+   */
+  protected int bulkCommands() {
+    return 100_000;
+  }
+
+  private TestCluster cluster(RaftOptions options) {
+    cluster = newCluster(options);
+    return cluster;
+  }
+
+  @AfterEach
+  void closeCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private static <T> T join(CompletableFuture<T> f) {
+    try {
+      return f.get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new CompletionException(e);
+    }
+  }
+
+  /** Submits commands with a bounded window in flight and waits for all of them. */
+  private static void submitAll(RaftNode leader, String prefix, int count, int window) {
+    Semaphore inflight = new Semaphore(window);
+    List<Throwable> errors = new ArrayList<>();
+    AtomicInteger done = new AtomicInteger();
+    for (int i = 0; i < count; i++) {
+      inflight.acquireUninterruptibly();
+      CompletableFuture<Result> unused =
+          leader
+              .submit(TestCluster.put(prefix + i, "v" + i))
+              .whenComplete(
+                  (r, e) -> {
+                    if (e != null) {
+                      synchronized (errors) {
+                        errors.add(e);
+                      }
+                    }
+                    done.incrementAndGet();
+                    inflight.release();
+                  });
+    }
+    inflight.acquireUninterruptibly(window);
+    assertThat(errors).isEmpty();
+    assertThat(done.get()).isEqualTo(count);
+  }
+
+  @Test
+  void threeNodesElectALeaderAndApplyManyCommandsEverywhere() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    int n = bulkCommands();
+    submitAll(leader, "k", n, 512);
+    for (String id : List.of("n1", "n2", "n3")) {
+      TestCluster.await(
+          id + " applies every command", Duration.ofSeconds(30), () -> c.machine(id).size() == n);
+      assertThat(c.machine(id).value("k" + (n - 1))).isEqualTo("v" + (n - 1));
+    }
+  }
+
+  @Test
+  void fiveNodesElectALeaderAndReplicate() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3", "n4", "n5");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    submitAll(leader, "k", 2_000, 128);
+    for (String id : List.of("n1", "n2", "n3", "n4", "n5")) {
+      TestCluster.await(
+          id + " applies", Duration.ofSeconds(20), () -> c.machine(id).size() == 2_000);
+    }
+  }
+
+  @Test
+  void aNewLeaderTakesOverWhenTheLeaderIsKilledAndTheOldOneRejoins() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    submitAll(leader, "before", 500, 64);
+    String old = leader.id();
+    c.stop(old);
+    RaftNode next = c.awaitLeader(ELECTION);
+    assertThat(next.id()).isNotEqualTo(old);
+    submitAll(next, "after", 500, 64);
+    c.restart(old);
+    TestCluster.await(
+        old + " catches up after restart",
+        Duration.ofSeconds(20),
+        () -> c.machine(old).size() == 1_000);
+    assertThat(c.machine(old).value("before0")).isEqualTo("v0");
+  }
+
+  @Test
+  void linearizableLeaseAndStaleReadsSeeAcknowledgedWrites() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    join(leader.submit(TestCluster.put("x", "1")));
+    assertThat(TestCluster.string(join(leader.read(TestCluster.get("x"))).value())).isEqualTo("1");
+    assertThat(
+            TestCluster.string(
+                join(leader.read(TestCluster.get("x"), ReadConsistency.LEASE)).value()))
+        .isEqualTo("1");
+    RaftNode follower =
+        c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    // A linearizable read on a follower asks the leader for a read index: it sees the write.
+    join(leader.submit(TestCluster.put("x", "2")));
+    assertThat(TestCluster.string(join(follower.read(TestCluster.get("x"))).value()))
+        .isEqualTo("2");
+    Result stale = join(follower.read(TestCluster.get("x"), ReadConsistency.STALE));
+    assertThat(stale.index()).isPositive();
+  }
+
+  @Test
+  void membershipChangesWithJointConsensusUnderWriteLoad() throws Exception {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    AtomicBoolean writing = new AtomicBoolean(true);
+    AtomicInteger acknowledged = new AtomicInteger();
+    Thread writer =
+        new Thread(
+            () -> {
+              int i = 0;
+              while (writing.get()) {
+                try {
+                  RaftNode l = c.awaitLeader(ELECTION);
+                  l.submit(TestCluster.put("w" + i, "v")).get(5, TimeUnit.SECONDS);
+                  acknowledged.incrementAndGet();
+                  i++;
+                } catch (ExecutionException | TimeoutException e) {
+                  // leader changes during membership changes: retry
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            });
+    writer.start();
+    try {
+      c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
+      join(leader.addMember(c.member("n4")));
+      TestCluster.await(
+          "n4 promoted to voter",
+          Duration.ofSeconds(20),
+          () ->
+              leader.status().configuration().voters().stream().anyMatch(m -> m.id().equals("n4")));
+      RaftNode current = c.awaitLeader(ELECTION);
+      String removed = current.id().equals("n1") ? "n2" : "n1";
+      join(current.removeMember(removed));
+      assertThat(current.status().configuration().isVoter(removed)).isFalse();
+    } finally {
+      writing.set(false);
+      writer.join(10_000);
+    }
+    assertThat(acknowledged.get()).isPositive();
+  }
+
+  @Test
+  void aNewMemberWithAnEmptyDiskCatchesUpThroughASnapshot() {
+    TestCluster c =
+        cluster(
+                TestCluster.fastOptions()
+                    .snapshotThresholdEntries(200)
+                    .snapshotTrailingEntries(10)
+                    .build())
+            .start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    submitAll(leader, "k", 1_000, 64);
+    TestCluster.await(
+        "the leader compacts its log",
+        Duration.ofSeconds(20),
+        () -> leader.status().snapshotIndex() >= 400);
+    c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
+    join(leader.addLearner(c.member("n4")));
+    TestCluster.await(
+        "n4 restores the snapshot and catches up",
+        Duration.ofSeconds(20),
+        () -> c.machine("n4").size() == 1_000);
+    assertThat(c.node("n4").status().snapshotIndex()).isPositive();
+  }
+
+  @Test
+  void leadershipTransfersToTheChosenMember() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    submitAll(leader, "k", 100, 16);
+    String target = leader.id().equals("n3") ? "n2" : "n3";
+    join(leader.transferLeadership(target));
+    assertThat(c.awaitLeader(ELECTION).id()).isEqualTo(target);
+  }
+
+  @Test
+  void backpressureRefusesExcessProposalsWithoutLosingAcknowledgedOnes() {
+    TestCluster c =
+        cluster(TestCluster.fastOptions().maxPendingProposals(64).build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    List<CompletableFuture<Result>> futures = new ArrayList<>();
+    for (int i = 0; i < 5_000; i++) {
+      futures.add(leader.submit(TestCluster.put("b" + i, "v" + i)));
+    }
+    int overloaded = 0;
+    List<Integer> acknowledged = new ArrayList<>();
+    for (int i = 0; i < futures.size(); i++) {
+      try {
+        join(futures.get(i));
+        acknowledged.add(i);
+      } catch (CompletionException e) {
+        assertThat(e).hasRootCauseInstanceOf(OverloadedException.class);
+        overloaded++;
+      }
+    }
+    assertThat(overloaded).isPositive();
+    assertThat(acknowledged).isNotEmpty();
+    for (String id : List.of("n1", "n2", "n3")) {
+      TestCluster.await(
+          id + " has every acknowledged write",
+          Duration.ofSeconds(20),
+          () ->
+              acknowledged.stream().allMatch(i -> ("v" + i).equals(c.machine(id).value("b" + i))));
+    }
+  }
+
+  @Test
+  void aFollowerRefusesCommandsNamingTheLeader() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    join(leader.submit(TestCluster.put("a", "1")));
+    RaftNode follower =
+        c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    TestCluster.await("the follower knows the leader", ELECTION, () -> follower.leader() != null);
+    assertThatThrownBy(() -> join(follower.submit(TestCluster.put("a", "2"))))
+        .hasRootCauseInstanceOf(NotLeaderException.class)
+        .rootCause()
+        .hasMessageContaining(leader.id());
+  }
+
+  @Test
+  void retriedCommandsInASessionAreAppliedOnceAcrossLeaderChanges() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    c.awaitLeader(ELECTION);
+    int commands = 60;
+    for (int seq = 1; seq <= commands; seq++) {
+      String cmd = "s" + seq;
+      // Every command is sent three times, to whichever member leads at the time.
+      for (int attempt = 0; attempt < 3; attempt++) {
+        RaftNode l = c.awaitLeader(ELECTION);
+        try {
+          join(l.submit("client-1", seq, TestCluster.put(cmd, "v" + seq)));
+        } catch (CompletionException e) {
+          // a leader change; the next attempt retries
+        }
+      }
+      if (seq % 20 == 0) {
+        RaftNode l = c.awaitLeader(ELECTION);
+        String other = l.id().equals("n1") ? "n2" : "n1";
+        join(l.transferLeadership(other));
+      }
+    }
+    RaftNode l = c.awaitLeader(ELECTION);
+    join(l.submit(TestCluster.put("last", "x")));
+    for (String id : List.of("n1", "n2", "n3")) {
+      TestCluster.await(
+          id + " applies", Duration.ofSeconds(20), () -> "x".equals(c.machine(id).value("last")));
+      Map<String, Integer> counts = c.machine(id).applications();
+      for (int seq = 1; seq <= commands; seq++) {
+        assertThat(counts.get("Ps" + seq + "=v" + seq)).as("applications of s" + seq).isEqualTo(1);
+      }
+    }
+  }
+}
