@@ -26,6 +26,7 @@ import org.flotilla.raft.spi.StorageException;
  * #append(List)} is modelled as durable at once (as if the disk had lost the old suffix): the
  * durable index drops to just before the truncation point, and only a later sync makes the
  * replacing entries durable. The listener is therefore never told that a replaced entry is durable.
+ * Like the file store, it rejects an append whose terms decrease along the log.
  *
  * <p>Not thread-safe; confined to the thread that drives the node (its event loop, or the
  * simulator's single thread), which is also the thread the listener is called on.
@@ -169,11 +170,19 @@ public final class MemoryLogStore implements LogStore {
               + lastIndex()
               + "]");
     }
-    for (int i = 1; i < newEntries.size(); i++) {
-      if (newEntries.get(i).index() != first + i) {
+    long prevTerm = term(first - 1);
+    for (int i = 0; i < newEntries.size(); i++) {
+      LogEntry e = newEntries.get(i);
+      if (e.index() != first + i) {
         throw new IllegalArgumentException(
-            "entries not consecutive: " + newEntries.get(i).index() + " after " + (first + i - 1));
+            "entries not consecutive: " + e.index() + " after " + (first + i - 1));
       }
+      // terms never decrease along a Raft log (a leader appends only in its own term)
+      if (e.term() < prevTerm) {
+        throw new IllegalArgumentException(
+            "term decreases at index " + e.index() + ": " + e.term() + " after " + prevTerm);
+      }
+      prevTerm = e.term();
     }
     // §5.3: delete the existing entry that conflicts and all that follow it
     if (first <= lastIndex()) {

@@ -193,6 +193,16 @@ public abstract class LogStoreConformanceTest {
   }
 
   @Test
+  void appendWithADecreasingTermIsRejected() {
+    store.append(entries(1, 3, 2));
+    assertThatThrownBy(() -> store.append(entries(4, 4, 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.append(List.of(entry(4, 3), entry(5, 2))))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(store.lastIndex()).isEqualTo(3);
+  }
+
+  @Test
   void appendTruncatesTheConflictingSuffix() throws Exception {
     appendDurably(entries(1, 5, 1));
     store.append(entries(3, 4, 2));

@@ -1,2 +1,10 @@
-/** File-backed Raft storage: the segmented log, the metadata file and the snapshot files. */
+/**
+ * File-backed Raft storage: {@link org.flotilla.raft.storage.FileLogStore} (the segmented log with
+ * group commit), {@link org.flotilla.raft.storage.FileMetaStore} (term and vote) and {@link
+ * org.flotilla.raft.storage.FileSnapshotStore} (snapshot files). The log and metadata stores are
+ * confined to the node's event loop, except that the log's own sync thread forces the files and
+ * reports durability; the snapshot store is thread-safe. Every file starts with a magic number and
+ * a format version, every record is checksummed, and an I/O failure is final (fail-stop). The
+ * formats and the recovery rules are documented in docs/storage-format.md.
+ */
 package org.flotilla.raft.storage;

@@ -1,0 +1,186 @@
+package org.flotilla.raft.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import org.flotilla.raft.spi.HardState;
+import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.StorageException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's term and vote in one small checksummed file that can never be left half-written.
+ *
+ * <p>{@link #save(HardState)} writes a complete new copy to {@code meta.tmp}, forces it, renames it
+ * atomically over {@code meta}, and forces the directory; a crash at any point leaves either the
+ * old file or the new one. A leftover {@code meta.tmp} at open is a save that never completed and
+ * is deleted. The format is in docs/storage-format.md.
+ *
+ * <p>Not thread-safe; confined to the node's event loop. A failed save is final: the store rejects
+ * every later save.
+ */
+public final class FileMetaStore implements MetaStore {
+
+  private static final Logger log = LoggerFactory.getLogger(FileMetaStore.class);
+
+  /** Magic number of the metadata file: "FLMT". */
+  static final int MAGIC = 0x464C4D54;
+
+  /** Format version written and understood. */
+  static final int VERSION = 1;
+
+  static final String FILE = "meta";
+  static final String TMP = "meta.tmp";
+
+  private final Path dir;
+  private final ChannelFactory channels;
+  private HardState state;
+  private StorageException failure;
+  private boolean closed;
+
+  private FileMetaStore(Path dir, ChannelFactory channels, HardState state) {
+    this.dir = dir;
+    this.channels = channels;
+    this.state = state;
+  }
+
+  /**
+   * Opens the metadata in {@code dir}, creating the directory if needed.
+   *
+   * @param dir the directory
+   * @return the store
+   * @throws StorageException if the file is corrupt, of an unknown version, or unreadable
+   */
+  public static FileMetaStore open(Path dir) {
+    return open(dir, ChannelFactory.DEFAULT);
+  }
+
+  static FileMetaStore open(Path dir, ChannelFactory channels) {
+    try {
+      Files.createDirectories(dir);
+      Path tmp = dir.resolve(TMP);
+      if (Files.deleteIfExists(tmp)) {
+        log.warn("Deleted {}: a metadata save that never completed", tmp);
+      }
+      Path file = dir.resolve(FILE);
+      HardState state;
+      try {
+        state = decode(file, ByteBuffer.wrap(Files.readAllBytes(file)));
+      } catch (NoSuchFileException e) {
+        state = HardState.INITIAL;
+      }
+      return new FileMetaStore(dir, channels, state);
+    } catch (IOException e) {
+      throw new StorageException("cannot open metadata in " + dir + ": " + e, e);
+    }
+  }
+
+  static ByteBuffer encode(HardState s) {
+    byte[] vote = s.votedFor().getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(4 + 4 + 8 + 4 + vote.length + 4);
+    b.putInt(MAGIC).putInt(VERSION).putLong(s.term()).putInt(vote.length).put(vote);
+    b.putInt(Crc.of(b, 0, b.position()));
+    return b.flip();
+  }
+
+  static HardState decode(Path file, ByteBuffer b) {
+    if (b.remaining() < 8 || b.getInt(0) != MAGIC) {
+      throw new StorageException(
+          "metadata file " + file + " is not a Flotilla metadata file (offset 0)");
+    }
+    if (b.getInt(4) != VERSION) {
+      throw new StorageException(
+          "metadata file "
+              + file
+              + " has unknown format version "
+              + b.getInt(4)
+              + " (this build reads version "
+              + VERSION
+              + ")");
+    }
+    if (b.remaining() < 24) {
+      throw new StorageException(
+          "metadata file " + file + " is truncated: " + b.remaining() + " bytes");
+    }
+    int len = b.getInt(16);
+    if (len < 0 || len != b.remaining() - 24) {
+      throw new StorageException(
+          "metadata file " + file + " is corrupt at offset 16: vote length " + len);
+    }
+    int end = 20 + len;
+    if (b.getInt(end) != Crc.of(b, 0, end)) {
+      throw new StorageException(
+          "metadata file " + file + " is corrupt: checksum mismatch at offset " + end);
+    }
+    byte[] vote = new byte[len];
+    b.get(20, vote);
+    long term = b.getLong(8);
+    if (term < 0) {
+      throw new StorageException("metadata file " + file + " is corrupt at offset 8: term " + term);
+    }
+    return new HardState(term, new String(vote, StandardCharsets.UTF_8));
+  }
+
+  @Override
+  public HardState load() {
+    checkOpen();
+    return state;
+  }
+
+  @Override
+  public void save(HardState newState) {
+    checkOpen();
+    if (newState == null) {
+      throw new IllegalArgumentException("state is null");
+    }
+    if (failure != null) {
+      throw new StorageException(
+          "metadata store " + dir + " has failed: " + failure.getMessage(), failure);
+    }
+    Path tmp = dir.resolve(TMP);
+    try {
+      ByteBuffer bytes = encode(newState);
+      try (FileChannel ch =
+          channels.open(
+              tmp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
+        while (bytes.hasRemaining()) {
+          ch.write(bytes);
+        }
+        ch.force(true);
+      }
+      Files.move(
+          tmp,
+          dir.resolve(FILE),
+          StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      }
+      state = newState;
+    } catch (IOException e) {
+      failure = new StorageException("cannot save metadata to " + tmp + ": " + e, e);
+      throw failure;
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("metadata store " + dir + " is closed");
+    }
+  }
+}

@@ -1,0 +1,178 @@
+package org.flotilla.raft.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import org.flotilla.raft.spi.StorageException;
+
+/**
+ * The result of reading one segment file at recovery: its header, the position of every valid
+ * record, and where and why reading stopped. Applies none of the recovery rules itself; {@link
+ * FileLogStore} decides from it whether the segment is clean, has a torn tail, or is corrupt.
+ */
+final class SegmentScan {
+  /** Why the scan stopped. */
+  enum End {
+    /** Every byte after the last record is zero (or the file ends there). */
+    CLEAN,
+    /** An invalid record (or non-zero bytes) with no valid record after it. */
+    TORN,
+    /** An invalid record with a valid record for a later index after it. */
+    CORRUPT,
+    /** The header is missing or torn and the rest of the file is zeros. */
+    TORN_HEADER
+  }
+
+  final Path path;
+  final long firstIndex;
+  final long prevTerm;
+  long[] offsets = new long[1024];
+  int count;
+  long lastTerm;
+  long end;
+  End ending = End.CLEAN;
+  String reason;
+  long fileSize;
+
+  private SegmentScan(Path path, long firstIndex, long prevTerm) {
+    this.path = path;
+    this.firstIndex = firstIndex;
+    this.prevTerm = prevTerm;
+    this.lastTerm = prevTerm;
+    this.end = LogRecord.SEGMENT_HEADER;
+  }
+
+  long lastIndex() {
+    return firstIndex + count - 1;
+  }
+
+  /**
+   * Reads a segment file.
+   *
+   * @param path the file
+   * @param channel an open channel on it
+   * @param nameIndex the first index its name claims
+   * @param terms where the terms of the valid records are appended
+   * @return the scan
+   * @throws IOException if it cannot be read
+   * @throws StorageException if its header names another format or version
+   */
+  static SegmentScan scan(Path path, FileChannel channel, long nameIndex, TermRuns terms)
+      throws IOException {
+    long size = channel.size();
+    if (size > Integer.MAX_VALUE) {
+      throw new StorageException("segment " + path + " is larger than 2 GiB: " + size + " bytes");
+    }
+    MappedByteBuffer buf = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
+    int limit = (int) size;
+    boolean headerOk = limit >= LogRecord.SEGMENT_HEADER && Crc.of(buf, 0, 28) == buf.getInt(28);
+    if (!headerOk) {
+      if (allZero(buf, Math.min(limit, LogRecord.SEGMENT_HEADER), limit)) {
+        SegmentScan s = new SegmentScan(path, nameIndex, -1);
+        s.ending = End.TORN_HEADER;
+        s.reason = "torn segment header";
+        s.fileSize = size;
+        return s;
+      }
+      if (limit >= 8 && buf.getInt(0) == LogRecord.SEGMENT_MAGIC) {
+        checkVersion(path, buf.getInt(4));
+      }
+      throw new StorageException(
+          "segment " + path + " has a corrupt header (offset 0): bad magic or checksum");
+    }
+    if (buf.getInt(0) != LogRecord.SEGMENT_MAGIC) {
+      throw new StorageException(
+          "segment "
+              + path
+              + " is not a Flotilla log segment: magic "
+              + Integer.toHexString(buf.getInt(0)));
+    }
+    checkVersion(path, buf.getInt(4));
+    long firstIndex = buf.getLong(8);
+    if (firstIndex != nameIndex) {
+      throw new StorageException(
+          "segment "
+              + path
+              + " holds first index "
+              + firstIndex
+              + " but its name says "
+              + nameIndex);
+    }
+    SegmentScan s = new SegmentScan(path, firstIndex, buf.getLong(16));
+    s.fileSize = size;
+    int pos = LogRecord.SEGMENT_HEADER;
+    long expected = firstIndex;
+    while (true) {
+      if (pos == limit) {
+        break;
+      }
+      boolean zeroHead = limit - pos >= 8 ? buf.getLong(pos) == 0L : allZero(buf, pos, limit);
+      if (zeroHead && allZero(buf, pos, limit)) {
+        // a zero length and checksum, and only zeros after: the end of the records
+        break;
+      }
+      String why = LogRecord.invalidReason(buf, pos, limit, expected);
+      if (why == null && buf.getLong(pos + 8) < s.lastTerm) {
+        why = "term " + buf.getLong(pos + 8) + " lower than the previous term " + s.lastTerm;
+      }
+      if (why != null) {
+        s.reason = why;
+        s.ending = validRecordAfter(buf, pos, limit, expected) ? End.CORRUPT : End.TORN;
+        break;
+      }
+      int len = buf.getInt(pos);
+      if (s.count == s.offsets.length) {
+        s.offsets = java.util.Arrays.copyOf(s.offsets, s.count * 2);
+      }
+      s.offsets[s.count++] = pos;
+      s.lastTerm = buf.getLong(pos + 8);
+      terms.append(expected, s.lastTerm);
+      pos += LogRecord.HEADER + len;
+      expected++;
+    }
+    s.end = pos;
+    return s;
+  }
+
+  private static void checkVersion(Path path, int version) {
+    if (version != LogRecord.SEGMENT_VERSION) {
+      throw new StorageException(
+          "segment "
+              + path
+              + " has unknown format version "
+              + version
+              + " (this build reads version "
+              + LogRecord.SEGMENT_VERSION
+              + ")");
+    }
+  }
+
+  /** Tells whether a valid record for {@code expected} or the index after it starts after pos. */
+  private static boolean validRecordAfter(ByteBuffer buf, int pos, int limit, long expected) {
+    for (int o = pos + 1; o + LogRecord.HEADER <= limit; o++) {
+      long index = buf.getLong(o + 16);
+      if ((index == expected || index == expected + 1)
+          && LogRecord.invalidReason(buf, o, limit, -1) == null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static boolean allZero(ByteBuffer buf, int from, int limit) {
+    int i = from;
+    for (; i + 8 <= limit; i += 8) {
+      if (buf.getLong(i) != 0) {
+        return false;
+      }
+    }
+    for (; i < limit; i++) {
+      if (buf.get(i) != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

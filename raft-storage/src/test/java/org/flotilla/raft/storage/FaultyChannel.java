@@ -1,0 +1,154 @@
+package org.flotilla.raft.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A file channel that delegates to a real one and can be told to fail its writes or forces, or to
+ * hold a force until released: the injected faults of the storage tests.
+ */
+final class FaultyChannel extends FileChannel {
+
+  /** Shared switches for every channel a factory opens. */
+  static final class Faults {
+    volatile boolean failForce;
+    volatile boolean failWrite;
+    volatile CountDownLatch holdForce;
+    final CountDownLatch forceEntered = new CountDownLatch(1);
+    final AtomicInteger forces = new AtomicInteger();
+
+    ChannelFactory factory() {
+      return (path, options) -> new FaultyChannel(FileChannel.open(path, options), this);
+    }
+  }
+
+  private final FileChannel delegate;
+  private final Faults faults;
+
+  FaultyChannel(FileChannel delegate, Faults faults) {
+    this.delegate = delegate;
+    this.faults = faults;
+  }
+
+  private void checkWrite() throws IOException {
+    if (faults.failWrite) {
+      throw new IOException("injected write failure (EIO)");
+    }
+  }
+
+  @Override
+  public void force(boolean metaData) throws IOException {
+    faults.forces.incrementAndGet();
+    CountDownLatch hold = faults.holdForce;
+    if (hold != null) {
+      faults.forceEntered.countDown();
+      try {
+        if (!hold.await(30, TimeUnit.SECONDS)) {
+          throw new IOException("test did not release the held force");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      }
+    }
+    if (faults.failForce) {
+      throw new IOException("injected fsync failure (EIO)");
+    }
+    delegate.force(metaData);
+  }
+
+  @Override
+  public int read(ByteBuffer dst) throws IOException {
+    return delegate.read(dst);
+  }
+
+  @Override
+  public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+    return delegate.read(dsts, offset, length);
+  }
+
+  @Override
+  public int write(ByteBuffer src) throws IOException {
+    checkWrite();
+    return delegate.write(src);
+  }
+
+  @Override
+  public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+    checkWrite();
+    return delegate.write(srcs, offset, length);
+  }
+
+  @Override
+  public long position() throws IOException {
+    return delegate.position();
+  }
+
+  @Override
+  public FileChannel position(long newPosition) throws IOException {
+    delegate.position(newPosition);
+    return this;
+  }
+
+  @Override
+  public long size() throws IOException {
+    return delegate.size();
+  }
+
+  @Override
+  public FileChannel truncate(long size) throws IOException {
+    checkWrite();
+    delegate.truncate(size);
+    return this;
+  }
+
+  @Override
+  public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
+    return delegate.transferTo(position, count, target);
+  }
+
+  @Override
+  public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
+    checkWrite();
+    return delegate.transferFrom(src, position, count);
+  }
+
+  @Override
+  public int read(ByteBuffer dst, long position) throws IOException {
+    return delegate.read(dst, position);
+  }
+
+  @Override
+  public int write(ByteBuffer src, long position) throws IOException {
+    checkWrite();
+    return delegate.write(src, position);
+  }
+
+  @Override
+  public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
+    return delegate.map(mode, position, size);
+  }
+
+  @Override
+  public FileLock lock(long position, long size, boolean shared) throws IOException {
+    return delegate.lock(position, size, shared);
+  }
+
+  @Override
+  public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+    return delegate.tryLock(position, size, shared);
+  }
+
+  @Override
+  protected void implCloseChannel() throws IOException {
+    delegate.close();
+  }
+}
