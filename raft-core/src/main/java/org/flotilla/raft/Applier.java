@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * (written by the apply thread, read by any) and the task queue (bounded; filled by the event loop
  * and, for stale reads and snapshot requests, by user threads).
  */
-final class Applier implements Runnable {
+final class Applier {
 
   private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
 
@@ -51,6 +51,7 @@ final class Applier implements Runnable {
   private final Executor snapshotExecutor;
   private final long snapshotThreshold;
   private final ArrayBlockingQueue<Task> tasks;
+  private Scheduler.Worker worker;
   private final PriorityQueue<Read> waiting =
       new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
   private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
@@ -86,29 +87,42 @@ final class Applier implements Runnable {
     return tasks.size();
   }
 
-  /** Queues a task; false if the queue is full. */
-  boolean offer(Task task) {
-    return tasks.offer(task);
+  void attach(Scheduler.Worker applyWorker) {
+    this.worker = applyWorker;
   }
 
-  @Override
-  public void run() {
+  /** Queues a task; false if the queue is full. Callable from any thread. */
+  boolean offer(Task task) {
+    if (!tasks.offer(task)) {
+      return false;
+    }
+    Scheduler.Worker w = worker;
+    if (w != null) {
+      w.wake();
+    }
+    return true;
+  }
+
+  /** One turn of the apply worker: the queued tasks, then reads and snapshots that are due. */
+  long turn() {
     try {
-      while (true) {
-        Task task = tasks.take();
+      Task task;
+      int handled = 0;
+      while (handled < 1024 && (task = tasks.poll()) != null) {
         if (task instanceof Stop) {
-          break;
+          failWaiting(new NodeStoppedException("node stopped before the read was served", null));
+          return -1;
         }
         handle(task);
-        serveReads();
-        maybeSnapshot(null);
+        handled++;
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      serveReads();
+      maybeSnapshot(null);
+      return tasks.isEmpty() ? Long.MAX_VALUE : 0;
     } catch (RuntimeException | IOException | Error e) {
       node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
-    } finally {
-      failWaiting(new NodeStoppedException("node stopped before the read was served", null));
+      failWaiting(new NodeStoppedException("node stopped before the read was served", e));
+      return -1;
     }
   }
 
@@ -215,8 +229,8 @@ final class Applier implements Runnable {
     StateMachine.Snapshot writer = stateMachine.snapshot();
     Sessions table = sessions.copy();
     lastSnapshotIndex = appliedIndex;
-    long start = System.nanoTime();
-    snapshotExecutor.execute(
+    long start = node.nanoTime();
+    Runnable write =
         () -> {
           try (SnapshotStore.Sink sink = snapshots.create(meta)) {
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(sink.output()));
@@ -229,7 +243,7 @@ final class Applier implements Runnable {
                 meta.index(),
                 meta.term(),
                 stored.size(),
-                (System.nanoTime() - start) / 1_000_000);
+                (node.nanoTime() - start) / 1_000_000);
             node.snapshotTaken(stored);
             if (forced != null) {
               node.complete(forced, meta.index());
@@ -242,6 +256,14 @@ final class Applier implements Runnable {
           } finally {
             snapshotInProgress.set(false);
           }
-        });
+        };
+    try {
+      snapshotExecutor.execute(write);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      snapshotInProgress.set(false);
+      if (forced != null) {
+        node.completeExceptionally(forced, e);
+      }
+    }
   }
 }

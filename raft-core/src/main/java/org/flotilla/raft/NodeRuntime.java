@@ -16,10 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,14 +56,6 @@ final class NodeRuntime {
   /** Committed entries handed to the apply thread and not yet applied, at most. */
   private static final int MAX_UNAPPLIED = 65_536;
 
-  private static final Runnable WAKEUP = new Wakeup();
-
-  /** A task that only wakes the loop up. */
-  private static final class Wakeup implements Runnable {
-    @Override
-    public void run() {}
-  }
-
   final String id;
   private final RaftOptions options;
   private final Transport transport;
@@ -78,11 +67,12 @@ final class NodeRuntime {
   private final List<RaftListener> listeners = new CopyOnWriteArrayList<>();
   private final long tickNanos;
 
+  private final Scheduler scheduler;
   private final ArrayBlockingQueue<Runnable> queue;
-  private final Thread loopThread;
-  private final Thread applyThread;
-  private final ExecutorService snapshotExecutor;
+  private final TaskWorker snapshotExecutor;
   private final Applier applier;
+  private Scheduler.Worker loopWorker;
+  private Scheduler.Worker applyWorker;
 
   // shared
   private final ConcurrentHashMap<Long, PendingCommand> commands = new ConcurrentHashMap<>();
@@ -109,6 +99,7 @@ final class NodeRuntime {
   private Configuration lastConfig;
   private long handedToApply;
   private long ticks;
+  private long nextTick;
 
   /** A proposed command awaiting its entry's application. */
   static final class PendingCommand {
@@ -139,16 +130,10 @@ final class NodeRuntime {
     this.callbacks = b.callbackExecutor;
     this.bootstrap = Configuration.of(b.members, b.learners);
     this.tickNanos = options.tickInterval().toNanos();
+    this.scheduler = b.scheduler;
     this.queue = new ArrayBlockingQueue<>(options.inboundQueueCapacity());
     int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
-    this.snapshotExecutor =
-        new ThreadPoolExecutor(
-            1,
-            1,
-            0,
-            TimeUnit.MILLISECONDS,
-            new ArrayBlockingQueue<>(4),
-            r -> daemon(r, "flotilla-" + id + "-snapshot"));
+    this.snapshotExecutor = new TaskWorker(scheduler, "flotilla-" + id + "-snapshot", 4);
     this.applier =
         new Applier(
             this,
@@ -158,17 +143,32 @@ final class NodeRuntime {
             options,
             bootstrap,
             applyCapacity);
-    this.loopThread = daemon(this::loop, "flotilla-" + id + "-loop");
-    this.applyThread = daemon(applier, "flotilla-" + id + "-apply");
     if (b.listener != null) {
       listeners.add(b.listener);
     }
   }
 
-  private static Thread daemon(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    return t;
+  long nanoTime() {
+    return scheduler.nanoTime();
+  }
+
+  /** Queues a task for the event loop and wakes it; false if the queue is full. */
+  private boolean post(Runnable task) {
+    if (!queue.offer(task)) {
+      return false;
+    }
+    Scheduler.Worker w = loopWorker;
+    if (w != null) {
+      w.wake();
+    }
+    return true;
+  }
+
+  private void wakeLoop() {
+    Scheduler.Worker w = loopWorker;
+    if (w != null) {
+      w.wake();
+    }
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -201,6 +201,8 @@ final class NodeRuntime {
         new RaftCore(
             id, coreOptions, bootstrap, logStore, hs, snapshotMeta, new SplittableRandom());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
+    applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
+    applier.attach(applyWorker);
     if (snapshot.isPresent()) {
       handedToApply = snapshotMeta.index();
       applier.offer(new Applier.Restore(snapshot.get()));
@@ -210,11 +212,7 @@ final class NodeRuntime {
           @Override
           public void durable(long index, long term) {
             durable.set(new long[] {index, term});
-            boolean queued = queue.offer(WAKEUP);
-            if (!queued) {
-              // the loop is busy and drains the mailbox on its next turn
-              LOG.trace("{}: loop queue full on durability report", id);
-            }
+            wakeLoop();
           }
 
           @Override
@@ -226,8 +224,8 @@ final class NodeRuntime {
     transport.start(id, this::receive);
     transport.updateMembers(core.configuration().all());
     lastConfig = core.configuration();
-    applyThread.start();
-    loopThread.start();
+    nextTick = scheduler.nanoTime() + tickNanos;
+    loopWorker = scheduler.start("flotilla-" + id + "-loop", this::loopTurn);
     LOG.info(
         "{}: started in term {} with {} entries after index {}; configuration {}",
         id,
@@ -246,25 +244,13 @@ final class NodeRuntime {
       return;
     }
     running = false;
-    if (!queue.offer(WAKEUP)) {
-      loopThread.interrupt();
-    }
-    join(loopThread);
-    shutdownResources(new NodeStoppedException(id + " was closed", fatalError));
-  }
-
-  private void join(Thread t) {
-    if (t == Thread.currentThread() || !t.isAlive()) {
-      return;
-    }
-    try {
-      t.join(TimeUnit.SECONDS.toMillis(10));
-      if (t.isAlive()) {
-        LOG.warn("{}: thread {} did not stop within 10 s", id, t.getName());
+    if (loopWorker != null) {
+      loopWorker.wake();
+      if (!loopWorker.awaitStop(10_000)) {
+        LOG.warn("{}: event loop did not stop within 10 s", id);
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
+    shutdownResources(new NodeStoppedException(id + " was closed", fatalError));
   }
 
   private void shutdownResources(NodeStoppedException reason) {
@@ -278,17 +264,12 @@ final class NodeRuntime {
         f.fail(reason);
       }
     }
-    if (!applier.offer(new Applier.Stop())) {
-      applyThread.interrupt();
+    if (applyWorker != null
+        && !(applier.offer(new Applier.Stop()) && applyWorker.awaitStop(10_000))) {
+      LOG.warn("{}: apply worker did not stop within 10 s", id);
     }
-    join(applyThread);
-    snapshotExecutor.shutdown();
-    try {
-      if (!snapshotExecutor.awaitTermination(10, TimeUnit.SECONDS)) {
-        LOG.warn("{}: snapshot thread did not finish within 10 s", id);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (!snapshotExecutor.stop(10_000)) {
+      LOG.warn("{}: snapshot worker did not finish within 10 s", id);
     }
     closeQuietly("transport", transport::close);
     closeQuietly("log store", logStore::close);
@@ -316,12 +297,7 @@ final class NodeRuntime {
       callback(() -> l.onFatalError(cause));
     }
     running = false;
-    if (Thread.currentThread() != loopThread) {
-      boolean queued = queue.offer(WAKEUP);
-      if (!queued) {
-        loopThread.interrupt();
-      }
-    }
+    wakeLoop();
   }
 
   boolean isRunning() {
@@ -330,22 +306,21 @@ final class NodeRuntime {
 
   // ---------------------------------------------------------------- the event loop
 
-  private void loop() {
-    long nextTick = System.nanoTime() + tickNanos;
+  /** One turn of the event loop: queued tasks, storage reports, the tick, the ready batches. */
+  private long loopTurn() {
     try {
-      while (running) {
-        long wait = nextTick - System.nanoTime();
-        Runnable task = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
-        int n = 0;
-        while (task != null && running) {
-          task.run();
-          task = ++n < 4096 ? queue.poll() : null;
-        }
+      Runnable task;
+      int n = 0;
+      while (running && n < 4096 && (task = queue.poll()) != null) {
+        task.run();
+        n++;
+      }
+      if (running) {
         long[] d = durable.getAndSet(null);
         if (d != null) {
           core.persisted(d[0], d[1]);
         }
-        long now = System.nanoTime();
+        long now = scheduler.nanoTime();
         if (now - nextTick >= 0) {
           tick();
           nextTick = now - nextTick > 10 * tickNanos ? now + tickNanos : nextTick + tickNanos;
@@ -353,15 +328,20 @@ final class NodeRuntime {
         core.setApplyLimit(applier.appliedIndex() + MAX_UNAPPLIED);
         processReady();
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     } catch (RuntimeException | Error e) {
       fatal("event loop failed", e);
     }
+    if (!running) {
+      finishLoop();
+      return -1;
+    }
+    return queue.isEmpty() ? Math.max(0, nextTick - scheduler.nanoTime()) : 0;
+  }
+
+  private void finishLoop() {
     failLoopWork(new NodeStoppedException(id + " stopped", fatalError));
-    if (fatalError != null && !stopping.get()) {
+    if (fatalError != null && stopping.compareAndSet(false, true)) {
       // Fail-stop: release everything; close() later finds nothing left to do.
-      stopping.set(true);
       shutdownResources(new NodeStoppedException(id + " stopped after a fatal error", fatalError));
     }
   }
@@ -457,7 +437,7 @@ final class NodeRuntime {
       return;
     }
     boolean queued =
-        queue.offer(
+        post(
             () -> {
               if (m instanceof InstallSnapshot chunk) {
                 transfers.receive(chunk, core);
@@ -652,7 +632,7 @@ final class NodeRuntime {
   }
 
   private void enqueue(FailableTask task, CompletableFuture<?> f) {
-    if (!queue.offer(task)) {
+    if (!post(task)) {
       f.completeExceptionally(new OverloadedException(id + ": event loop queue is full"));
     }
   }
@@ -662,7 +642,7 @@ final class NodeRuntime {
       completeExceptionally(p.future, notLeader());
       return;
     }
-    payload.putLong(Sessions.TIMESTAMP_OFFSET, System.currentTimeMillis());
+    payload.putLong(Sessions.TIMESTAMP_OFFSET, scheduler.currentTimeMillis());
     long index = core.propose(List.of(payload));
     if (index < 0) {
       completeExceptionally(p.future, rejection(index));
@@ -869,7 +849,7 @@ final class NodeRuntime {
   /** Called by the snapshot thread once a snapshot is durable. */
   void snapshotTaken(SnapshotStore.Stored stored) {
     boolean queued =
-        queue.offer(
+        post(
             () -> {
               SnapshotMeta meta = stored.meta();
               core.snapshotTaken(meta);

@@ -314,8 +314,22 @@ public final class RaftNode implements AutoCloseable {
     RaftOptions options = RaftOptions.defaults();
     Executor callbackExecutor = ForkJoinPool.commonPool();
     RaftListener listener;
+    Scheduler scheduler = Scheduler.system();
 
     private Builder() {}
+
+    /**
+     * Sets the scheduler that runs the node's workers and tells the time (default {@link
+     * Scheduler#system()}: a thread per worker and the system clocks). The deterministic simulator
+     * passes its own.
+     *
+     * @param value the scheduler
+     * @return this builder
+     */
+    public Builder scheduler(Scheduler value) {
+      this.scheduler = value;
+      return this;
+    }
 
     /**
      * Sets this member's id (required).
@@ -460,6 +474,7 @@ public final class RaftNode implements AutoCloseable {
       require(snapshotStore, "snapshotStore");
       require(options, "options");
       require(callbackExecutor, "callbackExecutor");
+      require(scheduler, "scheduler");
       if (members.isEmpty()) {
         throw new IllegalArgumentException("members is required: the initial voters");
       }

@@ -71,38 +71,81 @@ public abstract class RaftClusterScenarios {
     }
   }
 
-  /** Submits commands with a bounded window in flight and waits for all of them. */
-  private static void submitAll(RaftNode leader, String prefix, int count, int window) {
-    Semaphore inflight = new Semaphore(window);
-    List<Throwable> errors = new ArrayList<>();
-    AtomicInteger done = new AtomicInteger();
-    for (int i = 0; i < count; i++) {
-      inflight.acquireUninterruptibly();
-      CompletableFuture<Result> unused =
-          leader
-              .submit(TestCluster.put(prefix + i, "v" + i))
-              .whenComplete(
-                  (r, e) -> {
-                    if (e != null) {
-                      synchronized (errors) {
-                        errors.add(e);
-                      }
-                    }
-                    done.incrementAndGet();
-                    inflight.release();
-                  });
+  /**
+   * Runs an operation on the current leader, retrying on another leader if leadership moves (a busy
+   * test machine can delay heartbeats past an election timeout).
+   */
+  private <T> T onLeader(java.util.function.Function<RaftNode, CompletableFuture<T>> op) {
+    CompletionException last = null;
+    for (int attempt = 0; attempt < 5; attempt++) {
+      RaftNode leader = cluster.awaitLeader(ELECTION);
+      try {
+        return join(op.apply(leader));
+      } catch (CompletionException e) {
+        if (!(rootCause(e) instanceof NotLeaderException)) {
+          throw e;
+        }
+        last = e;
+      }
     }
-    inflight.acquireUninterruptibly(window);
-    assertThat(errors).isEmpty();
-    assertThat(done.get()).isEqualTo(count);
+    throw last;
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /**
+   * Submits puts with a bounded window in flight and waits for all of them; puts refused because
+   * leadership moved are sent again to the new leader.
+   */
+  private void submitAll(String prefix, int count, int window) {
+    List<Integer> todo = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      todo.add(i);
+    }
+    for (int round = 0; round < 5 && !todo.isEmpty(); round++) {
+      RaftNode leader = cluster.awaitLeader(ELECTION);
+      Semaphore inflight = new Semaphore(window);
+      List<Integer> refused = new ArrayList<>();
+      List<Throwable> errors = new ArrayList<>();
+      for (int i : todo) {
+        inflight.acquireUninterruptibly();
+        CompletableFuture<Result> unused =
+            leader
+                .submit(TestCluster.put(prefix + i, "v" + i))
+                .whenComplete(
+                    (r, e) -> {
+                      if (e != null) {
+                        synchronized (errors) {
+                          if (rootCause(e) instanceof NotLeaderException
+                              || rootCause(e) instanceof CommandRejectedException) {
+                            refused.add(i);
+                          } else {
+                            errors.add(e);
+                          }
+                        }
+                      }
+                      inflight.release();
+                    });
+      }
+      inflight.acquireUninterruptibly(window);
+      assertThat(errors).isEmpty();
+      todo = refused;
+    }
+    assertThat(todo).as("puts never accepted").isEmpty();
   }
 
   @Test
   void threeNodesElectALeaderAndApplyManyCommandsEverywhere() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
-    RaftNode leader = c.awaitLeader(ELECTION);
+    c.awaitLeader(ELECTION);
     int n = bulkCommands();
-    submitAll(leader, "k", n, 512);
+    submitAll("k", n, 512);
     for (String id : List.of("n1", "n2", "n3")) {
       TestCluster.await(
           id + " applies every command", Duration.ofSeconds(30), () -> c.machine(id).size() == n);
@@ -113,8 +156,8 @@ public abstract class RaftClusterScenarios {
   @Test
   void fiveNodesElectALeaderAndReplicate() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3", "n4", "n5");
-    RaftNode leader = c.awaitLeader(ELECTION);
-    submitAll(leader, "k", 2_000, 128);
+    c.awaitLeader(ELECTION);
+    submitAll("k", 2_000, 128);
     for (String id : List.of("n1", "n2", "n3", "n4", "n5")) {
       TestCluster.await(
           id + " applies", Duration.ofSeconds(20), () -> c.machine(id).size() == 2_000);
@@ -124,13 +167,13 @@ public abstract class RaftClusterScenarios {
   @Test
   void aNewLeaderTakesOverWhenTheLeaderIsKilledAndTheOldOneRejoins() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
-    RaftNode leader = c.awaitLeader(ELECTION);
-    submitAll(leader, "before", 500, 64);
-    String old = leader.id();
+    c.awaitLeader(ELECTION);
+    submitAll("before", 500, 64);
+    String old = c.awaitLeader(ELECTION).id();
     c.stop(old);
     RaftNode next = c.awaitLeader(ELECTION);
     assertThat(next.id()).isNotEqualTo(old);
-    submitAll(next, "after", 500, 64);
+    submitAll("after", 500, 64);
     c.restart(old);
     TestCluster.await(
         old + " catches up after restart",
@@ -162,7 +205,7 @@ public abstract class RaftClusterScenarios {
   @Test
   void membershipChangesWithJointConsensusUnderWriteLoad() throws Exception {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
-    RaftNode leader = c.awaitLeader(ELECTION);
+    c.awaitLeader(ELECTION);
     AtomicBoolean writing = new AtomicBoolean(true);
     AtomicInteger acknowledged = new AtomicInteger();
     Thread writer =
@@ -185,16 +228,17 @@ public abstract class RaftClusterScenarios {
     writer.start();
     try {
       c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
-      join(leader.addMember(c.member("n4")));
+      onLeader(l -> l.addMember(c.member("n4")));
       TestCluster.await(
           "n4 promoted to voter",
           Duration.ofSeconds(20),
-          () ->
-              leader.status().configuration().voters().stream().anyMatch(m -> m.id().equals("n4")));
-      RaftNode current = c.awaitLeader(ELECTION);
-      String removed = current.id().equals("n1") ? "n2" : "n1";
-      join(current.removeMember(removed));
-      assertThat(current.status().configuration().isVoter(removed)).isFalse();
+          () -> {
+            Configuration config = c.awaitLeader(ELECTION).status().configuration();
+            return config.isVoter("n4") && !config.isJoint();
+          });
+      String removed = c.awaitLeader(ELECTION).id().equals("n1") ? "n2" : "n1";
+      onLeader(l -> l.removeMember(removed));
+      assertThat(c.awaitLeader(ELECTION).status().configuration().isVoter(removed)).isFalse();
     } finally {
       writing.set(false);
       writer.join(10_000);
@@ -211,14 +255,14 @@ public abstract class RaftClusterScenarios {
                     .snapshotTrailingEntries(10)
                     .build())
             .start("n1", "n2", "n3");
-    RaftNode leader = c.awaitLeader(ELECTION);
-    submitAll(leader, "k", 1_000, 64);
+    c.awaitLeader(ELECTION);
+    submitAll("k", 1_000, 64);
     TestCluster.await(
         "the leader compacts its log",
         Duration.ofSeconds(20),
-        () -> leader.status().snapshotIndex() >= 400);
+        () -> c.awaitLeader(ELECTION).status().snapshotIndex() >= 400);
     c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
-    join(leader.addLearner(c.member("n4")));
+    onLeader(l -> l.addLearner(c.member("n4")));
     TestCluster.await(
         "n4 restores the snapshot and catches up",
         Duration.ofSeconds(20),
@@ -230,7 +274,7 @@ public abstract class RaftClusterScenarios {
   void leadershipTransfersToTheChosenMember() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
     RaftNode leader = c.awaitLeader(ELECTION);
-    submitAll(leader, "k", 100, 16);
+    submitAll("k", 100, 16);
     String target = leader.id().equals("n3") ? "n2" : "n3";
     join(leader.transferLeadership(target));
     assertThat(c.awaitLeader(ELECTION).id()).isEqualTo(target);
@@ -271,7 +315,7 @@ public abstract class RaftClusterScenarios {
   void aFollowerRefusesCommandsNamingTheLeader() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
     RaftNode leader = c.awaitLeader(ELECTION);
-    join(leader.submit(TestCluster.put("a", "1")));
+    onLeader(l -> l.submit(TestCluster.put("a", "1")));
     RaftNode follower =
         c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
     TestCluster.await("the follower knows the leader", ELECTION, () -> follower.leader() != null);

@@ -130,10 +130,10 @@ public final class TestCluster implements AutoCloseable {
    */
   public static RaftOptions.Builder fastOptions() {
     return RaftOptions.builder()
-        .tickInterval(Duration.ofMillis(5))
-        .electionTimeout(Duration.ofMillis(200))
-        .heartbeatInterval(Duration.ofMillis(25))
-        .leaseDriftMargin(Duration.ofMillis(40));
+        .tickInterval(Duration.ofMillis(10))
+        .electionTimeout(Duration.ofMillis(500))
+        .heartbeatInterval(Duration.ofMillis(50))
+        .leaseDriftMargin(Duration.ofMillis(100));
   }
 
   /**

@@ -1,0 +1,84 @@
+package org.flotilla.raft;
+
+/**
+ * Runs a node's workers and tells it the time.
+ *
+ * <p>A node has a few workers (its event loop, its apply thread, its snapshot writer), each a
+ * {@link Turn} that the scheduler calls again and again, never concurrently with itself. The
+ * default, {@link #system()}, gives each worker its own thread and uses the system clocks. The
+ * deterministic simulator supplies a scheduler that runs every worker on its own thread in virtual
+ * time, so that the real runtime can be tested with faults from a seed.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface Scheduler {
+
+  /**
+   * Returns the scheduler that runs each worker on its own daemon thread with the system clocks.
+   *
+   * @return the scheduler
+   */
+  static Scheduler system() {
+    return ThreadScheduler.INSTANCE;
+  }
+
+  /**
+   * Returns a monotonic time in nanoseconds, for timers.
+   *
+   * @return the time
+   */
+  long nanoTime();
+
+  /**
+   * Returns the wall-clock time in milliseconds since the epoch, written into log entries as the
+   * leader's timestamp (client sessions expire by it).
+   *
+   * @return the time
+   */
+  long currentTimeMillis();
+
+  /**
+   * Starts a worker.
+   *
+   * @param name the worker's name (a thread name, for the system scheduler)
+   * @param turn what the worker does on each turn
+   * @return the worker's handle
+   */
+  Worker start(String name, Turn turn);
+
+  /** One turn of a worker's work. */
+  @FunctionalInterface
+  interface Turn {
+
+    /**
+     * Does the work that is ready and returns at once; never blocks.
+     *
+     * @return the most nanoseconds to wait before the next turn (the worker also runs early when
+     *     woken); {@link Long#MAX_VALUE} to wait for a wake-up only; a negative value to stop the
+     *     worker for good
+     */
+    long run();
+  }
+
+  /** A started worker. */
+  interface Worker {
+
+    /** Makes the worker take a turn soon. Callable from any thread; never blocks. */
+    void wake();
+
+    /**
+     * Waits until the worker has stopped (its turn returned a negative value).
+     *
+     * @param timeoutMillis the longest wait
+     * @return true if it stopped in time
+     */
+    boolean awaitStop(long timeoutMillis);
+
+    /**
+     * Tells whether the caller is running a turn of this worker.
+     *
+     * @return true on the worker's own thread
+     */
+    boolean inWorker();
+  }
+}
