@@ -1,0 +1,482 @@
+package org.flotilla.raft.sim;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import org.flotilla.raft.Member;
+import org.flotilla.raft.NodeStatus;
+import org.flotilla.raft.RaftNode;
+import org.flotilla.raft.RaftOptions;
+import org.flotilla.raft.ReadConsistency;
+import org.flotilla.raft.Result;
+import org.flotilla.raft.Role;
+import org.flotilla.raft.StateMachine;
+import org.flotilla.raft.memory.MemoryLogStore;
+import org.flotilla.raft.memory.MemoryMetaStore;
+import org.flotilla.raft.memory.MemorySnapshotStore;
+import org.flotilla.raft.message.LogEntry;
+import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.Transport;
+
+/**
+ * Runs real {@link RaftNode}s (the whole runtime, not only the protocol core) in virtual time on
+ * one thread, over a simulated network and simulated disks, with faults from a seed: message loss
+ * and delay, partitions, and crashes that lose every appended entry not yet synced (a crash between
+ * "appended" and "fsynced"). Clients submit puts, compare-and-sets and linearizable reads through
+ * the public API; at the end the faults heal and the history is checked for linearizability, every
+ * member's applied log is compared index by index, and the cluster must serve again.
+ *
+ * <p>Not thread-safe; a run executes on the caller's thread.
+ */
+public final class RuntimeSimulation {
+
+  private static final long MS = 1_000_000;
+
+  private final long seed;
+  private final int voters;
+  private final Duration faultPhase;
+  private final SplittableRandom random;
+  private final VirtualScheduler scheduler = new VirtualScheduler(1_700_000_000_000L);
+  private final Map<String, SimProcess> processes = new HashMap<>();
+  private final List<Member> members = new ArrayList<>();
+  private final List<Operation> history = new ArrayList<>();
+  private final List<String> violations = new ArrayList<>();
+  private final Map<Long, Integer> appliedHashes = new HashMap<>();
+  private final boolean[][] blocked;
+  private boolean healing;
+  private long nextValue = 1;
+  private int crashes;
+  private int partitions;
+
+  private RuntimeSimulation(long seed, int voters, Duration faultPhase) {
+    this.seed = seed;
+    this.voters = voters;
+    this.faultPhase = faultPhase;
+    this.random = new SplittableRandom(seed);
+    this.blocked = new boolean[voters][voters];
+  }
+
+  /**
+   * Creates a run.
+   *
+   * @param seed the seed everything follows from
+   * @param voters the number of members, 1 to 7
+   * @param faultPhase how long (virtual time) faults are injected
+   * @return the run, not started
+   */
+  public static RuntimeSimulation of(long seed, int voters, Duration faultPhase) {
+    if (voters < 1 || voters > 7) {
+      throw new IllegalArgumentException("voters must be in [1, 7]: " + voters);
+    }
+    return new RuntimeSimulation(seed, voters, faultPhase);
+  }
+
+  /** One simulated server: its durable state survives crashes, its node does not. */
+  private final class SimProcess {
+    final String id;
+    final int index;
+    final MemoryLogStore log = new MemoryLogStore(MemoryLogStore.Durability.MANUAL);
+    final MemoryMetaStore meta = new MemoryMetaStore();
+    final MemorySnapshotStore snapshots = new MemorySnapshotStore();
+    VirtualScheduler.SimulatedProcess process;
+    RaftNode node;
+    SimInbox inbox;
+    boolean syncPending;
+
+    SimProcess(String id, int index) {
+      this.id = id;
+      this.index = index;
+    }
+
+    void start() {
+      log.crash();
+      meta.crash();
+      snapshots.crash();
+      process = scheduler.process();
+      inbox = new SimInbox(this);
+      node =
+          RaftNode.builder()
+              .id(id)
+              .members(members)
+              .stateMachine(new Registers(this))
+              .transport(inbox)
+              .logStore(new SyncingLog(this))
+              .metaStore(meta)
+              .snapshotStore(snapshots)
+              .options(
+                  RaftOptions.builder()
+                      .tickInterval(Duration.ofMillis(10))
+                      .electionTimeout(Duration.ofMillis(300))
+                      .heartbeatInterval(Duration.ofMillis(30))
+                      .leaseDriftMargin(Duration.ofMillis(60))
+                      .snapshotThresholdEntries(50)
+                      .snapshotTrailingEntries(5)
+                      .snapshotChunkBytes(4096)
+                      .build())
+              .callbackExecutor(scheduler.executor())
+              .scheduler(process)
+              .build();
+      node.start();
+    }
+
+    void crash() {
+      process.crash();
+      inbox.down = true;
+      node = null;
+      syncPending = false;
+      log.crash();
+      meta.crash();
+      snapshots.crash();
+    }
+
+    boolean up() {
+      return node != null;
+    }
+  }
+
+  /** The log store with a disk that syncs a little after each append. */
+  private final class SyncingLog extends ForwardingLogStore {
+    private final SimProcess p;
+
+    SyncingLog(SimProcess p) {
+      super(p.log);
+      this.p = p;
+    }
+
+    @Override
+    public void append(List<LogEntry> entries) {
+      super.append(entries);
+      if (!p.syncPending) {
+        p.syncPending = true;
+        SimProcess owner = p;
+        VirtualScheduler.SimulatedProcess incarnation = p.process;
+        scheduler.schedule(
+            (50 + random.nextLong(400)) * 1_000,
+            () -> {
+              if (owner.process == incarnation && owner.up()) {
+                owner.syncPending = false;
+                owner.log.syncAll();
+              }
+            });
+      }
+    }
+  }
+
+  /** The simulated network end of one process. */
+  private final class SimInbox implements Transport {
+    private final SimProcess p;
+    private Inbox inbox;
+    boolean down;
+
+    SimInbox(SimProcess p) {
+      this.p = p;
+    }
+
+    @Override
+    public void start(String localId, Inbox in) {
+      this.inbox = in;
+    }
+
+    @Override
+    public void updateMembers(Collection<Member> all) {}
+
+    @Override
+    public void send(RaftMessage m) {
+      SimProcess to = processes.get(m.to());
+      if (down || to == null || (!healing && random.nextInt(100) < 2)) {
+        return;
+      }
+      long delay = (100 + random.nextLong(healing ? 500 : 3_000)) * 1_000;
+      scheduler.schedule(
+          delay,
+          () -> {
+            if (to.up() && !to.inbox.down && !blocked[p.index][to.index]) {
+              to.inbox.inbox.receive(m);
+            }
+          });
+    }
+
+    @Override
+    public void close() {
+      down = true;
+    }
+  }
+
+  /** A register map as the user's state machine; records what it applies for the safety check. */
+  private final class Registers implements StateMachine {
+    private final SimProcess p;
+    private RegisterMap map = new RegisterMap();
+
+    Registers(SimProcess p) {
+      this.p = p;
+    }
+
+    @Override
+    public ByteBuffer apply(long index, ByteBuffer command) {
+      Integer hash = command.hashCode();
+      Integer known = appliedHashes.putIfAbsent(index, hash);
+      if (known != null && !known.equals(hash)) {
+        violations.add(
+            "seed "
+                + seed
+                + ": state machine safety: "
+                + p.id
+                + " applied another command at "
+                + index);
+      }
+      return ByteBuffer.allocate(8).putLong(0, map.apply(command));
+    }
+
+    @Override
+    public ByteBuffer query(ByteBuffer query) {
+      return ByteBuffer.allocate(8).putLong(0, map.apply(query));
+    }
+
+    @Override
+    public Snapshot snapshot() {
+      byte[] bytes = map.snapshot();
+      return out -> {
+        out.write(ByteBuffer.allocate(4).putInt(bytes.length).array());
+        out.write(bytes);
+      };
+    }
+
+    @Override
+    public void restore(InputStream in) throws IOException {
+      int len = ByteBuffer.wrap(in.readNBytes(4)).getInt();
+      map = RegisterMap.restore(in.readNBytes(len));
+    }
+  }
+
+  // ------------------------------------------------------------------ the run
+
+  /**
+   * Runs the simulation.
+   *
+   * @return the violations found; empty on success
+   */
+  public List<String> run() {
+    for (int i = 1; i <= voters; i++) {
+      members.add(Member.of("n" + i));
+    }
+    for (int i = 0; i < voters; i++) {
+      SimProcess p = new SimProcess("n" + (i + 1), i);
+      processes.put(p.id, p);
+    }
+    processes.values().forEach(SimProcess::start);
+    for (int c = 0; c < 3; c++) {
+      int client = c;
+      scheduler.schedule(random.nextLong(50) * MS, () -> invoke(client));
+    }
+    long end = faultPhase.toNanos();
+    scheduler.schedule(0, this::injectFaults);
+    scheduler.runUntil(end);
+    heal();
+    scheduler.runUntil(end + 30_000 * MS);
+    checkServesAgain();
+    LinearizabilityChecker.Result lin =
+        LinearizabilityChecker.check(history, new CasRegisterModel(), Duration.ofSeconds(20));
+    if (!lin.isLinearizable()) {
+      violations.add("seed " + seed + ": " + lin.message());
+    }
+    for (SimProcess p : processes.values()) {
+      if (p.up()) {
+        p.node.close();
+      }
+    }
+    return violations;
+  }
+
+  /**
+   * Returns the operations recorded.
+   *
+   * @return the history
+   */
+  public List<Operation> history() {
+    return history;
+  }
+
+  /**
+   * Returns a one-line summary of the run.
+   *
+   * @return the summary
+   */
+  public String summary() {
+    long ok = history.stream().filter(o -> o.outcome() == Operation.Outcome.OK).count();
+    return "seed "
+        + seed
+        + ": "
+        + history.size()
+        + " operations ("
+        + ok
+        + " ok), "
+        + crashes
+        + " crashes, "
+        + partitions
+        + " partitions";
+  }
+
+  private void injectFaults() {
+    if (healing) {
+      return;
+    }
+    List<SimProcess> all = new ArrayList<>(processes.values());
+    all.sort((a, b) -> a.id.compareTo(b.id));
+    SimProcess p = all.get(random.nextInt(all.size()));
+    int fault = random.nextInt(10);
+    if (fault < 3) {
+      if (p.up()) {
+        crashes++;
+        p.crash();
+      } else {
+        p.start();
+      }
+    } else if (fault < 5) {
+      partitions++;
+      for (boolean[] row : blocked) {
+        java.util.Arrays.fill(row, false);
+      }
+      for (int j = 0; j < voters; j++) {
+        if (j != p.index && random.nextBoolean()) {
+          blocked[p.index][j] = true;
+          blocked[j][p.index] = true;
+        }
+      }
+    } else if (fault < 6) {
+      for (boolean[] row : blocked) {
+        java.util.Arrays.fill(row, false);
+      }
+    }
+    scheduler.schedule((200 + random.nextLong(1_500)) * MS, this::injectFaults);
+  }
+
+  private void heal() {
+    healing = true;
+    for (boolean[] row : blocked) {
+      java.util.Arrays.fill(row, false);
+    }
+    for (SimProcess p : processes.values()) {
+      if (!p.up()) {
+        p.start();
+      }
+    }
+  }
+
+  private void checkServesAgain() {
+    SimProcess leader = null;
+    for (SimProcess p : processes.values()) {
+      NodeStatus s = p.node.status();
+      if (s != null && s.role() == Role.LEADER) {
+        leader = p;
+      }
+    }
+    if (leader == null) {
+      violations.add("seed " + seed + ": liveness: no leader 30 s after the faults healed");
+      return;
+    }
+    long commit = leader.node.status().commitIndex();
+    for (SimProcess p : processes.values()) {
+      if (p.node.status().appliedIndex() < commit) {
+        violations.add(
+            "seed "
+                + seed
+                + ": liveness: "
+                + p.id
+                + " applied "
+                + p.node.status().appliedIndex()
+                + " of "
+                + commit
+                + " 30 s after the heal");
+      }
+    }
+  }
+
+  private void invoke(int client) {
+    if (healing) {
+      return;
+    }
+    List<SimProcess> up = new ArrayList<>();
+    for (SimProcess p : processes.values()) {
+      if (p.up()) {
+        up.add(p);
+      }
+    }
+    up.sort((a, b) -> a.id.compareTo(b.id));
+    if (up.isEmpty()) {
+      scheduler.schedule(10 * MS, () -> invoke(client));
+      return;
+    }
+    SimProcess p = up.get(random.nextInt(up.size()));
+    String key = "k" + random.nextInt(2);
+    long invoked = scheduler.nanoTime();
+    int choice = random.nextInt(10);
+    String kind;
+    Object input;
+    CompletableFuture<Result> f;
+    if (choice < 4) {
+      long v = nextValue++;
+      kind = CasRegisterModel.PUT;
+      input = v;
+      f = p.node.submit(RegisterMap.put(key, v));
+    } else if (choice < 6) {
+      long expect = random.nextInt(3) == 0 ? RegisterMap.ABSENT : random.nextLong(nextValue);
+      long v = nextValue++;
+      kind = CasRegisterModel.CAS;
+      input = new CasRegisterModel.Cas(expect == RegisterMap.ABSENT ? null : expect, v);
+      f = p.node.submit(RegisterMap.cas(key, expect, v));
+    } else {
+      kind = CasRegisterModel.GET;
+      input = null;
+      f = p.node.read(RegisterMap.get(key), ReadConsistency.LINEARIZABLE);
+    }
+    boolean[] done = new boolean[1];
+    scheduler.schedule(
+        2_000 * MS,
+        () -> {
+          if (!done[0]) {
+            done[0] = true;
+            history.add(Operation.unknown(client, key, kind, input, invoked));
+            invoke(client);
+          }
+        });
+    CompletableFuture<Result> unused =
+        f.whenComplete(
+            (r, e) -> {
+              if (done[0]) {
+                return;
+              }
+              done[0] = true;
+              long now = scheduler.nanoTime();
+              if (e == null) {
+                long value = r.value().getLong(0);
+                Object output =
+                    switch (kind) {
+                      case CasRegisterModel.CAS -> value == 1;
+                      case CasRegisterModel.GET -> value == RegisterMap.ABSENT ? null : value;
+                      default -> null;
+                    };
+                history.add(Operation.ok(client, key, kind, input, output, invoked, now));
+              } else if (definitelyNotApplied(e)) {
+                history.add(Operation.failed(client, key, kind, input, invoked, now));
+              } else {
+                history.add(Operation.unknown(client, key, kind, input, invoked));
+              }
+              scheduler.schedule(random.nextLong(20) * MS, () -> invoke(client));
+            });
+  }
+
+  private static boolean definitelyNotApplied(Throwable e) {
+    Throwable t = e instanceof java.util.concurrent.CompletionException ? e.getCause() : e;
+    return t instanceof org.flotilla.raft.NotLeaderException
+        || t instanceof org.flotilla.raft.OverloadedException
+        || t instanceof org.flotilla.raft.CommandRejectedException;
+  }
+}
