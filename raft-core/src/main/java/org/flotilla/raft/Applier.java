@@ -255,6 +255,11 @@ final class Applier {
             }
           } finally {
             snapshotInProgress.set(false);
+            // A snapshot that came due meanwhile is taken on the apply worker's next turn.
+            Scheduler.Worker w = worker;
+            if (w != null) {
+              w.wake();
+            }
           }
         };
     try {
