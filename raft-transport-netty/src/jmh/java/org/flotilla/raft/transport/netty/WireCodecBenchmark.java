@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * Encoding and decoding of one AppendEntries with 64 entries of 128 bytes: record to frame (as a
  * peer's drain does) and frame to validated record (as the inbound handler does).
  *
- * <p>Run: {@code mvn -B -P jmh -pl raft-transport-netty -am verify -DskipTests} (see
+ * <p>Run: {@code mvn -B -P jmh -pl raft-transport-netty -am clean verify -DskipTests} (see
  * docs/wire-format.md for options).
  */
 @State(Scope.Thread)
