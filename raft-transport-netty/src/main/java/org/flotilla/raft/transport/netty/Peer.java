@@ -10,6 +10,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -63,7 +64,18 @@ final class Peer {
   }
 
   void start() {
-    loop.execute(this::connect);
+    execute(this::connect);
+  }
+
+  /** Runs a task on the loop; if the loop is already shut down (transport closing), drops it. */
+  private boolean execute(Runnable task) {
+    try {
+      loop.execute(task);
+      return true;
+    } catch (RejectedExecutionException e) {
+      LOG.debug("{}: I/O loop for {} is shut down: {}", transport.localId(), id, e.toString());
+      return false;
+    }
   }
 
   void send(RaftMessage message) {
@@ -76,12 +88,14 @@ final class Peer {
 
   void flush() {
     if (!queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
-      loop.execute(this::drain);
+      if (!execute(this::drain)) {
+        transport.countDropped(queue.clear());
+      }
     }
   }
 
   void close() {
-    loop.execute(
+    execute(
         () -> {
           closed = true;
           if (reconnect != null) {
