@@ -123,6 +123,7 @@ class StreamingIntegrationTest {
     int sent = 0;
     int inFlight = 0;
     long acked = 0;
+    long start = System.nanoTime();
     while (acked < total) {
       while (inFlight < WINDOW && sent < chunks.size()) {
         long offset = (long) sent * chunk;
@@ -156,6 +157,9 @@ class StreamingIntegrationTest {
     }
     assertThat(problems).isEmpty();
     assertThat(leader.droppedMessages()).isZero();
+    System.out.printf(
+        "StreamingIntegrationTest: %d MiB snapshot in %d chunks, %d ms%n",
+        mib, chunks.size(), (System.nanoTime() - start) / 1_000_000);
   }
 
   @Test
