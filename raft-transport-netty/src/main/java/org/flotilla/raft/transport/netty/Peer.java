@@ -22,11 +22,11 @@ import org.slf4j.LoggerFactory;
  * The outbound side towards one peer: its bounded queue and the one connection this node opens to
  * it, with reconnection by capped exponential backoff and jitter.
  *
- * <p>{@link #send}, {@link #flush} and {@link #close} may be called from any thread (in practice
- * the node's event loop); everything else, the connection state included, is confined to the peer's
- * Netty event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at most one
- * drain on the loop, which writes every queued message the channel will take and then flushes the
- * socket once.
+ * <p>{@link #send} and {@link #flush} are called by the node's event loop (one thread at a time),
+ * {@link #close} from any thread; everything else, the connection state included, is confined to
+ * the peer's Netty event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at
+ * most one drain on the loop, which writes every queued message the channel will take and then
+ * flushes the socket once.
  */
 // Close and write failures surface through exceptionCaught or a listener; the futures need no
 // other check.
@@ -35,6 +35,7 @@ final class Peer {
 
   private static final Logger LOG = LoggerFactory.getLogger(Peer.class);
   private static final int BATCH = 64;
+  private static final long OVERFLOW_WARNING_INTERVAL_NANOS = 10_000_000_000L;
 
   final String id;
   final InetSocketAddress address;
@@ -43,6 +44,9 @@ final class Peer {
   private final EventLoop loop;
   private final OutboundQueue queue;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
+
+  // Confined to the caller of send (the node's event loop).
+  private long lastOverflowWarning = System.nanoTime() - OVERFLOW_WARNING_INTERVAL_NANOS;
 
   // Confined to loop.
   private Channel ready; // handshaken channel, or null
@@ -82,7 +86,16 @@ final class Peer {
     int dropped = queue.offer(message);
     if (dropped > 0) {
       transport.countDropped(dropped);
-      LOG.debug("{}: queue to {} full, dropped {} message(s)", transport.localId(), id, dropped);
+      long now = System.nanoTime();
+      if (now - lastOverflowWarning >= OVERFLOW_WARNING_INTERVAL_NANOS) {
+        lastOverflowWarning = now;
+        LOG.warn(
+            "{}: outbound queue to {} is full (peer slow or down); dropping the oldest messages,"
+                + " {} so far",
+            transport.localId(),
+            id,
+            queue.dropped());
+      }
     }
   }
 
