@@ -10,6 +10,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -21,11 +22,11 @@ import org.slf4j.LoggerFactory;
  * The outbound side towards one peer: its bounded queue and the one connection this node opens to
  * it, with reconnection by capped exponential backoff and jitter.
  *
- * <p>{@link #send}, {@link #flush} and {@link #close} may be called from any thread (in practice
- * the node's event loop); everything else, the connection state included, is confined to the peer's
- * Netty event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at most one
- * drain on the loop, which writes every queued message the channel will take and then flushes the
- * socket once.
+ * <p>{@link #send} and {@link #flush} are called by the node's event loop (one thread at a time),
+ * {@link #close} from any thread; everything else, the connection state included, is confined to
+ * the peer's Netty event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at
+ * most one drain on the loop, which writes every queued message the channel will take and then
+ * flushes the socket once.
  */
 // Close and write failures surface through exceptionCaught or a listener; the futures need no
 // other check.
@@ -34,6 +35,7 @@ final class Peer {
 
   private static final Logger LOG = LoggerFactory.getLogger(Peer.class);
   private static final int BATCH = 64;
+  private static final long OVERFLOW_WARNING_INTERVAL_NANOS = 10_000_000_000L;
 
   final String id;
   final InetSocketAddress address;
@@ -42,6 +44,9 @@ final class Peer {
   private final EventLoop loop;
   private final OutboundQueue queue;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
+
+  // Confined to the caller of send (the node's event loop).
+  private long lastOverflowWarning = System.nanoTime() - OVERFLOW_WARNING_INTERVAL_NANOS;
 
   // Confined to loop.
   private Channel ready; // handshaken channel, or null
@@ -63,25 +68,47 @@ final class Peer {
   }
 
   void start() {
-    loop.execute(this::connect);
+    execute(this::connect);
+  }
+
+  /** Runs a task on the loop; if the loop is already shut down (transport closing), drops it. */
+  private boolean execute(Runnable task) {
+    try {
+      loop.execute(task);
+      return true;
+    } catch (RejectedExecutionException e) {
+      LOG.debug("{}: I/O loop for {} is shut down: {}", transport.localId(), id, e.toString());
+      return false;
+    }
   }
 
   void send(RaftMessage message) {
     int dropped = queue.offer(message);
     if (dropped > 0) {
       transport.countDropped(dropped);
-      LOG.debug("{}: queue to {} full, dropped {} message(s)", transport.localId(), id, dropped);
+      long now = System.nanoTime();
+      if (now - lastOverflowWarning >= OVERFLOW_WARNING_INTERVAL_NANOS) {
+        lastOverflowWarning = now;
+        LOG.warn(
+            "{}: outbound queue to {} is full (peer slow or down); dropping the oldest messages,"
+                + " {} so far",
+            transport.localId(),
+            id,
+            queue.dropped());
+      }
     }
   }
 
   void flush() {
     if (!queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
-      loop.execute(this::drain);
+      if (!execute(this::drain)) {
+        transport.countDropped(queue.clear());
+      }
     }
   }
 
   void close() {
-    loop.execute(
+    execute(
         () -> {
           closed = true;
           if (reconnect != null) {

@@ -69,6 +69,11 @@ final class TestPki {
   record Identity(Path certificate, Path privateKey) {}
 
   Identity member(String name, String caName) throws Exception {
+    return member(name, caName, "ip:127.0.0.1,dns:localhost");
+  }
+
+  /** A member's certificate naming {@code san} (keytool syntax), signed by {@code caName}. */
+  Identity member(String name, String caName, String san) throws Exception {
     Path store = dir.resolve(name + ".p12");
     keytool(
         "-genkeypair",
@@ -116,7 +121,7 @@ final class TestPki {
         "-validity",
         "2",
         "-ext",
-        "san=ip:127.0.0.1,dns:localhost",
+        "san=" + san,
         "-ext",
         "eku=serverAuth,clientAuth");
     KeyStore ks = KeyStore.getInstance("PKCS12");

@@ -40,6 +40,7 @@ class TlsTest {
   static TestPki.Identity a;
   static TestPki.Identity b;
   static TestPki.Identity rogue;
+  static TestPki.Identity elsewhere;
 
   @BeforeAll
   static void certificates() throws Exception {
@@ -49,6 +50,7 @@ class TlsTest {
     b = pki.member("b", "cluster-ca");
     pki.ca("rogue-ca");
     rogue = pki.member("rogue", "rogue-ca");
+    elsewhere = pki.member("elsewhere", "cluster-ca", "dns:db.example.org");
   }
 
   static NettyTransport tlsNode(TestPki.Identity id) {
@@ -149,6 +151,41 @@ class TlsTest {
           .isTrue();
       assertThat(bytesFromServer.get()).as("no HelloAck").isZero();
       assertThat(inbox).isEmpty();
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aMemberWhoseCertificateNamesAnotherHostIsNotTrusted() throws Exception {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    try (NettyTransport server = tlsNode(elsewhere);
+        NettyTransport client = tlsNode(a)) {
+      server.start("b", m -> {});
+      Channel ch =
+          new Bootstrap()
+              .group(group)
+              .channel(NioSocketChannel.class)
+              .handler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel c) {
+                      c.pipeline()
+                          .addLast(
+                              client
+                                  .options()
+                                  .clientSsl()
+                                  .newHandler(
+                                      c.alloc(), "127.0.0.1", server.localAddress().getPort()));
+                    }
+                  })
+              .connect(server.localAddress())
+              .sync()
+              .channel();
+      SslHandler ssl = ch.pipeline().get(SslHandler.class);
+      assertThat(ssl.handshakeFuture().await(20, TimeUnit.SECONDS)).isTrue();
+      assertThat(ssl.handshakeFuture().isSuccess()).isFalse();
+      assertThat(ssl.handshakeFuture().cause()).hasStackTraceContaining("127.0.0.1");
     } finally {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
     }
