@@ -100,6 +100,7 @@ final class NodeRuntime {
   private long handedToApply;
   private long ticks;
   private long nextTick;
+  private boolean unflushed;
 
   /** A proposed command awaiting its entry's application. */
   static final class PendingCommand {
@@ -385,7 +386,7 @@ final class NodeRuntime {
         if (m instanceof InstallSnapshot notice && notice.from().equals(id) && !notice.done()) {
           transfers.startSending(notice);
         } else {
-          transport.send(m);
+          send(m);
         }
       }
       List<LogEntry> committed = rd.committedEntries();
@@ -407,8 +408,12 @@ final class NodeRuntime {
         }
       }
     }
-    if (any) {
+    if (unflushed) {
+      // One flush per loop turn: the transport coalesces the turn's writes.
+      unflushed = false;
       transport.flush();
+    }
+    if (any) {
       observeChanges();
     }
   }
@@ -458,6 +463,7 @@ final class NodeRuntime {
 
   void send(RaftMessage m) {
     transport.send(m);
+    unflushed = true;
   }
 
   RaftCore core() {

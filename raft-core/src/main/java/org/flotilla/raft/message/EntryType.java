@@ -3,13 +3,18 @@ package org.flotilla.raft.message;
 /** The kind of a {@link LogEntry}. */
 public enum EntryType {
   /** A command for the user's state machine (wrapped in the runtime's command envelope). */
-  COMMAND,
+  COMMAND(0),
   /** The empty entry a new leader appends in its term (Raft §5.4.2, thesis §6.4). */
-  NOOP,
+  NOOP(1),
   /** A cluster configuration; it takes effect on a node as soon as it is in that node's log. */
-  CONFIGURATION;
+  CONFIGURATION(2);
 
-  private static final EntryType[] VALUES = values();
+  // Codes are written to disk and to the wire: fixed per constant, never derived from order.
+  private final int code;
+
+  EntryType(int code) {
+    this.code = code;
+  }
 
   /**
    * Returns the type with the given wire code.
@@ -19,10 +24,20 @@ public enum EntryType {
    * @throws IllegalArgumentException if no type has this code
    */
   public static EntryType fromCode(int code) {
-    if (code < 0 || code >= VALUES.length) {
+    if (code < 0 || code >= BY_CODE.length || BY_CODE[code] == null) {
       throw new IllegalArgumentException("unknown entry type code " + code);
     }
-    return VALUES[code];
+    return BY_CODE[code];
+  }
+
+  private static final EntryType[] BY_CODE = byCode();
+
+  private static EntryType[] byCode() {
+    EntryType[] table = new EntryType[values().length];
+    for (EntryType t : values()) {
+      table[t.code] = t;
+    }
+    return table;
   }
 
   /**
@@ -30,8 +45,7 @@ public enum EntryType {
    *
    * @return the code
    */
-  @SuppressWarnings("EnumOrdinal") // the declaration order is the documented, stable wire code
   public int code() {
-    return ordinal();
+    return code;
   }
 }

@@ -68,7 +68,7 @@ public record InstallSnapshot(
     if (!data.isReadOnly()) {
       data = data.asReadOnlyBuffer();
     }
-    if (offset + data.remaining() > totalSize) {
+    if (offset > totalSize - data.remaining()) {
       throw new IllegalArgumentException(
           "chunk [" + offset + ", " + (offset + data.remaining()) + ") beyond size " + totalSize);
     }
