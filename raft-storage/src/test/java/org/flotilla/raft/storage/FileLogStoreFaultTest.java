@@ -352,6 +352,31 @@ class FileLogStoreFaultTest {
   }
 
   @Test
+  void rollTakesThePreallocatedSegment() throws Exception {
+    Path dir = tmp.resolve("log");
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!store.spareReady()) {
+        assertThat(System.nanoTime()).as("spare segment prepared in time").isLessThan(deadline);
+        Thread.onSpinWait();
+      }
+      RecordingListener l = new RecordingListener();
+      store.setListener(l);
+      store.append(entries(1, 300, 1));
+      l.awaitDurable(300, 1, WAIT);
+      assertThat(dir.resolve("spare-0" + SegmentPreallocator.SUFFIX)).doesNotExist();
+    }
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      assertIntact(store, 300);
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .contains(Segment.fileName(1))
+          .noneMatch(n -> n.endsWith(SegmentPreallocator.SUFFIX));
+    }
+  }
+
+  @Test
   void recentEntriesAreServedFromTheCacheAndOldOnesFromTheFile() throws Exception {
     Path dir = tmp.resolve("log");
     try (FileLogStore store = FileLogStore.open(dir, SMALL.withCacheEntries(8))) {
