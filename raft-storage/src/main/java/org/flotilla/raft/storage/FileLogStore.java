@@ -47,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * the right backpressure: the disk is the bottleneck, failing the append would stop the node, and
  * the node's own bound on uncommitted proposals keeps this rare.
  *
+ * <p><b>Segments are preallocated</b> with zeros on a background thread ({@link
+ * SegmentPreallocator}), so that a sync flushes data rather than block allocations; the active
+ * segment is forced at a roll, so a later segment never survives a crash that an earlier one did
+ * not.
+ *
  * <p><b>Truncation racing with a sync.</b> Removing an unsynced suffix bumps an epoch under {@code
  * reportLock}; the sync thread reports a target only if its epoch is still current, checked and
  * reported under the same lock. So an index whose entry was replaced is never reported durable
