@@ -47,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * the right backpressure: the disk is the bottleneck, failing the append would stop the node, and
  * the node's own bound on uncommitted proposals keeps this rare.
  *
+ * <p><b>Segments are preallocated</b> with zeros on a background thread ({@link
+ * SegmentPreallocator}), so that a sync flushes data rather than block allocations; the active
+ * segment is forced at a roll, so a later segment never survives a crash that an earlier one did
+ * not.
+ *
  * <p><b>Truncation racing with a sync.</b> Removing an unsynced suffix bumps an epoch under {@code
  * reportLock}; the sync thread reports a target only if its epoch is still current, checked and
  * reported under the same lock. So an index whose entry was replaced is never reported durable
@@ -89,13 +94,16 @@ public final class FileLogStore implements LogStore {
    * @param discardCorruptLog the operator option: if recovery finds corruption, move the segment
    *     files aside into a {@code discarded-<millis>} directory and start an empty log (the node
    *     then catches up from its peers) instead of refusing to start
+   * @param preallocate whether the next segment is prepared ahead of time, filled with zeros, on a
+   *     background thread (otherwise segments are sparse files)
    */
   public record Options(
       long segmentSize,
       long maxUnsyncedBytes,
       int cacheEntries,
       int cacheMaxEntryBytes,
-      boolean discardCorruptLog) {
+      boolean discardCorruptLog,
+      boolean preallocate) {
 
     /**
      * Checks the options.
@@ -105,6 +113,7 @@ public final class FileLogStore implements LogStore {
      * @param cacheEntries the cache capacity
      * @param cacheMaxEntryBytes the largest cached payload
      * @param discardCorruptLog the operator option
+     * @param preallocate whether to preallocate segments
      */
     public Options {
       if (segmentSize < 4096 || segmentSize > Integer.MAX_VALUE) {
@@ -122,13 +131,24 @@ public final class FileLogStore implements LogStore {
     }
 
     /**
-     * Returns the defaults: 64 MiB segments, 64 MiB unsynced, 8192 cached entries of up to 16 KiB,
-     * refuse to start on corruption.
+     * Returns the defaults: 64 MiB segments, preallocated; 64 MiB unsynced; 8192 cached entries of
+     * up to 16 KiB; refuse to start on corruption.
      *
      * @return the defaults
      */
     public static Options defaults() {
-      return new Options(64L << 20, 64L << 20, 8192, 16 << 10, false);
+      return new Options(64L << 20, 64L << 20, 8192, 16 << 10, false, true);
+    }
+
+    /**
+     * Returns these options with preallocation of segments on or off.
+     *
+     * @param on whether to preallocate
+     * @return the options
+     */
+    public Options withPreallocate(boolean on) {
+      return new Options(
+          segmentSize, maxUnsyncedBytes, cacheEntries, cacheMaxEntryBytes, discardCorruptLog, on);
     }
 
     /**
@@ -139,7 +159,12 @@ public final class FileLogStore implements LogStore {
      */
     public Options withSegmentSize(long bytes) {
       return new Options(
-          bytes, maxUnsyncedBytes, cacheEntries, cacheMaxEntryBytes, discardCorruptLog);
+          bytes,
+          maxUnsyncedBytes,
+          cacheEntries,
+          cacheMaxEntryBytes,
+          discardCorruptLog,
+          preallocate);
     }
 
     /**
@@ -149,7 +174,8 @@ public final class FileLogStore implements LogStore {
      * @return the options
      */
     public Options withMaxUnsyncedBytes(long bytes) {
-      return new Options(segmentSize, bytes, cacheEntries, cacheMaxEntryBytes, discardCorruptLog);
+      return new Options(
+          segmentSize, bytes, cacheEntries, cacheMaxEntryBytes, discardCorruptLog, preallocate);
     }
 
     /**
@@ -160,7 +186,12 @@ public final class FileLogStore implements LogStore {
      */
     public Options withCacheEntries(int entries) {
       return new Options(
-          segmentSize, maxUnsyncedBytes, entries, cacheMaxEntryBytes, discardCorruptLog);
+          segmentSize,
+          maxUnsyncedBytes,
+          entries,
+          cacheMaxEntryBytes,
+          discardCorruptLog,
+          preallocate);
     }
 
     /**
@@ -170,7 +201,8 @@ public final class FileLogStore implements LogStore {
      * @return the options
      */
     public Options withDiscardCorruptLog(boolean discard) {
-      return new Options(segmentSize, maxUnsyncedBytes, cacheEntries, cacheMaxEntryBytes, discard);
+      return new Options(
+          segmentSize, maxUnsyncedBytes, cacheEntries, cacheMaxEntryBytes, discard, preallocate);
     }
   }
 
@@ -243,6 +275,7 @@ public final class FileLogStore implements LogStore {
   private volatile DurabilityListener listener = NO_LISTENER;
   private volatile boolean stopping;
   private final Thread syncThread;
+  private final SegmentPreallocator preallocator;
 
   private FileLogStore(Path dir, Options options, ChannelFactory channels) {
     this.dir = dir;
@@ -251,6 +284,8 @@ public final class FileLogStore implements LogStore {
     this.cache = new EntryCache(options.cacheEntries(), options.cacheMaxEntryBytes());
     this.syncThread = new Thread(this::syncLoop, "flotilla-log-sync-" + dir.getFileName());
     this.syncThread.setDaemon(true);
+    this.preallocator =
+        options.preallocate() ? new SegmentPreallocator(dir, options.segmentSize()) : null;
   }
 
   /**
@@ -279,6 +314,9 @@ public final class FileLogStore implements LogStore {
       throw e;
     }
     store.syncThread.start();
+    if (store.preallocator != null) {
+      store.preallocator.start();
+    }
     return store;
   }
 
@@ -288,6 +326,7 @@ public final class FileLogStore implements LogStore {
     Files.createDirectories(dir);
     long started = System.nanoTime();
     completeInterruptedReset();
+    SegmentPreallocator.deleteLeftovers(dir);
     NavigableMap<Long, Path> files = listSegments();
     try {
       recoverSegments(files);
@@ -694,8 +733,31 @@ public final class FileLogStore implements LogStore {
     Segment old = active();
     old.channel.force(false);
     long first = lastIndex + 1;
-    segments.add(createSegment(dir.resolve(Segment.fileName(first)), first, term(lastIndex)));
+    Path path = dir.resolve(Segment.fileName(first));
+    Path spare = preallocator == null ? null : preallocator.take();
+    if (spare != null) {
+      Files.move(spare, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      segments.add(openSpare(path, first, term(lastIndex)));
+    } else {
+      segments.add(createSegment(path, first, term(lastIndex)));
+    }
     dirDirty = true;
+  }
+
+  /** Turns a zero-filled spare file, already renamed to {@code path}, into a segment. */
+  private Segment openSpare(Path path, long firstIndex, long prevTerm) throws IOException {
+    FileChannel ch = channels.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      ByteBuffer header = LogRecord.segmentHeader(firstIndex, prevTerm);
+      long p = 0;
+      while (header.hasRemaining()) {
+        p += ch.write(header, p);
+      }
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    return new Segment(path, ch, firstIndex, prevTerm);
   }
 
   private Segment createSegment(Path path, long firstIndex, long prevTerm) throws IOException {
@@ -969,6 +1031,9 @@ public final class FileLogStore implements LogStore {
     if (syncThread.isAlive()) {
       log.error("Sync thread of {} did not stop in 60 s", dir);
     }
+    if (preallocator != null) {
+      preallocator.close();
+    }
     try {
       if (failure.get() == null && !segments.isEmpty()) {
         active().channel.force(false);
@@ -994,6 +1059,11 @@ public final class FileLogStore implements LogStore {
         log.warn("Cannot close {}", s.path, e);
       }
     }
+  }
+
+  /** Tells whether a preallocated segment is ready to be taken (for tests). */
+  boolean spareReady() {
+    return preallocator != null && preallocator.ready();
   }
 
   @Override

@@ -33,6 +33,9 @@ final class LogRecord {
   /** Segment file format version written and understood. */
   static final int SEGMENT_VERSION = 1;
 
+  /** How many entry types there are (codes 0 .. TYPES - 1). */
+  private static final int TYPES = EntryType.values().length;
+
   /** Bytes of a segment file's header. */
   static final int SEGMENT_HEADER = 32;
 
@@ -110,7 +113,7 @@ final class LogRecord {
       return "bad term " + buf.getLong(pos + 8);
     }
     int type = buf.get(pos + 24);
-    if (type < 0 || type >= EntryType.values().length) {
+    if (type < 0 || type >= TYPES) {
       return "unknown entry type " + type;
     }
     return null;

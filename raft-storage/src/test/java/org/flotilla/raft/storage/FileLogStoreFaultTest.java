@@ -254,6 +254,76 @@ class FileLogStoreFaultTest {
   }
 
   @Test
+  void resetWhoseTemporarySegmentIsTornNeverHappened() throws Exception {
+    Path dir = tmp.resolve("log");
+    writeLog(dir, 20, SMALL);
+    Files.write(dir.resolve("reset.tmp"), new byte[] {0x46, 0x4C, 0x53});
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      assertIntact(store, 20);
+    }
+    assertThat(dir.resolve("reset.tmp")).doesNotExist();
+  }
+
+  @Test
+  void compactionDeletesWholeSegmentsOnly() throws Exception {
+    Path dir = tmp.resolve("log");
+    writeLog(dir, 2000, SMALL);
+    long base;
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      store.compact(1000);
+      base = store.baseIndex();
+      assertThat(base).isBetween(1L, 1000L);
+      assertThat(store.term(base)).isEqualTo(1);
+      assertThat(store.entries(base + 1, 2001, Long.MAX_VALUE))
+          .isEqualTo(entries(base + 1, 2000, 1));
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      List<String> names = files.map(p -> p.getFileName().toString()).sorted().toList();
+      assertThat(names).doesNotContain(FIRST_SEGMENT).contains(Segment.fileName(base + 1));
+    }
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      assertThat(store.baseIndex()).isEqualTo(base);
+      assertThat(store.baseTerm()).isEqualTo(1);
+      assertThat(store.lastIndex()).isEqualTo(2000);
+    }
+  }
+
+  @Test
+  void appendBlocksWhileTooMuchIsUnsynced() throws Exception {
+    FaultyChannel.Faults faults = new FaultyChannel.Faults();
+    FileLogStore store =
+        FileLogStore.open(tmp.resolve("log"), SMALL.withMaxUnsyncedBytes(1000), faults.factory());
+    try {
+      RecordingListener l = new RecordingListener();
+      store.setListener(l);
+      CountDownLatch release = new CountDownLatch(1);
+      faults.holdForce = release;
+      Thread loop =
+          new Thread(
+              () -> {
+                store.append(entries(1, 10, 1));
+                store.append(entries(11, 40, 1));
+              },
+              "test-event-loop");
+      loop.start();
+      assertThat(faults.forceEntered.await(20, TimeUnit.SECONDS)).isTrue();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (loop.getState() != Thread.State.TIMED_WAITING) {
+        assertThat(System.nanoTime()).as("append blocked in time").isLessThan(deadline);
+        Thread.onSpinWait();
+      }
+      assertThat(loop.isAlive()).isTrue();
+      faults.holdForce = null;
+      release.countDown();
+      loop.join(20_000);
+      assertThat(loop.isAlive()).isFalse();
+      l.awaitDurable(40, 1, WAIT);
+    } finally {
+      store.close();
+    }
+  }
+
+  @Test
   void failedFsyncIsFatalAndNeverRetried() throws Exception {
     FaultyChannel.Faults faults = new FaultyChannel.Faults();
     Path dir = tmp.resolve("log");
@@ -348,6 +418,31 @@ class FileLogStoreFaultTest {
       assertThat(l.reports()).hasSize(2);
     } finally {
       store.close();
+    }
+  }
+
+  @Test
+  void rollTakesThePreallocatedSegment() throws Exception {
+    Path dir = tmp.resolve("log");
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!store.spareReady()) {
+        assertThat(System.nanoTime()).as("spare segment prepared in time").isLessThan(deadline);
+        Thread.onSpinWait();
+      }
+      RecordingListener l = new RecordingListener();
+      store.setListener(l);
+      store.append(entries(1, 300, 1));
+      l.awaitDurable(300, 1, WAIT);
+      assertThat(dir.resolve("spare-0" + SegmentPreallocator.SUFFIX)).doesNotExist();
+    }
+    try (FileLogStore store = FileLogStore.open(dir, SMALL)) {
+      assertIntact(store, 300);
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .contains(Segment.fileName(1))
+          .noneMatch(n -> n.endsWith(SegmentPreallocator.SUFFIX));
     }
   }
 

@@ -65,7 +65,13 @@ public class AppendBenchmark {
     }
   }
 
-  /** A plain file written and forced once per entry: the physical limit for one-entry syncs. */
+  /** Size of the raw loops' file. */
+  static final long FILE_SIZE = 256L << 20;
+
+  /**
+   * A plain file, preallocated with zeros like the log's segments, written and forced in a loop:
+   * the physical limit.
+   */
   @State(Scope.Thread)
   public static class Raw {
     @Param({"128", "4096"})
@@ -86,21 +92,20 @@ public class AppendBenchmark {
               StandardOpenOption.CREATE,
               StandardOpenOption.READ,
               StandardOpenOption.WRITE);
-      // preallocated like a segment
-      channel.write(ByteBuffer.allocate(1), 1L << 30);
+      // preallocated like a log segment: filled with zeros and forced
+      ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
+      for (long p = 0; p < FILE_SIZE; p += zeros.capacity()) {
+        zeros.clear();
+        channel.write(zeros, p);
+      }
+      channel.force(true);
       record = ByteBuffer.allocateDirect(entrySize + 25);
       batch = ByteBuffer.allocateDirect((entrySize + 25) * BATCH);
     }
 
-    /**
-     * Starts again at the beginning of a freshly truncated file: overwriting blocks already
-     * allocated would make the force cheaper than the log's, which always writes new blocks.
-     */
-    void wrapIfFull() throws IOException {
-      if (position > (1L << 30)) {
-        channel.truncate(0);
-        channel.write(ByteBuffer.allocate(1), 1L << 30);
-        channel.force(true);
+    /** Starts again at the beginning of the zero-filled file, as a log rolls to a new segment. */
+    void wrapIfFull() {
+      if (position > FILE_SIZE - (1 << 20)) {
         position = 0;
       }
     }
