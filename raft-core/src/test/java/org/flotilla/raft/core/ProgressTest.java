@@ -75,6 +75,34 @@ class ProgressTest {
     assertThat(p.inflightCount()).isZero();
   }
 
+  /** A probe rejection never moves next to or below match. */
+  @Test
+  void probeRejectionStaysAboveMatch() {
+    Progress p = new Progress("n2", 10, 4, 0);
+    p.maybeUpdate(5, 0);
+    p.sent(12, true, 0);
+    assertThat(p.maybeDecrement(9, 2)).isTrue();
+    assertThat(p.next()).isEqualTo(6);
+  }
+
+  /** An acknowledgement of next itself moves next past it. */
+  @Test
+  void acknowledgementOfNextMovesNextPastIt() {
+    Progress p = new Progress("n2", 9, 4, 0);
+    p.maybeUpdate(9, 1);
+    assertThat(p.next()).isEqualTo(10);
+  }
+
+  /** The stall clock starts when the window goes from empty to busy, not on every send. */
+  @Test
+  void stallClockStartsWithTheFirstMessageInFlight() {
+    Progress p = replicating(4, 8);
+    p.sent(5, true, 5);
+    assertThat(p.lastProgressTick()).isEqualTo(5);
+    p.sent(6, true, 7);
+    assertThat(p.lastProgressTick()).isEqualTo(5);
+  }
+
   /** An acknowledgement beyond next moves next past it. */
   @Test
   void acknowledgementBeyondNextMovesNext() {

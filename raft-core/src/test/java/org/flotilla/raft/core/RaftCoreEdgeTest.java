@@ -121,6 +121,35 @@ class RaftCoreEdgeTest {
           .hasMessageContaining("election safety");
     }
 
+    /** Read rounds keep working after the round counter passed the remembered history. */
+    @Test
+    void readsAreConfirmedAfterManyHeartbeatRounds() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.tickAll(100);
+      net.core("n1").readIndex(1, false);
+      net.stabilize();
+      assertThat(net.node("n1").reads).containsExactly(new ReadState(1, 1));
+      net.core("n1").readIndex(2, true);
+      assertThat(net.ready("n1").readStates()).containsExactly(new ReadState(2, 1));
+    }
+
+    /** A follower says nothing about an AppendEntries whose entries it has not persisted. */
+    @Test
+    void followerStaysSilentUntilItsNewEntriesArePersisted() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreNetwork.plain());
+      net.core("n2").step(RaftPaperTest.append("n1", "n2", 1, 0, 0, 0, 1));
+      net.ready("n2");
+      net.ready("n2");
+      net.node("n2").autoSync = false;
+      net.core("n2").step(RaftPaperTest.append("n1", "n2", 1, 1, 1, 0, 1));
+      assertThat(net.ready("n2").messages()).isEmpty();
+      net.sync("n2");
+      assertThat(RaftPaperTest.of(net.ready("n2"), AppendEntriesResponse.class))
+          .singleElement()
+          .satisfies(a -> assertThat(a.matchIndex()).isEqualTo(2));
+    }
+
     /** A heartbeat answer that claims a round not yet sent confirms no read. */
     @Test
     void heartbeatAnswerForAFutureRoundConfirmsNothing() {
@@ -219,8 +248,13 @@ class RaftCoreEdgeTest {
               List.of(new Member("n1", "", 1), new Member("n2", "", 3), new Member("n3", "", 5)));
       CoreNetwork net = new CoreNetwork(CoreOptions.DEFAULTS, c);
       net.elect("n1");
+      net.drainDelivered();
       net.tickAll(3);
       assertThat(net.leaders()).containsExactly("n3");
+      assertThat(net.drainDelivered())
+          .filteredOn(m -> m instanceof TimeoutNow)
+          .singleElement()
+          .satisfies(m -> assertThat(m.to()).isEqualTo("n3"));
     }
 
     /** Leases stay off for exactly one election timeout after a TimeoutNow. */

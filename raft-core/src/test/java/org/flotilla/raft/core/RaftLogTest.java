@@ -82,7 +82,9 @@ class RaftLogTest {
     MemoryLogStore store = new MemoryLogStore();
     store.reset(5, 1);
     RaftLog log = new RaftLog(store, 5);
-    assertThatThrownBy(() -> log.append(entries(5, 1))).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> log.append(entries(5, 1)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("do not attach");
     log.append(entries(6, 1));
     assertThat(log.lastIndex()).isEqualTo(6);
     assertThat(log.committed()).isEqualTo(5);
@@ -122,6 +124,17 @@ class RaftLogTest {
     assertThat(log.lastIndex()).isEqualTo(3);
     assertThat(log.takeUnstable()).extracting(LogEntry::index).containsExactly(3L);
     assertThat(log.takeUnstable()).isEmpty();
+  }
+
+  /** A truncation into the store drops the whole unstable tail after it. */
+  @Test
+  void truncationIntoTheStoreDropsTheUnstableTail() {
+    RaftLog log = storedAndUnstable(new MemoryLogStore());
+    log.append(entries(3, 7));
+    assertThat(log.lastIndex()).isEqualTo(3);
+    assertThat(log.term(3)).isEqualTo(7);
+    assertThat(log.term(4)).isEqualTo(-1);
+    assertThat(log.takeUnstable()).extracting(LogEntry::index).containsExactly(3L);
   }
 
   /** The persisted mark moves only forward, and only for the entry actually in the log. */

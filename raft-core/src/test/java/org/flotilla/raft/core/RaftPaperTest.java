@@ -475,6 +475,11 @@ class RaftPaperTest {
               .filter(m -> m.from().equals("n2"))
               .count();
       assertThat(rejections).isEqualTo(1);
+      // The probe after the rejection starts right after the last entry of term <= 2: index 1.
+      assertThat(seen)
+          .filteredOn(m -> m instanceof AppendEntries ae && ae.to().equals("n2"))
+          .extracting(m -> ((AppendEntries) m).prevLogIndex())
+          .startsWith(51L, 1L);
       assertThat(net.termsOf("n2")).isEqualTo(net.termsOf("n1"));
     }
 
