@@ -288,14 +288,45 @@ class RaftCoreEdgeTest {
       assertThat(net.core("n2").lastIndex()).isEqualTo(3);
     }
 
-    /** The sender of a snapshot is the leader of its term. */
+    /** The sender of a snapshot is the leader of its term; the receiver's role follows it. */
     @Test
     void snapshotSenderBecomesTheKnownLeader() {
       CoreNetwork net = CoreNetwork.voters(3, CoreNetwork.plain());
+      net.load("n2", 2);
       net.core("n2").step(RaftLogCompactionTest.snapshot("n2", 2, 4, 2, CoreNetwork.config(3)));
       assertThat(net.core("n2").leader()).isEqualTo("n1");
       assertThat(net.core("n2").term()).isEqualTo(2);
+      assertThat(net.core("n2").role()).isEqualTo(Role.FOLLOWER);
       assertThat(net.ready("n2").snapshot()).isNotNull();
+      net.core("n3").step(RaftLogCompactionTest.snapshot("n3", 2, 4, 2, CoreNetwork.config(2)));
+      assertThat(net.core("n3").role()).isEqualTo(Role.LEARNER);
+      assertThat(net.core("n3").configuration()).isEqualTo(CoreNetwork.config(2));
+    }
+
+    /** A leader that loses its term also drops the transfer it had under way. */
+    @Test
+    void steppingDownEndsTheTransfer() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.cut("n1", "n2");
+      net.core("n1").transferLeadership("n2");
+      net.core("n1").step(new HeartbeatResponse("n3", "n1", 2, 0));
+      assertThat(net.core("n1").leadTransferee()).isNull();
+    }
+
+    /** A failed read is reported once, not again at later role changes. */
+    @Test
+    void failedReadsAreReportedOnce() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.isolate("n1");
+      RaftCore n1 = net.core("n1");
+      n1.readIndex(4, false);
+      net.ready("n1");
+      n1.step(new HeartbeatResponse("n3", "n1", 2, 0));
+      n1.step(new HeartbeatResponse("n3", "n1", 3, 0));
+      net.ready("n1");
+      assertThat(net.node("n1").reads).containsExactly(new ReadState(4, ReadState.FAILED));
     }
 
     /** Only a newer snapshot replaces the one the core knows of. */

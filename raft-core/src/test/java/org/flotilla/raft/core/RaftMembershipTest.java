@@ -134,6 +134,7 @@ class RaftMembershipTest {
       assertThat(net.core("n3").commitIndex()).isZero();
       assertThat(net.core("n3").configuration()).isEqualTo(next);
       assertThat(net.core("n3").role()).isEqualTo(Role.LEARNER);
+      assertThat(net.core("n3").leader()).isEqualTo("n9");
       assertThat(net.core("n3").configurationIndex()).isEqualTo(1);
     }
 
@@ -151,6 +152,7 @@ class RaftMembershipTest {
       assertThat(n2.configuration()).isEqualTo(CoreNetwork.config(3));
       assertThat(n2.configurationIndex()).isZero();
       assertThat(n2.role()).isEqualTo(Role.FOLLOWER);
+      assertThat(n2.leader()).isEqualTo("n3");
     }
 
     /**
