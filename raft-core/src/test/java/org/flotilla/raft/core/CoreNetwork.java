@@ -64,6 +64,7 @@ final class CoreNetwork {
   private final Map<String, Node> nodes = new LinkedHashMap<>();
   private final List<RaftMessage> inflight = new ArrayList<>();
   private final Set<String> cut = new HashSet<>();
+  private final List<Predicate<RaftMessage>> filters = new ArrayList<>();
   private final List<RaftMessage> delivered = new ArrayList<>();
 
   /**
@@ -302,6 +303,11 @@ final class CoreNetwork {
     if (cut.contains(m.from() + ">" + m.to()) || !nodes.containsKey(m.to())) {
       return false;
     }
+    for (Predicate<RaftMessage> f : filters) {
+      if (f.test(m)) {
+        return false;
+      }
+    }
     if (m instanceof InstallSnapshot is && !is.done()) {
       // The driver streams the snapshot's chunks; here the whole of it arrives at once.
       m =
@@ -379,9 +385,15 @@ final class CoreNetwork {
     }
   }
 
-  /** Restores every link. */
+  /** Drops, from now until {@link #heal()}, every message that matches. */
+  void dropIf(Predicate<RaftMessage> which) {
+    filters.add(which);
+  }
+
+  /** Restores every link and removes every drop filter. */
   void heal() {
     cut.clear();
+    filters.clear();
   }
 
   /** Returns the ids of the nodes that are leaders. */

@@ -14,6 +14,7 @@ class CoreOptionsTest {
         election, heartbeat, true, true, drift, inflight, msgBytes, apply, maxUnc);
   }
 
+  /** The documented defaults: T = 10 ticks, heartbeat every tick, pre-vote and check-quorum on. */
   @Test
   void defaultsAreValidAndAsDocumented() {
     CoreOptions d = CoreOptions.DEFAULTS;
@@ -23,6 +24,7 @@ class CoreOptionsTest {
     assertThat(d.checkQuorum()).isTrue();
   }
 
+  /** The boundaries of each range are accepted: a drift of 0 and of T - 1, limits of 1. */
   @Test
   void smallestValidValuesAreAccepted() {
     CoreOptions o = options(2, 1, 0, 1, 1, 1, 1);
@@ -30,6 +32,7 @@ class CoreOptionsTest {
     assertThat(options(2, 1, 1, 1, 1, 1, 1).leaseDriftTicks()).isEqualTo(1);
   }
 
+  /** "heartbeatTicks must be >= 1", naming the bad value. */
   @Test
   void heartbeatBelowOneIsRejected() {
     assertThatThrownBy(() -> options(10, 0, 2, 1, 1, 1, 1))
@@ -38,6 +41,10 @@ class CoreOptionsTest {
         .hasMessageContaining("0");
   }
 
+  /**
+   * The election timeout must exceed the heartbeat interval (thesis §3.4: broadcastTime <<
+   * electionTimeout).
+   */
   @Test
   void electionTimeoutNotAboveHeartbeatIsRejected() {
     assertThatThrownBy(() -> options(3, 3, 0, 1, 1, 1, 1))
@@ -46,6 +53,9 @@ class CoreOptionsTest {
         .hasMessageContaining("heartbeatTicks (3)");
   }
 
+  /**
+   * The lease drift margin must be in [0, T): a lease of no ticks or negative ticks is meaningless.
+   */
   @Test
   void leaseDriftOutsideTheElectionTimeoutIsRejected() {
     assertThatThrownBy(() -> options(10, 1, -1, 1, 1, 1, 1))
@@ -58,6 +68,7 @@ class CoreOptionsTest {
         .hasMessageContaining("10");
   }
 
+  /** Every flow-control limit must allow at least one message, byte or entry. */
   @Test
   void flowControlLimitsBelowOneAreRejected() {
     assertThatThrownBy(() -> options(10, 1, 2, 0, 1, 1, 1))
@@ -74,6 +85,7 @@ class CoreOptionsTest {
         .hasMessageContaining("0");
   }
 
+  /** The with* copies change only their own settings (and keep the drift below the timeout). */
   @Test
   void copiesChangeOnlyWhatTheySay() {
     CoreOptions d = CoreOptions.DEFAULTS;

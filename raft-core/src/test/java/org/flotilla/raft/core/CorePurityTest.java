@@ -40,6 +40,7 @@ class CorePurityTest {
     return found;
   }
 
+  /** STYLE.md habit 1: "No I/O, threads, clocks or global randomness in the protocol core." */
   @Test
   void coreSourcesUseNoIoThreadsClocksOrGlobalRandomness() throws IOException {
     assertThat(CORE).as("core sources (run from the raft-core module)").isDirectory();
@@ -57,6 +58,7 @@ class CorePurityTest {
     assertThat(problems).isEmpty();
   }
 
+  /** The scan can fail: each forbidden name is caught on its own. */
   @Test
   void scannerCatchesEachForbiddenName() {
     assertThat(violations("import java.io.File;")).containsExactly("java.io");
@@ -73,6 +75,7 @@ class CorePurityTest {
     assertThat(violations("ThreadLocalRandom.current()")).containsExactly("ThreadLocalRandom");
   }
 
+  /** Comments may mention the names; ByteBuffer and RandomGenerator are allowed. */
   @Test
   void scannerIgnoresCommentsAndAllowedNames() {
     assertThat(violations("// uses no Thread\n/* nor java.io */ int x;")).isEmpty();

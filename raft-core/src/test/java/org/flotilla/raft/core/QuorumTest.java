@@ -55,6 +55,10 @@ class QuorumTest {
     assertThat(Quorum.voteResult(c, Map.of("n1", true, "n3", true))).isEqualTo(VoteResult.PENDING);
   }
 
+  /**
+   * §5.2: "A candidate wins an election if it receives votes from a majority"; it has lost once a
+   * majority can no longer grant.
+   */
   @Test
   void simpleVotesAreWonLostOrPending() {
     assertThat(Quorum.voteResult(THREE, Map.of("n1", true))).isEqualTo(VoteResult.PENDING);

@@ -34,6 +34,7 @@ class RaftLogTest {
     return log;
   }
 
+  /** Unstable entries shadow the store; the term of index 0 is 0 and beyond the end is -1. */
   @Test
   void termsComeFromTheUnstableTailThenTheStore() {
     RaftLog log = storedAndUnstable(new MemoryLogStore());
@@ -65,6 +66,7 @@ class RaftLogTest {
     assertThat(log.entries(1, 6, 100)).hasSize(3);
   }
 
+  /** §5.3 Log Matching: entries attach right after an existing entry, never past the end. */
   @Test
   void appendMustAttachToTheLog() {
     RaftLog log = storedAndUnstable(new MemoryLogStore());
@@ -77,6 +79,7 @@ class RaftLogTest {
     assertThat(log.lastIndex()).isEqualTo(6);
   }
 
+  /** §7: entries covered by the snapshot cannot be replaced. */
   @Test
   void appendAtOrBelowTheBaseIsRefused() {
     MemoryLogStore store = new MemoryLogStore();

@@ -690,6 +690,49 @@ class RaftPaperTest {
     }
 
     /**
+     * Figure 8 with the network: "a log entry is stored on a majority of servers, yet could still
+     * be overwritten by a future leader". The leader of term 4 copies its term-2 entry to a
+     * majority but never commits it by counting; the leader of term 5 then rightly overwrites it.
+     */
+    @Test
+    void figureEightEntryOnAMajorityIsOverwrittenBecauseItWasNeverCommitted() {
+      CoreNetwork net = CoreNetwork.voters(5, plain().withFlowControl(256, 1));
+      net.load("n1", 3, 1, 2);
+      net.load("n2", 2, 1, 2);
+      net.load("n3", 2, 1);
+      net.load("n4", 2, 1);
+      net.load("n5", 4, 1, 3);
+      net.cut("n1", "n4");
+      net.cut("n1", "n5");
+      // n3 gets the term-2 entry but never the leader's no-op at index 3 (only the first probe,
+      // which n3 rejects, carrying it gets through).
+      int[] probes = {0};
+      net.dropIf(
+          m ->
+              m instanceof AppendEntries ae
+                  && ae.to().equals("n3")
+                  && ae.lastIndex() >= 3
+                  && probes[0]++ > 0);
+      assertThat(net.campaign("n1")).isEqualTo(Role.LEADER);
+      RaftCore n1 = net.core("n1");
+      assertThat(n1.term()).isEqualTo(4);
+      assertThat(net.core("n3").termAt(2)).isEqualTo(2);
+      assertThat(n1.progress().get("n3").match()).isEqualTo(2);
+      assertThat(n1.progress().get("n2").match()).isEqualTo(3);
+      // Entry 2 (term 2) is on n1, n2 and n3, a majority, but only counting can commit it here.
+      assertThat(n1.commitIndex()).isZero();
+      // n1 crashes; n5, whose last entry is of term 3, is elected by n3 and n4.
+      net.heal();
+      net.isolate("n1");
+      assertThat(net.campaign("n5")).isEqualTo(Role.LEADER);
+      assertThat(net.core("n5").term()).isEqualTo(5);
+      for (String id : List.of("n2", "n3", "n4")) {
+        assertThat(net.core(id).termAt(2)).isEqualTo(3);
+      }
+      assertThat(net.core("n5").commitIndex()).isEqualTo(3);
+    }
+
+    /**
      * Thesis §6.4 / §5.4.2: "Raft handles this by having each leader commit a blank no-op entry
      * into the log at the start of its term."
      */
