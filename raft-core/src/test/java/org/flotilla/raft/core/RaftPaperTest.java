@@ -568,6 +568,34 @@ class RaftPaperTest {
       assertThat(sent.stream().mapToInt(ae -> ae.entries().size()).sum()).isEqualTo(10);
     }
 
+    /** A lagging follower's catch-up, read back from the log store, keeps the byte bound too. */
+    @Test
+    void catchUpFromTheStoreRespectsTheByteBound() {
+      CoreNetwork net = CoreNetwork.voters(3, plain().withFlowControl(256, 130));
+      net.elect("n1");
+      net.isolate("n3");
+      List<ByteBuffer> commands = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        commands.add(ByteBuffer.allocate(40));
+      }
+      net.core("n1").propose(commands);
+      net.stabilize();
+      net.heal();
+      net.drainDelivered();
+      net.tickAll(25);
+      List<AppendEntries> toN3 =
+          net.drainDelivered().stream()
+              .filter(m -> m instanceof AppendEntries ae && ae.to().equals("n3"))
+              .map(AppendEntries.class::cast)
+              .filter(ae -> !ae.entries().isEmpty())
+              .toList();
+      assertThat(toN3).isNotEmpty();
+      for (AppendEntries ae : toN3) {
+        assertThat(ae.entries().stream().mapToInt(LogEntry::sizeInBytes).sum()).isLessThan(131);
+      }
+      assertThat(net.termsOf("n3")).isEqualTo(net.termsOf("n1"));
+    }
+
     /** The leader rejects proposals beyond {@code maxUncommittedEntries} (backpressure). */
     @Test
     void proposalsBeyondTheUncommittedLimitAreRejected() {

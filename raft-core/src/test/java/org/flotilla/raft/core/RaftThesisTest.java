@@ -185,6 +185,20 @@ class RaftThesisTest {
       assertThat(net.core("n1").commitIndex()).isEqualTo(index);
     }
 
+    /** The same partial partition in five members: one cut link causes no election. */
+    @Test
+    void oneCutLinkInFiveMembersCausesNoElections() {
+      CoreNetwork net = CoreNetwork.voters(5, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.cut("n1", "n5");
+      net.tickAll(20 * T);
+      assertThat(net.leaders()).containsExactly("n1");
+      for (String id : List.of("n1", "n2", "n3", "n4", "n5")) {
+        assertThat(net.core(id).term()).isEqualTo(1);
+      }
+      assertThat(net.core("n5").role()).isEqualTo(Role.PRE_CANDIDATE);
+    }
+
     /** A leader that stays in touch with a majority keeps leading through a minority's loss. */
     @Test
     void leaderWithAMajorityStays() {
