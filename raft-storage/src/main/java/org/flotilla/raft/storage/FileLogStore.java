@@ -14,6 +14,7 @@ import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
@@ -263,8 +264,8 @@ public final class FileLogStore implements LogStore {
   // --- shared with the sync thread ---
   private final ReentrantLock reportLock = new ReentrantLock();
   private final Condition synced = reportLock.newCondition();
-  // guarded by reportLock; written by the event loop only
-  private long epoch;
+  // written by the event loop only, under reportLock; the sync thread reads it under reportLock
+  private final AtomicLong epoch = new AtomicLong();
   // guarded by reportLock
   private long syncedBytes;
   // written under reportLock
@@ -786,7 +787,7 @@ public final class FileLogStore implements LogStore {
   private void truncateSuffix(long first) throws IOException {
     reportLock.lock();
     try {
-      epoch++;
+      epoch.incrementAndGet();
       durableIndex = Math.min(durableIndex, first - 1);
     } finally {
       reportLock.unlock();
@@ -868,7 +869,7 @@ public final class FileLogStore implements LogStore {
     lastIndex = index;
     reportLock.lock();
     try {
-      epoch++;
+      epoch.incrementAndGet();
       durableIndex = index;
     } finally {
       reportLock.unlock();
@@ -910,13 +911,8 @@ public final class FileLogStore implements LogStore {
   // ------------------------------------------------------------------ group commit
 
   private void publish(long index, long term) {
-    long currentEpoch;
-    reportLock.lock();
-    try {
-      currentEpoch = epoch;
-    } finally {
-      reportLock.unlock();
-    }
+    // the event loop is the only writer of epoch: no lock needed to read it here
+    long currentEpoch = epoch.get();
     List<Segment> close = toClose.isEmpty() ? List.of() : List.copyOf(toClose);
     toClose.clear();
     Target t =
@@ -978,7 +974,7 @@ public final class FileLogStore implements LogStore {
     reportLock.lock();
     try {
       syncedBytes = Math.max(syncedBytes, t.written);
-      if (t.index >= 0 && t.epoch == epoch && t.index > durableIndex) {
+      if (t.index >= 0 && t.epoch == epoch.get() && t.index > durableIndex) {
         durableIndex = t.index;
         listener.durable(t.index, t.term);
       }
