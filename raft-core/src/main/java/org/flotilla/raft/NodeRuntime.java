@@ -202,8 +202,6 @@ final class NodeRuntime {
         new RaftCore(
             id, coreOptions, bootstrap, logStore, hs, snapshotMeta, new SplittableRandom());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
-    applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
-    applier.attach(applyWorker);
     if (snapshot.isPresent()) {
       handedToApply = snapshotMeta.index();
       applier.offer(new Applier.Restore(snapshot.get()));
@@ -223,6 +221,9 @@ final class NodeRuntime {
         });
     running = true;
     transport.start(id, this::receive);
+    // Workers start only once nothing above can fail, so a failed start leaks no thread.
+    applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
+    applier.attach(applyWorker);
     transport.updateMembers(core.configuration().all());
     lastConfig = core.configuration();
     nextTick = scheduler.nanoTime() + tickNanos;
@@ -307,9 +308,12 @@ final class NodeRuntime {
 
   // ---------------------------------------------------------------- the event loop
 
-  /** One turn of the event loop: queued tasks, storage reports, the tick, the ready batches. */
+  /** One turn of the event loop: due ticks, queued tasks, storage reports, the ready batches. */
   private long loopTurn() {
     try {
+      if (running) {
+        deliverDueTicks();
+      }
       Runnable task;
       int n = 0;
       while (running && n < 4096 && (task = queue.poll()) != null) {
@@ -320,11 +324,6 @@ final class NodeRuntime {
         long[] d = durable.getAndSet(null);
         if (d != null) {
           core.persisted(d[0], d[1]);
-        }
-        long now = scheduler.nanoTime();
-        if (now - nextTick >= 0) {
-          tick();
-          nextTick = now - nextTick > 10 * tickNanos ? now + tickNanos : nextTick + tickNanos;
         }
         core.setApplyLimit(applier.appliedIndex() + MAX_UNAPPLIED);
         processReady();
@@ -337,6 +336,25 @@ final class NodeRuntime {
       return -1;
     }
     return queue.isEmpty() ? Math.max(0, nextTick - scheduler.nanoTime()) : 0;
+  }
+
+  /**
+   * Delivers the ticks that came due since the last turn, before any request is served. After a
+   * pause (a long GC, a frozen VM) every missed tick counts, up to two election timeouts' worth,
+   * which is enough to expire any lease and election timer: a paused leader never serves a lease
+   * read on time it did not see pass.
+   */
+  private void deliverDueTicks() {
+    long now = scheduler.nanoTime();
+    if (now - nextTick < 0) {
+      return;
+    }
+    long due = (now - nextTick) / tickNanos + 1;
+    long deliver = Math.min(due, 2L * options.electionTicks() + 1);
+    for (long i = 0; i < deliver && running; i++) {
+      tick();
+    }
+    nextTick += due * tickNanos;
   }
 
   private void finishLoop() {

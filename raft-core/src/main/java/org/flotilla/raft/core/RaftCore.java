@@ -514,7 +514,9 @@ public final class RaftCore {
             case SNAPSHOT -> true;
             case PROBE -> false;
           };
-      if (stalled && now - p.lastProgressTick() >= options.electionTimeoutTicks()) {
+      // Half an election timeout without any acknowledgement: a message was lost.
+      if (stalled
+          && now - p.lastProgressTick() >= Math.max(2, options.electionTimeoutTicks() / 2)) {
         p.becomeProbe();
       }
     }
