@@ -16,9 +16,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Checks that every relative Markdown link in README.md and docs/*.md points at a file or folder
- * that exists. Web links ({@code http(s)://}), {@code mailto:} and links to an anchor of the same
- * page are not checked; a link's own {@code #anchor} is ignored. Links inside fenced code blocks
- * and inline code are not links and are skipped.
+ * that exists, inline ({@code [text](target)}) or by reference ({@code [label]: target}). Web links
+ * ({@code http(s)://}), {@code mailto:} and links to an anchor of the same page are not checked; a
+ * link's own {@code #anchor} is ignored. Links inside fenced code blocks and inline code are not
+ * links and are skipped.
  */
 class DocLinksTest {
 
@@ -28,6 +29,10 @@ class DocLinksTest {
   private static final Pattern LINK =
       Pattern.compile(
           "\\[(?:[^\\]\\[]|\\[[^\\]]*\\])*\\]\\(\\s*<?([^)\\s>]+)>?(?:\\s+\"[^\"]*\")?\\)");
+
+  /** A reference definition: {@code [label]: target}. */
+  private static final Pattern DEFINITION =
+      Pattern.compile("^\\s{0,3}\\[[^\\]]+\\]:\\s*<?([^\\s>]+)>?");
 
   private static final Pattern INLINE_CODE = Pattern.compile("`[^`]*`");
 
@@ -66,8 +71,10 @@ class DocLinksTest {
                 "```",
                 "[fenced](no.md)",
                 "```",
-                "[after](c.md)"));
-    assertThat(found).containsExactly("a.md", "sub/b.md#part", "pic.png", "c.md");
+                "[after](c.md)",
+                "[ref]: d.md",
+                "[web-ref]: https://example.com"));
+    assertThat(found).containsExactly("a.md", "sub/b.md#part", "pic.png", "c.md", "d.md");
   }
 
   private static List<Path> pages() throws IOException {
@@ -124,10 +131,18 @@ class DocLinksTest {
   }
 
   private static List<String> linkTargets(String line) {
-    List<String> out = new ArrayList<>();
-    Matcher m = LINK.matcher(INLINE_CODE.matcher(line).replaceAll(""));
+    List<String> candidates = new ArrayList<>();
+    String text = INLINE_CODE.matcher(line).replaceAll("");
+    Matcher d = DEFINITION.matcher(text);
+    if (d.find()) {
+      candidates.add(d.group(1));
+    }
+    Matcher m = LINK.matcher(text);
     while (m.find()) {
-      String target = m.group(1);
+      candidates.add(m.group(1));
+    }
+    List<String> out = new ArrayList<>();
+    for (String target : candidates) {
       String lower = target.toLowerCase(java.util.Locale.ROOT);
       if (lower.startsWith("http://")
           || lower.startsWith("https://")
