@@ -156,34 +156,8 @@ public final class MemoryLogStore implements LogStore {
   @Override
   public void append(List<LogEntry> newEntries) {
     checkUsable();
-    if (newEntries == null || newEntries.isEmpty()) {
-      throw new IllegalArgumentException("no entries to append");
-    }
+    LogStore.checkAppend(this, newEntries);
     long first = newEntries.get(0).index();
-    if (first <= baseIndex || first > lastIndex() + 1) {
-      throw new IllegalArgumentException(
-          "entry "
-              + first
-              + " does not attach to the log ["
-              + firstIndex()
-              + ", "
-              + lastIndex()
-              + "]");
-    }
-    long prevTerm = term(first - 1);
-    for (int i = 0; i < newEntries.size(); i++) {
-      LogEntry e = newEntries.get(i);
-      if (e.index() != first + i) {
-        throw new IllegalArgumentException(
-            "entries not consecutive: " + e.index() + " after " + (first + i - 1));
-      }
-      // terms never decrease along a Raft log (a leader appends only in its own term)
-      if (e.term() < prevTerm) {
-        throw new IllegalArgumentException(
-            "term decreases at index " + e.index() + ": " + e.term() + " after " + prevTerm);
-      }
-      prevTerm = e.term();
-    }
     // §5.3: delete the existing entry that conflicts and all that follow it
     if (first <= lastIndex()) {
       entries.subList(offset(first), entries.size()).clear();

@@ -42,6 +42,46 @@ public interface LogStore extends LogReader, AutoCloseable {
   void append(List<LogEntry> entries);
 
   /**
+   * Checks what {@link #append(List)} requires of its argument: at least one entry, the first
+   * attaching to the log ({@code (baseIndex(), lastIndex() + 1]}), consecutive indexes, and terms
+   * that never decrease along the log (a leader appends only in its own term). Stores call it first
+   * thing in {@code append}.
+   *
+   * @param log the log the entries go to
+   * @param entries the entries
+   * @throws IllegalArgumentException naming the first violation
+   */
+  static void checkAppend(LogReader log, List<LogEntry> entries) {
+    if (entries == null || entries.isEmpty()) {
+      throw new IllegalArgumentException("no entries to append");
+    }
+    long first = entries.get(0).index();
+    if (first <= log.baseIndex() || first > log.lastIndex() + 1) {
+      throw new IllegalArgumentException(
+          "entry "
+              + first
+              + " does not attach to the log ["
+              + log.firstIndex()
+              + ", "
+              + log.lastIndex()
+              + "]");
+    }
+    long prevTerm = log.term(first - 1);
+    for (int i = 0; i < entries.size(); i++) {
+      LogEntry e = entries.get(i);
+      if (e.index() != first + i) {
+        throw new IllegalArgumentException(
+            "entries not consecutive: " + e.index() + " after " + (first + i - 1));
+      }
+      if (e.term() < prevTerm) {
+        throw new IllegalArgumentException(
+            "term decreases at index " + e.index() + ": " + e.term() + " after " + prevTerm);
+      }
+      prevTerm = e.term();
+    }
+  }
+
+  /**
    * Discards the entries up to and including {@code index}, which a durable snapshot covers. The
    * store may keep some of them (for example to delete only whole segment files); {@link
    * #baseIndex()} then reports what it kept. Need not be durable on return: on restart the node

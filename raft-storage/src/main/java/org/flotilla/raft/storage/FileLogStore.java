@@ -644,36 +644,13 @@ public final class FileLogStore implements LogStore {
   @Override
   public void append(List<LogEntry> entries) {
     checkUsable();
-    if (entries == null || entries.isEmpty()) {
-      throw new IllegalArgumentException("no entries to append");
-    }
+    LogStore.checkAppend(this, entries);
     long first = entries.get(0).index();
-    if (first <= baseIndex() || first > lastIndex + 1) {
-      throw new IllegalArgumentException(
-          "entry "
-              + first
-              + " does not attach to the log ["
-              + firstIndex()
-              + ", "
-              + lastIndex
-              + "]");
-    }
-    long prevTerm = term(first - 1);
-    for (int i = 0; i < entries.size(); i++) {
-      LogEntry e = entries.get(i);
-      if (e.index() != first + i) {
-        throw new IllegalArgumentException(
-            "entries not consecutive: " + e.index() + " after " + (first + i - 1));
-      }
-      if (e.term() < prevTerm) {
-        throw new IllegalArgumentException(
-            "term decreases at index " + e.index() + ": " + e.term() + " after " + prevTerm);
-      }
+    for (LogEntry e : entries) {
       if (e.payload().remaining() > LogRecord.MAX_PAYLOAD) {
         throw new IllegalArgumentException(
             "entry " + e.index() + " payload too large: " + e.payload().remaining());
       }
-      prevTerm = e.term();
     }
     try {
       if (first <= lastIndex) {
