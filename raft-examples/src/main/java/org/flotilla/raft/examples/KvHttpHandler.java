@@ -19,6 +19,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,12 +38,17 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private static final Logger LOG = LoggerFactory.getLogger(KvHttpHandler.class);
 
-  private final KvApi api;
+  private final Function<KvApi.Request, CompletableFuture<KvApi.Response>> api;
   private final AtomicInteger inFlight = new AtomicInteger();
   // The previous response's write, so that responses leave in request order. Event loop only.
   private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
 
-  KvHttpHandler(KvApi api) {
+  /**
+   * Creates the handler of one connection.
+   *
+   * @param api answers requests, normally {@link KvApi#handle}; its futures must not fail
+   */
+  KvHttpHandler(Function<KvApi.Request, CompletableFuture<KvApi.Response>> api) {
     this.api = api;
   }
 
@@ -65,7 +71,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               req.headers().get("Request-Seq"),
               req.headers().contains(KvApi.FORWARDED),
               ByteBufUtil.getBytes(req.content()));
-      response = api.handle(r);
+      response = api.apply(r);
     }
     inFlight.incrementAndGet();
     ctx.channel().config().setAutoRead(false);

@@ -180,7 +180,7 @@ public final class KvServer implements AutoCloseable {
                           .addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS))
                           .addLast(new HttpServerCodec(4096, 8192, 65536))
                           .addLast(new HttpObjectAggregator(maxBody))
-                          .addLast(new KvHttpHandler(api));
+                          .addLast(new KvHttpHandler(api::handle));
                     }
                   })
               .bind(
