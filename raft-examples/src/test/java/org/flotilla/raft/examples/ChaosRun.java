@@ -36,6 +36,12 @@ final class ChaosRun implements AutoCloseable {
   static final Duration ELECTION_TIMEOUT = Duration.ofMillis(500);
 
   /**
+   * The clients' read consistency: linearizable unless {@code -Dflotilla.chaos.reads} says
+   * otherwise ({@code stale} shows that the checker catches stale reads).
+   */
+  private static final String READS = System.getProperty("flotilla.chaos.reads", "linearizable");
+
+  /**
    * What a run found.
    *
    * @param operations operations recorded
@@ -67,6 +73,7 @@ final class ChaosRun implements AutoCloseable {
   private final Map<String, FaultProxy> proxies = new LinkedHashMap<>();
   private final Map<String, ServerProcess> servers = new LinkedHashMap<>();
   private final HttpTestClient http = new HttpTestClient(Duration.ofSeconds(6));
+  private final HttpTestClient quick = new HttpTestClient(Duration.ofMillis(500));
   private final History history = new History(2_000_000, System::nanoTime);
   private final List<String> schedule = new CopyOnWriteArrayList<>();
   private final long t0 = System.nanoTime();
@@ -179,6 +186,7 @@ final class ChaosRun implements AutoCloseable {
     while (System.nanoTime() < end) {
       faults += injectOne();
       sleep(1000 + random.nextInt(3000));
+      log("before heal: " + roles());
       healAll();
       long r = awaitWrite(Duration.ofSeconds(30));
       recoveries.add(r);
@@ -360,6 +368,35 @@ final class ChaosRun implements AutoCloseable {
     }
   }
 
+  /** Each member's role, term and leader as it reports them, for the schedule. */
+  private String roles() throws InterruptedException {
+    StringBuilder b = new StringBuilder();
+    for (String id : allMembers()) {
+      String role;
+      try {
+        String st = quick.send("GET", url(id) + "/status", null).body();
+        role = field(st, "role") + "/t" + field(st, "term") + "/leader=" + field(st, "leader");
+      } catch (IOException e) {
+        role = servers.get(id).paused() ? "paused" : "down";
+      }
+      b.append(id).append('=').append(role).append(' ');
+    }
+    return b.toString().trim();
+  }
+
+  private static String field(String json, String name) {
+    int i = json.indexOf("\"" + name + "\":");
+    if (i < 0) {
+      return "?";
+    }
+    int start = i + name.length() + 3;
+    int end = start;
+    while (end < json.length() && ",}".indexOf(json.charAt(end)) < 0) {
+      end++;
+    }
+    return json.substring(start, end).replace("\"", "");
+  }
+
   private static String describe(HttpTestClient.Reply r) {
     return r == null ? "no answer" : r.status() + " " + r.body().trim();
   }
@@ -455,7 +492,8 @@ final class ChaosRun implements AutoCloseable {
   private String get(int client, String node, String key) throws InterruptedException {
     History.Handle h = history.invoke(client, key, CasRegisterModel.GET, null);
     try {
-      HttpTestClient.Reply r = http.send("GET", url(node) + "/kv/" + key, null);
+      HttpTestClient.Reply r =
+          http.send("GET", url(node) + "/kv/" + key + "?consistency=" + READS, null);
       switch (r.status()) {
         case 200 -> {
           history.ok(h, r.body());

@@ -177,6 +177,8 @@ final class FaultProxy implements AutoCloseable {
         System.arraycopy(buf, 0, head, head.length - n, n);
         c.sender = identify(head);
         if (c.sender == null && head.length > 4096) {
+          LOG.warn(
+              "proxy {}: cannot tell the sender of a connection; no faults apply to it", receiver);
           c.sender = "?";
         }
       }
