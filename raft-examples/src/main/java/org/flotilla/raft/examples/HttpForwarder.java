@@ -1,0 +1,160 @@
+package org.flotilla.raft.examples;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Forwards a request to the leader's HTTP API over a fresh connection (one per request: simple, and
+ * good enough for an example), marked with {@link KvApi#FORWARDED} so that it is not forwarded
+ * again.
+ *
+ * <p>Thread-safe: each forward has its own channel on the HTTP event loop group; the returned
+ * future completes on that channel's event loop.
+ */
+@SuppressWarnings("FutureReturnValueIgnored") // Netty channel futures carry listeners
+final class HttpForwarder implements KvApi.Forwarder {
+
+  private final EventLoopGroup group;
+  private final Duration timeout;
+  private final int maxResponseBytes;
+
+  HttpForwarder(EventLoopGroup group, Duration timeout, int maxResponseBytes) {
+    this.group = group;
+    this.timeout = timeout;
+    this.maxResponseBytes = maxResponseBytes;
+  }
+
+  @Override
+  public CompletableFuture<KvApi.Response> forward(String httpAddress, KvApi.Request r) {
+    CompletableFuture<KvApi.Response> result = new CompletableFuture<>();
+    boolean[] sent = {false}; // confined to the channel's event loop
+    Bootstrap b =
+        new Bootstrap()
+            .group(group)
+            .channel(NioSocketChannel.class)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(timeout.toMillis(), 5000))
+            .handler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast(new HttpClientCodec())
+                        .addLast(new HttpObjectAggregator(maxResponseBytes))
+                        .addLast(
+                            new SimpleChannelInboundHandler<FullHttpResponse>() {
+                              @Override
+                              protected void channelRead0(
+                                  ChannelHandlerContext ctx, FullHttpResponse resp) {
+                                Map<String, String> headers = new HashMap<>();
+                                for (String h : new String[] {"Retry-After", "X-Raft-Index"}) {
+                                  String v = resp.headers().get(h);
+                                  if (v != null) {
+                                    headers.put(h, v);
+                                  }
+                                }
+                                String type = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
+                                result.complete(
+                                    new KvApi.Response(
+                                        resp.status().code(),
+                                        type == null ? "application/octet-stream" : type,
+                                        ByteBufUtil.getBytes(resp.content()),
+                                        Map.copyOf(headers)));
+                                ctx.close();
+                              }
+
+                              @Override
+                              public void channelInactive(ChannelHandlerContext ctx) {
+                                unknown(result, sent[0], "the leader closed the connection");
+                              }
+
+                              @Override
+                              public void exceptionCaught(ChannelHandlerContext ctx, Throwable e) {
+                                unknown(result, sent[0], "forwarding failed: " + e);
+                                ctx.close();
+                              }
+                            });
+                  }
+                });
+    String host = ServerConfig.host(httpAddress);
+    int port = ServerConfig.port(httpAddress);
+    b.connect(host, port)
+        .addListener(
+            (ChannelFutureListener)
+                cf -> {
+                  if (!cf.isSuccess()) {
+                    result.complete(
+                        KvApi.Response.error(
+                            503,
+                            "the leader at " + httpAddress + " is unreachable: " + cf.cause(),
+                            "not-applied"));
+                    return;
+                  }
+                  Channel ch = cf.channel();
+                  ch.eventLoop()
+                      .schedule(
+                          () -> {
+                            unknown(result, sent[0], "the leader did not answer in " + timeout);
+                            ch.close();
+                          },
+                          timeout.toMillis(),
+                          TimeUnit.MILLISECONDS);
+                  sent[0] = true;
+                  ch.writeAndFlush(request(r, httpAddress));
+                });
+    return result;
+  }
+
+  private static void unknown(CompletableFuture<KvApi.Response> result, boolean sent, String what) {
+    if (sent) {
+      result.complete(
+          KvApi.Response.error(504, what + "; the operation may have taken effect", "unknown"));
+    } else {
+      result.complete(
+          KvApi.Response.error(503, what + " before the request was sent", "not-applied"));
+    }
+  }
+
+  private static FullHttpRequest request(KvApi.Request r, String httpAddress) {
+    FullHttpRequest req =
+        new DefaultFullHttpRequest(
+            HttpVersion.HTTP_1_1,
+            HttpMethod.valueOf(r.method()),
+            r.uri(),
+            Unpooled.wrappedBuffer(r.body()));
+    req.headers().set(HttpHeaderNames.HOST, httpAddress);
+    req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+    req.headers().set(KvApi.FORWARDED, "1");
+    if (r.clientId() != null) {
+      req.headers().set("Client-Id", r.clientId());
+    }
+    if (r.requestSeq() != null) {
+      req.headers().set("Request-Seq", r.requestSeq());
+    }
+    return req;
+  }
+}

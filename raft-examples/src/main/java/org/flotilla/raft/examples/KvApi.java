@@ -1,0 +1,524 @@
+package org.flotilla.raft.examples;
+
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.flotilla.raft.CommandRejectedException;
+import org.flotilla.raft.Configuration;
+import org.flotilla.raft.Member;
+import org.flotilla.raft.NodeStatus;
+import org.flotilla.raft.NodeStoppedException;
+import org.flotilla.raft.NotLeaderException;
+import org.flotilla.raft.OverloadedException;
+import org.flotilla.raft.RaftNode;
+import org.flotilla.raft.ReadConsistency;
+import org.flotilla.raft.Result;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The key-value HTTP API, independent of Netty's channel machinery: a {@link Request} goes in, a
+ * future {@link Response} comes out. Writes go to the local {@link RaftNode}; when it is not the
+ * leader, the request is forwarded once to the leader's HTTP address.
+ *
+ * <p>Status codes tell definite from unknown outcomes: 503 (with {@code Retry-After}) means nothing
+ * was proposed, 504 means the request timed out after it was proposed and may still take effect.
+ *
+ * <p>Thread-safe: {@link #handle} may be called from any thread; responses complete on the node's
+ * callback executor or the forwarder's event loop.
+ */
+final class KvApi {
+
+  private static final Logger LOG = LoggerFactory.getLogger(KvApi.class);
+
+  /** The header a forwarding node adds, so that a forwarded request is never forwarded again. */
+  static final String FORWARDED = "X-Flotilla-Forwarded";
+
+  /**
+   * One HTTP request, already read in full.
+   *
+   * @param method the method, upper case
+   * @param uri the request target (path and query)
+   * @param clientId the {@code Client-Id} header, or null
+   * @param requestSeq the {@code Request-Seq} header, or null
+   * @param forwarded whether another node forwarded it
+   * @param body the body bytes
+   */
+  @SuppressWarnings("ArrayRecordComponent") // the body is never modified after construction
+  record Request(
+      String method,
+      String uri,
+      String clientId,
+      String requestSeq,
+      boolean forwarded,
+      byte[] body) {}
+
+  /**
+   * One HTTP response.
+   *
+   * @param status the status code
+   * @param contentType the content type
+   * @param body the body bytes
+   * @param headers extra headers
+   */
+  @SuppressWarnings("ArrayRecordComponent") // the body is never modified after construction
+  record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
+
+    static Response json(int status, String json) {
+      return new Response(
+          status, "application/json", (json + "\n").getBytes(StandardCharsets.UTF_8), Map.of());
+    }
+
+    static Response error(int status, String message, String outcome) {
+      Response r =
+          json(
+              status,
+              "{\"error\":" + Json.quote(message) + ",\"outcome\":" + Json.quote(outcome) + "}");
+      if (status == 503) {
+        return new Response(r.status, r.contentType, r.body, Map.of("Retry-After", "1"));
+      }
+      return r;
+    }
+
+    String bodyText() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Sends a request to another node's HTTP API. */
+  interface Forwarder {
+    /**
+     * Forwards a request.
+     *
+     * @param httpAddress the target "host:port"
+     * @param request the request
+     * @return the target's response, or 503 if it could not be reached (nothing sent) or 504 if the
+     *     connection failed after the request was sent
+     */
+    CompletableFuture<Response> forward(String httpAddress, Request request);
+  }
+
+  private final RaftNode node;
+  private final KvStateMachine machine;
+  private final Forwarder forwarder;
+  private final Duration timeout;
+
+  KvApi(RaftNode node, KvStateMachine machine, Forwarder forwarder, Duration timeout) {
+    this.node = node;
+    this.machine = machine;
+    this.forwarder = forwarder;
+    this.timeout = timeout;
+  }
+
+  /**
+   * Handles a request.
+   *
+   * @param r the request
+   * @return the response; never fails exceptionally
+   */
+  CompletableFuture<Response> handle(Request r) {
+    try {
+      return route(r)
+          .exceptionally(
+              e -> {
+                LOG.warn("{} {} failed", r.method(), r.uri(), e);
+                return Response.error(500, "internal error: " + e, "unknown");
+              });
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.completedFuture(Response.error(400, e.getMessage(), "not-applied"));
+    }
+  }
+
+  private CompletableFuture<Response> route(Request r) {
+    QueryStringDecoder qs = new QueryStringDecoder(r.uri());
+    String path = qs.path();
+    Map<String, List<String>> params = qs.parameters();
+    String m = r.method();
+    if (path.startsWith("/kv/")) {
+      String key = path.substring(4);
+      if (key.isEmpty()) {
+        throw new IllegalArgumentException("empty key: use /kv/{key}");
+      }
+      if (key.getBytes(StandardCharsets.UTF_8).length > KvStateMachine.MAX_KEY_BYTES) {
+        throw new IllegalArgumentException(
+            "key longer than " + KvStateMachine.MAX_KEY_BYTES + " bytes");
+      }
+      return switch (m) {
+        case "PUT" -> write(r, KvStateMachine.encodePut(key, r.body()), KvApi::indexReply);
+        case "GET" -> get(r, key, param(params, "consistency"));
+        case "DELETE" ->
+            write(
+                r,
+                KvStateMachine.encodeDelete(key),
+                res ->
+                    KvStateMachine.decodeFlag(res.value())
+                        ? indexReply(res)
+                        : Response.json(
+                            404, "{\"error\":\"not found\",\"index\":" + res.index() + "}"));
+        case "POST" -> {
+          if (!params.containsKey("cas")) {
+            throw new IllegalArgumentException("POST /kv/{key} needs ?cas");
+          }
+          yield cas(r, key);
+        }
+        default -> methodNotAllowed(m, path);
+      };
+    }
+    return switch (path) {
+      case "/status" -> get(m, path, this::status);
+      case "/health" -> get(m, path, this::health);
+      case "/members" ->
+          switch (m) {
+            case "GET" -> done(members());
+            case "POST" -> addMember(r);
+            default -> methodNotAllowed(m, path);
+          };
+      case "/leader/transfer" -> {
+        if (!m.equals("POST")) {
+          yield methodNotAllowed(m, path);
+        }
+        String to = param(params, "to");
+        if (to == null) {
+          throw new IllegalArgumentException("POST /leader/transfer needs ?to=ID");
+        }
+        yield leaderOnly(
+            r,
+            () -> node.transferLeadership(to),
+            v -> Response.json(200, "{\"leader\":" + Json.quote(to) + "}"));
+      }
+      case "/snapshot" ->
+          m.equals("POST")
+              ? local(node.takeSnapshot(), i -> Response.json(200, "{\"index\":" + i + "}"))
+              : methodNotAllowed(m, path);
+      default -> {
+        if (!path.startsWith("/members/")) {
+          yield done(Response.error(404, "no such resource: " + path, "not-applied"));
+        }
+        if (!m.equals("DELETE")) {
+          yield methodNotAllowed(m, path);
+        }
+        String id = path.substring("/members/".length());
+        Member.of(id); // checks the id
+        yield leaderOnly(r, () -> node.removeMember(id), KvApi::indexReply);
+      }
+    };
+  }
+
+  private CompletableFuture<Response> get(String method, String path, Supplier<Response> supplier) {
+    if (!method.equals("GET")) {
+      return methodNotAllowed(method, path);
+    }
+    return done(supplier.get());
+  }
+
+  private static CompletableFuture<Response> methodNotAllowed(String method, String path) {
+    return done(Response.error(405, method + " is not allowed on " + path, "not-applied"));
+  }
+
+  private static CompletableFuture<Response> done(Response r) {
+    return CompletableFuture.completedFuture(r);
+  }
+
+  private static String param(Map<String, List<String>> params, String name) {
+    List<String> v = params.get(name);
+    if (v == null || v.isEmpty()) {
+      return null;
+    }
+    if (v.size() > 1) {
+      throw new IllegalArgumentException("query parameter " + name + " given twice");
+    }
+    return v.get(0);
+  }
+
+  private static Response indexReply(Result res) {
+    return Response.json(200, "{\"index\":" + res.index() + "}");
+  }
+
+  // ------------------------------------------------------------------ key-value
+
+  private CompletableFuture<Response> get(Request r, String key, String consistencyParam) {
+    ReadConsistency c;
+    if (consistencyParam == null) {
+      c = ReadConsistency.LINEARIZABLE;
+    } else {
+      try {
+        c = ReadConsistency.valueOf(consistencyParam.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "consistency must be linearizable, lease or stale, got '" + consistencyParam + "'", e);
+      }
+    }
+    ByteBuffer query = KvStateMachine.encodeGet(key);
+    return leaderOnly(
+        r,
+        () -> node.read(query, c),
+        res -> {
+          if (!KvStateMachine.decodeFound(res.value())) {
+            return Response.json(404, "{\"error\":\"not found\",\"index\":" + res.index() + "}");
+          }
+          return new Response(
+              200,
+              "application/octet-stream",
+              KvStateMachine.decodeValue(res.value()),
+              Map.of("X-Raft-Index", Long.toString(res.index())));
+        });
+  }
+
+  private CompletableFuture<Response> cas(Request r, String key) {
+    Map<String, String> json = Json.parseObject(new String(r.body(), StandardCharsets.UTF_8));
+    if (!json.containsKey("expect") || !json.containsKey("value")) {
+      throw new IllegalArgumentException("cas body must be {\"expect\": V or null, \"value\": V}");
+    }
+    if (json.get("value") == null) {
+      throw new IllegalArgumentException("cas \"value\" must not be null (use DELETE)");
+    }
+    if (json.size() != 2) {
+      throw new IllegalArgumentException("cas body has fields other than expect and value");
+    }
+    String expect = json.get("expect");
+    ByteBuffer cmd =
+        KvStateMachine.encodeCas(
+            key,
+            expect == null ? null : expect.getBytes(StandardCharsets.UTF_8),
+            json.get("value").getBytes(StandardCharsets.UTF_8));
+    return write(
+        r,
+        cmd,
+        res -> {
+          if (KvStateMachine.decodeFlag(res.value())) {
+            return Response.json(200, "{\"swapped\":true,\"index\":" + res.index() + "}");
+          }
+          byte[] current = KvStateMachine.decodeValue(res.value());
+          return Response.json(
+              409,
+              "{\"swapped\":false,\"current\":"
+                  + Json.quote(current == null ? null : new String(current, StandardCharsets.UTF_8))
+                  + ",\"index\":"
+                  + res.index()
+                  + "}");
+        });
+  }
+
+  private CompletableFuture<Response> write(
+      Request r, ByteBuffer command, Function<Result, Response> ok) {
+    if (r.clientId() == null) {
+      if (r.requestSeq() != null) {
+        throw new IllegalArgumentException("Request-Seq needs a Client-Id header");
+      }
+      return leaderOnly(r, () -> node.submit(command), ok);
+    }
+    if (r.requestSeq() == null) {
+      throw new IllegalArgumentException("Client-Id needs a Request-Seq header");
+    }
+    long seq;
+    try {
+      seq = Long.parseLong(r.requestSeq().trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("Request-Seq must be a number: " + r.requestSeq(), e);
+    }
+    if (seq < 1) {
+      throw new IllegalArgumentException("Request-Seq must be positive: " + seq);
+    }
+    int idBytes = r.clientId().getBytes(StandardCharsets.UTF_8).length;
+    if (idBytes < 1 || idBytes > 256) {
+      throw new IllegalArgumentException("Client-Id must be 1 to 256 bytes of UTF-8");
+    }
+    return leaderOnly(r, () -> node.submit(r.clientId(), seq, command), ok);
+  }
+
+  /**
+   * Runs an operation that needs the leader: locally, or, if this node is not the leader, at the
+   * leader over HTTP (once).
+   */
+  @SuppressWarnings("FutureReturnValueIgnored") // the nested future is composed, not ignored
+  private <T> CompletableFuture<Response> leaderOnly(
+      Request r, Supplier<CompletableFuture<T>> op, Function<T, Response> ok) {
+    CompletableFuture<T> f;
+    try {
+      f = op.get();
+    } catch (NotLeaderException e) {
+      return forwardOrRefuse(r, e);
+    }
+    return f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .handle(
+            (v, err) -> {
+              if (err == null) {
+                return done(ok.apply(v));
+              }
+              Throwable cause = unwrap(err);
+              if (cause instanceof NotLeaderException nle) {
+                return forwardOrRefuse(r, nle);
+              }
+              return done(failure(cause));
+            })
+        .thenCompose(x -> x);
+  }
+
+  private <T> CompletableFuture<Response> local(CompletableFuture<T> f, Function<T, Response> ok) {
+    return f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((v, err) -> err == null ? ok.apply(v) : failure(unwrap(err)));
+  }
+
+  private CompletableFuture<Response> forwardOrRefuse(Request r, NotLeaderException e) {
+    if (r.forwarded()) {
+      return done(
+          Response.error(503, e.getMessage() + " (request was already forwarded)", "not-applied"));
+    }
+    Member leader = e.leader().orElse(null);
+    if (leader == null || leader.id().equals(node.id())) {
+      return done(Response.error(503, "no leader is known; retry later", "not-applied"));
+    }
+    String http = machine.httpAddresses().get(leader.id());
+    if (http == null) {
+      return done(
+          Response.error(
+              503, "the leader " + leader.id() + " has no known HTTP address", "not-applied"));
+    }
+    return forwarder.forward(http, r);
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static Response failure(Throwable cause) {
+    if (cause instanceof OverloadedException) {
+      return Response.error(503, "overloaded: " + cause.getMessage(), "not-applied");
+    }
+    if (cause instanceof CommandRejectedException) {
+      return Response.error(503, "rejected: " + cause.getMessage(), "not-applied");
+    }
+    if (cause instanceof NotLeaderException) {
+      return Response.error(503, cause.getMessage(), "not-applied");
+    }
+    if (cause instanceof TimeoutException) {
+      return Response.error(504, "timed out; the operation may still take effect", "unknown");
+    }
+    if (cause instanceof NodeStoppedException) {
+      return Response.error(
+          504, "the node stopped; the operation may still take effect", "unknown");
+    }
+    if (cause instanceof IllegalArgumentException) {
+      return Response.error(400, cause.getMessage(), "not-applied");
+    }
+    LOG.warn("operation failed", cause);
+    return Response.error(500, String.valueOf(cause), "unknown");
+  }
+
+  // ------------------------------------------------------------------ cluster
+
+  private Response status() {
+    NodeStatus s = node.status();
+    if (s == null) {
+      return Response.error(503, "not started", "not-applied");
+    }
+    StringBuilder b = new StringBuilder(512);
+    b.append("{\"id\":").append(Json.quote(s.id()));
+    b.append(",\"role\":").append(Json.quote(s.role().name()));
+    b.append(",\"term\":").append(s.term());
+    b.append(",\"leader\":").append(Json.quote(s.leader()));
+    b.append(",\"commitIndex\":").append(s.commitIndex());
+    b.append(",\"appliedIndex\":").append(s.appliedIndex());
+    b.append(",\"lastIndex\":").append(s.lastIndex());
+    b.append(",\"snapshotIndex\":").append(s.snapshotIndex());
+    b.append(",\"joint\":").append(s.configuration().isJoint());
+    b.append(",\"members\":");
+    appendMembers(b, s);
+    return Response.json(200, b.append('}').toString());
+  }
+
+  private void appendMembers(StringBuilder b, NodeStatus s) {
+    Configuration c = s.configuration();
+    Map<String, String> http = machine.httpAddresses();
+    b.append('[');
+    List<Member> all = new ArrayList<>(c.all());
+    for (int i = 0; i < all.size(); i++) {
+      Member m = all.get(i);
+      if (i > 0) {
+        b.append(',');
+      }
+      b.append("{\"id\":").append(Json.quote(m.id()));
+      b.append(",\"role\":").append(Json.quote(c.isVoter(m.id()) ? "voter" : "learner"));
+      b.append(",\"raftAddress\":").append(Json.quote(m.address()));
+      b.append(",\"httpAddress\":").append(Json.quote(http.get(m.id())));
+      for (NodeStatus.PeerStatus p : s.peers()) {
+        if (p.id().equals(m.id())) {
+          b.append(",\"matchIndex\":").append(p.matchIndex());
+          b.append(",\"nextIndex\":").append(p.nextIndex());
+          b.append(",\"replication\":").append(Json.quote(p.state()));
+          b.append(",\"recentlyActive\":").append(p.recentlyActive());
+        }
+      }
+      b.append('}');
+    }
+    b.append(']');
+  }
+
+  private Response health() {
+    NodeStatus s = node.status();
+    if (!node.isRunning() || s == null) {
+      return Response.error(503, "not running", "not-applied");
+    }
+    if (s.leader() == null) {
+      return Response.error(503, "no leader known", "not-applied");
+    }
+    return Response.json(
+        200,
+        "{\"status\":\"ok\",\"role\":"
+            + Json.quote(s.role().name())
+            + ",\"leader\":"
+            + Json.quote(s.leader())
+            + "}");
+  }
+
+  private Response members() {
+    NodeStatus s = node.status();
+    if (s == null) {
+      return Response.error(503, "not started", "not-applied");
+    }
+    StringBuilder b = new StringBuilder(256).append("{\"members\":");
+    appendMembers(b, s);
+    return Response.json(200, b.append('}').toString());
+  }
+
+  private CompletableFuture<Response> addMember(Request r) {
+    Map<String, String> json = Json.parseObject(new String(r.body(), StandardCharsets.UTF_8));
+    String id = json.get("id");
+    String raft = json.get("raftAddress");
+    String http = json.get("httpAddress");
+    String role = json.getOrDefault("role", "voter");
+    if (id == null || raft == null || http == null) {
+      throw new IllegalArgumentException(
+          "body must be {\"id\":..., \"raftAddress\":\"HOST:PORT\", \"httpAddress\":\"HOST:PORT\","
+              + " \"role\":\"voter\"|\"learner\"}");
+    }
+    if (!role.equals("voter") && !role.equals("learner")) {
+      throw new IllegalArgumentException("role must be voter or learner, got '" + role + "'");
+    }
+    Member member = Member.of(id, ServerConfig.hostPort("raftAddress", raft));
+    String httpAddress = ServerConfig.hostPort("httpAddress", http);
+    return leaderOnly(
+        r,
+        () ->
+            node.submit(KvStateMachine.encodeSetHttp(id, httpAddress))
+                .thenCompose(
+                    x -> role.equals("voter") ? node.addMember(member) : node.addLearner(member)),
+        res -> Response.json(200, "{\"id\":" + Json.quote(id) + ",\"index\":" + res.index() + "}"));
+  }
+}

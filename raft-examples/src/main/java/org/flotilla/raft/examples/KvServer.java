@@ -1,0 +1,246 @@
+package org.flotilla.raft.examples;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.flotilla.raft.RaftListener;
+import org.flotilla.raft.RaftNode;
+import org.flotilla.raft.RaftOptions;
+import org.flotilla.raft.Role;
+import org.flotilla.raft.storage.FileLogStore;
+import org.flotilla.raft.storage.FileMetaStore;
+import org.flotilla.raft.storage.FileSnapshotStore;
+import org.flotilla.raft.transport.netty.NettyTransport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A replicated key-value server: Flotilla embedded as a user would embed it (a {@link
+ * KvStateMachine} plus one builder call), over the Netty transport and the file stores, with an
+ * HTTP API on its own event loop group. Run it with {@code raft-examples/bin/flotilla-kv --help}.
+ *
+ * <p>Thread-safe: {@link #close()} may be called from any thread, once the server has started.
+ */
+public final class KvServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(KvServer.class);
+
+  private final RaftNode node;
+  private final EventLoopGroup httpGroup;
+  private final Channel httpChannel;
+  private final CountDownLatch closed = new CountDownLatch(1);
+
+  private KvServer(RaftNode node, EventLoopGroup httpGroup, Channel httpChannel) {
+    this.node = node;
+    this.httpGroup = httpGroup;
+    this.httpChannel = httpChannel;
+  }
+
+  /**
+   * Runs a server until the process is stopped.
+   *
+   * @param args the command line; {@code --help} describes it
+   */
+  public static void main(String[] args) {
+    for (String a : args) {
+      if (a.equals("--help") || a.equals("-h")) {
+        System.out.print(ServerConfig.USAGE);
+        return;
+      }
+    }
+    ServerConfig config;
+    try {
+      config = ServerConfig.parse(args);
+    } catch (IllegalArgumentException e) {
+      PrintStream err = System.err;
+      err.println("flotilla-kv: " + e.getMessage());
+      err.println("Run with --help for the flags.");
+      System.exit(2);
+      return;
+    }
+    KvServer server;
+    try {
+      server = start(config);
+    } catch (IOException | RuntimeException e) {
+      LOG.error("flotilla-kv {} cannot start", config.id(), e);
+      System.exit(1);
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "flotilla-kv-shutdown"));
+    server.awaitClose();
+  }
+
+  /**
+   * Starts a server: opens the stores, starts the Raft node and the HTTP API.
+   *
+   * @param c the settings
+   * @return the running server
+   * @throws IOException if the data directory or a listening address cannot be used
+   */
+  static KvServer start(ServerConfig c) throws IOException {
+    Files.createDirectories(c.dataDir());
+    Path logDir = Files.createDirectories(c.dataDir().resolve("log"));
+    Path metaDir = Files.createDirectories(c.dataDir().resolve("meta"));
+    Path snapDir = Files.createDirectories(c.dataDir().resolve("snapshots"));
+
+    NettyTransport.Builder transport =
+        NettyTransport.builder()
+            .clusterId(c.clusterId())
+            .bindAddress(ServerConfig.host(c.raftBind()), ServerConfig.port(c.raftBind()));
+    if (c.tlsCert() != null) {
+      transport.tls(c.tlsCert(), c.tlsKey(), c.tlsCa());
+    }
+    Duration tick =
+        c.heartbeat().compareTo(Duration.ofMillis(10)) < 0 ? c.heartbeat() : Duration.ofMillis(10);
+    Duration margin = c.electionTimeout().dividedBy(4);
+    RaftOptions options =
+        RaftOptions.builder()
+            .tickInterval(tick)
+            .electionTimeout(c.electionTimeout())
+            .heartbeatInterval(c.heartbeat())
+            .leaseDriftMargin(
+                margin.compareTo(Duration.ofMillis(100)) < 0 ? margin : Duration.ofMillis(100))
+            .snapshotThresholdEntries(c.snapshotThreshold())
+            .snapshotTrailingEntries(Math.min(10_000, Math.max(1, c.snapshotThreshold() / 2)))
+            .build();
+    KvStateMachine machine = new KvStateMachine(c.httpAddresses());
+    RaftNode node =
+        RaftNode.builder()
+            .id(c.id())
+            .members(c.members())
+            .stateMachine(machine)
+            .transport(transport.build())
+            .logStore(FileLogStore.open(logDir, FileLogStore.Options.defaults()))
+            .metaStore(FileMetaStore.open(metaDir))
+            .snapshotStore(FileSnapshotStore.open(snapDir, 2))
+            .options(options)
+            .listener(
+                new RaftListener() {
+                  @Override
+                  public void onRoleChange(Role role, long term) {
+                    LOG.info("{} is {} in term {}", c.id(), role, term);
+                  }
+
+                  @Override
+                  public void onLeaderChange(String leaderId, long term) {
+                    LOG.info("{} sees leader {} in term {}", c.id(), leaderId, term);
+                  }
+
+                  @Override
+                  public void onFatalError(Throwable cause) {
+                    LOG.error("{} stopped on a fatal error", c.id(), cause);
+                  }
+                })
+            .build();
+    node.start();
+
+    EventLoopGroup group =
+        new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("flotilla-kv-http", true), NioIoHandler.newFactory());
+    try {
+      KvApi api =
+          new KvApi(
+              node,
+              machine,
+              new HttpForwarder(group, c.requestTimeout().plusSeconds(1), c.maxBodyBytes() + 65536),
+              c.requestTimeout());
+      KvHttpHandler.ConnectionLimit limit = new KvHttpHandler.ConnectionLimit(c.maxConnections());
+      long idleMs = c.idleTimeout().toMillis();
+      int maxBody = c.maxBodyBytes();
+      Channel ch =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .option(ChannelOption.SO_BACKLOG, 256)
+              .childHandler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      ch.pipeline()
+                          .addLast(limit)
+                          .addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS))
+                          .addLast(new HttpServerCodec(4096, 8192, 65536))
+                          .addLast(new HttpObjectAggregator(maxBody))
+                          .addLast(new KvHttpHandler(api::handle));
+                    }
+                  })
+              .bind(
+                  new InetSocketAddress(
+                      ServerConfig.host(c.httpAddress()), ServerConfig.port(c.httpAddress())))
+              .syncUninterruptibly()
+              .channel();
+      LOG.info(
+          "flotilla-kv {} serving HTTP on {}, Raft on {} (members {}{})",
+          c.id(),
+          c.httpAddress(),
+          c.raftBind(),
+          c.members(),
+          c.join() ? ", joining" : "");
+      return new KvServer(node, group, ch);
+    } catch (RuntimeException e) {
+      var unused = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      node.close();
+      if (e.getCause() instanceof IOException io) {
+        throw new UncheckedIOException("cannot listen on " + c.httpAddress(), io);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Returns the embedded Raft node.
+   *
+   * @return the node
+   */
+  RaftNode node() {
+    return node;
+  }
+
+  /**
+   * Returns the address the HTTP API listens on.
+   *
+   * @return the address
+   */
+  InetSocketAddress httpAddress() {
+    return (InetSocketAddress) httpChannel.localAddress();
+  }
+
+  private void awaitClose() {
+    try {
+      closed.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Stops the HTTP API, then the Raft node (which makes its log durable). Idempotent. */
+  @Override
+  public void close() {
+    if (closed.getCount() == 0) {
+      return;
+    }
+    httpChannel.close().syncUninterruptibly();
+    httpGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    node.close();
+    closed.countDown();
+  }
+}

@@ -1,0 +1,206 @@
+package org.flotilla.raft.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.flotilla.raft.Member;
+import org.flotilla.raft.RaftNode;
+import org.flotilla.raft.RaftOptions;
+import org.flotilla.raft.Role;
+import org.flotilla.raft.memory.MemoryLogStore;
+import org.flotilla.raft.memory.MemoryMetaStore;
+import org.flotilla.raft.memory.MemoryNetwork;
+import org.flotilla.raft.memory.MemorySnapshotStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Tests the HTTP API's logic against a real single-node group (and one that has no leader). */
+@Timeout(60)
+class KvApiTest {
+
+  private final MemoryNetwork network = MemoryNetwork.create();
+  private RaftNode node;
+  private KvApi api;
+
+  private static RaftOptions fast() {
+    return RaftOptions.builder()
+        .tickInterval(Duration.ofMillis(5))
+        .electionTimeout(Duration.ofMillis(100))
+        .heartbeatInterval(Duration.ofMillis(20))
+        .leaseDriftMargin(Duration.ofMillis(20))
+        .build();
+  }
+
+  private void start(List<Member> members) {
+    KvStateMachine machine = new KvStateMachine(Map.of("n1", "127.0.0.1:1"));
+    node =
+        RaftNode.builder()
+            .id("n1")
+            .members(members)
+            .stateMachine(machine)
+            .transport(network.transport())
+            .logStore(new MemoryLogStore())
+            .metaStore(new MemoryMetaStore())
+            .snapshotStore(new MemorySnapshotStore())
+            .options(fast())
+            .build();
+    node.start();
+    KvApi.Forwarder refuse =
+        (address, r) -> {
+          throw new AssertionError("a single node never forwards, but forwarded to " + address);
+        };
+    api = new KvApi(node, machine, refuse, Duration.ofSeconds(5));
+  }
+
+  private void startLeader() throws InterruptedException {
+    start(List.of(Member.of("n1")));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (node.status() == null || node.status().role() != Role.LEADER) {
+      assertThat(System.nanoTime()).as("n1 becomes leader within 10 s").isLessThan(deadline);
+      Thread.sleep(10);
+    }
+  }
+
+  @AfterEach
+  void close() {
+    if (node != null) {
+      node.close();
+    }
+    network.close();
+  }
+
+  private KvApi.Response call(String method, String uri, String body) {
+    return call(method, uri, body, null, null);
+  }
+
+  private KvApi.Response call(String method, String uri, String body, String client, String seq) {
+    CompletableFuture<KvApi.Response> f =
+        api.handle(
+            new KvApi.Request(
+                method, uri, client, seq, false, body.getBytes(StandardCharsets.UTF_8)));
+    return f.orTimeout(10, TimeUnit.SECONDS).join();
+  }
+
+  @Test
+  void putGetDeleteRoundTrip() throws InterruptedException {
+    startLeader();
+    assertThat(call("GET", "/kv/k", "").status()).isEqualTo(404);
+    KvApi.Response put = call("PUT", "/kv/k", "hello");
+    assertThat(put.status()).isEqualTo(200);
+    assertThat(put.bodyText()).matches("\\{\"index\":\\d+\\}\\n");
+    for (String c :
+        new String[] {
+          "", "?consistency=linearizable", "?consistency=lease", "?consistency=stale"
+        }) {
+      KvApi.Response get = call("GET", "/kv/k" + c, "");
+      assertThat(get.status()).as(c).isEqualTo(200);
+      assertThat(get.bodyText()).isEqualTo("hello");
+      assertThat(get.headers()).containsKey("X-Raft-Index");
+    }
+    assertThat(call("DELETE", "/kv/k", "").status()).isEqualTo(200);
+    assertThat(call("DELETE", "/kv/k", "").status()).isEqualTo(404);
+    assertThat(call("GET", "/kv/k", "").status()).isEqualTo(404);
+    assertThat(call("GET", "/kv/sp%20ace", "").status()).isEqualTo(404);
+  }
+
+  @Test
+  void casSwapsOrAnswers409WithTheCurrentValue() throws InterruptedException {
+    startLeader();
+    assertThat(call("POST", "/kv/c?cas", "{\"expect\":null,\"value\":\"1\"}").status())
+        .isEqualTo(200);
+    KvApi.Response conflict = call("POST", "/kv/c?cas", "{\"expect\":null,\"value\":\"2\"}");
+    assertThat(conflict.status()).isEqualTo(409);
+    assertThat(conflict.bodyText()).contains("\"current\":\"1\"");
+    KvApi.Response swapped = call("POST", "/kv/c?cas", "{\"expect\":\"1\",\"value\":\"2\"}");
+    assertThat(swapped.status()).isEqualTo(200);
+    assertThat(swapped.bodyText()).contains("\"swapped\":true");
+    assertThat(call("GET", "/kv/c", "").bodyText()).isEqualTo("2");
+  }
+
+  @Test
+  void sessionHeadersMakeARetryApplyOnce() throws InterruptedException {
+    startLeader();
+    String body = "{\"expect\":null,\"value\":\"once\"}";
+    KvApi.Response first = call("POST", "/kv/s?cas", body, "client-7", "1");
+    KvApi.Response retry = call("POST", "/kv/s?cas", body, "client-7", "1");
+    assertThat(first.status()).isEqualTo(200);
+    // Without the session the retry would find the key set and answer 409.
+    assertThat(retry.status()).isEqualTo(200);
+    // The retry gets the first result (swapped) though its own log entry has a later index.
+    assertThat(retry.bodyText()).contains("\"swapped\":true");
+    assertThat(call("POST", "/kv/s?cas", body, "client-7", "2").status()).isEqualTo(409);
+  }
+
+  @Test
+  void badRequestsGet400Or404Or405WithAMessage() throws InterruptedException {
+    startLeader();
+    assertBad(call("POST", "/kv/c?cas", "{\"expect\":null"), 400, "malformed JSON");
+    assertBad(call("POST", "/kv/c?cas", "{\"value\":\"v\"}"), 400, "cas body must be");
+    assertBad(call("POST", "/kv/c?cas", "{\"expect\":\"a\",\"value\":null}"), 400, "use DELETE");
+    assertBad(call("POST", "/kv/c", "x"), 400, "needs ?cas");
+    assertBad(call("GET", "/kv/c?consistency=eventual", ""), 400, "consistency must be");
+    assertBad(call("GET", "/kv/", ""), 400, "empty key");
+    assertBad(call("GET", "/kv/" + "k".repeat(1025), ""), 400, "key longer than 1024");
+    assertBad(call("PUT", "/kv/c", "v", null, "1"), 400, "Request-Seq needs a Client-Id");
+    assertBad(call("PUT", "/kv/c", "v", "c", "one"), 400, "Request-Seq must be a number");
+    assertBad(call("PATCH", "/kv/c", "v"), 405, "PATCH is not allowed");
+    assertBad(call("GET", "/nothing", ""), 404, "no such resource");
+    assertBad(call("POST", "/members", "{\"id\":\"n2\"}"), 400, "body must be");
+    assertBad(
+        call(
+            "POST",
+            "/members",
+            "{\"id\":\"n2\",\"raftAddress\":\"h:1\",\"httpAddress\":\"h:2\",\"role\":\"boss\"}"),
+        400,
+        "role must be voter or learner");
+    assertBad(call("DELETE", "/members/bad%20id", ""), 400, "member id must be");
+    assertBad(call("POST", "/leader/transfer", ""), 400, "needs ?to=ID");
+    assertBad(call("GET", "/kv/c?consistency=a&consistency=b", ""), 400, "given twice");
+  }
+
+  private static void assertBad(KvApi.Response r, int status, String message) {
+    assertThat(r.status()).as(r.bodyText()).isEqualTo(status);
+    assertThat(r.contentType()).isEqualTo("application/json");
+    assertThat(r.bodyText()).contains(message).contains("\"outcome\":\"not-applied\"");
+  }
+
+  @Test
+  void statusHealthMembersAndSnapshotDescribeTheNode() throws InterruptedException {
+    startLeader();
+    call("PUT", "/kv/a", "1");
+    KvApi.Response status = call("GET", "/status", "");
+    assertThat(status.status()).isEqualTo(200);
+    assertThat(status.bodyText())
+        .contains("\"id\":\"n1\"", "\"role\":\"LEADER\"", "\"leader\":\"n1\"", "\"appliedIndex\":")
+        .contains("\"httpAddress\":\"127.0.0.1:1\"", "\"role\":\"voter\"");
+    assertThat(call("GET", "/health", "").status()).isEqualTo(200);
+    assertThat(call("GET", "/members", "").bodyText()).contains("\"id\":\"n1\"");
+    KvApi.Response snap = call("POST", "/snapshot", "");
+    assertThat(snap.status()).as(snap.bodyText()).isEqualTo(200);
+    assertThat(snap.bodyText()).matches("\\{\"index\":[1-9]\\d*\\}\\n");
+  }
+
+  @Test
+  void withoutALeaderWritesAndReadsAre503WithRetryAfterAndNothingProposed() {
+    // n1's only peer does not exist, so no election can succeed.
+    start(List.of(Member.of("n1"), Member.of("ghost")));
+    for (KvApi.Response r :
+        new KvApi.Response[] {
+          call("PUT", "/kv/k", "v"),
+          call("GET", "/kv/k", ""),
+          call("POST", "/kv/k?cas", "{\"expect\":null,\"value\":\"v\"}"),
+          call("GET", "/health", "")
+        }) {
+      assertThat(r.status()).as(r.bodyText()).isEqualTo(503);
+      assertThat(r.headers()).containsEntry("Retry-After", "1");
+      assertThat(r.bodyText()).contains("\"outcome\":\"not-applied\"");
+    }
+    assertThat(call("GET", "/kv/k?consistency=stale", "").status()).isEqualTo(404);
+  }
+}

@@ -1,0 +1,135 @@
+package org.flotilla.raft.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.flotilla.raft.Member;
+import org.junit.jupiter.api.Test;
+
+class ServerConfigTest {
+
+  private static final String MEMBERS =
+      "n1=127.0.0.1:7001@127.0.0.1:8001,n2=127.0.0.1:7002@127.0.0.1:8002";
+
+  @Test
+  void derivesThisNodesAddressesFromTheMemberList() {
+    ServerConfig c =
+        ServerConfig.parse(
+            new String[] {
+              "--id",
+              "n2",
+              "--data-dir",
+              "/tmp/x",
+              "--members",
+              MEMBERS,
+              "--election-timeout-ms=300",
+              "--heartbeat-ms",
+              "30"
+            });
+    assertThat(c.raftAddress()).isEqualTo("127.0.0.1:7002");
+    assertThat(c.raftBind()).isEqualTo("127.0.0.1:7002");
+    assertThat(c.httpAddress()).isEqualTo("127.0.0.1:8002");
+    assertThat(c.members())
+        .containsExactly(Member.of("n1", "127.0.0.1:7001"), Member.of("n2", "127.0.0.1:7002"));
+    assertThat(c.httpAddresses()).containsEntry("n1", "127.0.0.1:8001");
+    assertThat(c.electionTimeout()).isEqualTo(Duration.ofMillis(300));
+    assertThat(c.join()).isFalse();
+  }
+
+  @Test
+  void joiningNodeIsNotInTheVotersAndNeedsItsOwnAddresses() {
+    ServerConfig c =
+        ServerConfig.parse(
+            new String[] {
+              "--id",
+              "n3",
+              "--data-dir",
+              "/tmp/x",
+              "--members",
+              MEMBERS,
+              "--join",
+              "--raft-address",
+              "127.0.0.1:7003",
+              "--http-address",
+              "127.0.0.1:8003"
+            });
+    assertThat(c.members()).extracting(Member::id).containsExactly("n1", "n2");
+    assertThat(c.httpAddresses()).containsEntry("n3", "127.0.0.1:8003");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.parse(
+                    new String[] {"--id", "n3", "--data-dir", "d", "--members", MEMBERS, "--join"}))
+        .hasMessageContaining("--raft-address is required with --join");
+  }
+
+  @Test
+  void badFlagsGetAClearMessage() {
+    assertBad("--id is required", "--data-dir", "d", "--members", MEMBERS);
+    assertBad("unknown flag --colour", "--colour", "red");
+    assertBad(
+        "--members must include this node (n9)",
+        "--id",
+        "n9",
+        "--data-dir",
+        "d",
+        "--members",
+        MEMBERS);
+    assertBad(
+        "is not ID=RAFTHOST:PORT@HTTPHOST:PORT",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        "n1=127.0.0.1:7001");
+    assertBad(
+        "has a port outside [1, 65535]",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        "n1=127.0.0.1:70010@127.0.0.1:8001");
+    assertBad(
+        "--heartbeat-ms must be below --election-timeout-ms",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        MEMBERS,
+        "--heartbeat-ms",
+        "2000");
+    assertBad(
+        "--snapshot-threshold must be a whole number",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        MEMBERS,
+        "--snapshot-threshold",
+        "lots");
+    assertBad(
+        "TLS needs all of",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        MEMBERS,
+        "--tls-cert",
+        "/etc/hostname");
+    assertBad("--id needs a value", "--data-dir", "d", "--id");
+    assertBad("--id given twice", "--id", "n1", "--id", "n1");
+    assertBad("member id must be", "--id", "bad id!", "--data-dir", "d", "--members", MEMBERS);
+    assertThat(ServerConfig.USAGE).contains("--members").contains("--join").contains("--tls-ca");
+  }
+
+  private static void assertBad(String message, String... args) {
+    assertThatThrownBy(() -> ServerConfig.parse(args))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(message);
+  }
+}
