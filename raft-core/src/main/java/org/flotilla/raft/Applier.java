@@ -39,7 +39,8 @@ final class Applier {
 
   record Restore(SnapshotStore.Stored snapshot) implements Task {}
 
-  record Read(long index, ByteBuffer query, CompletableFuture<Result> future) implements Task {}
+  record Read(long index, ByteBuffer query, CompletableFuture<Result> future, long deadline)
+      implements Task {}
 
   record TakeSnapshot(CompletableFuture<Long> future) implements Task {}
 
@@ -118,7 +119,10 @@ final class Applier {
       }
       serveReads();
       maybeSnapshot(null);
-      return tasks.isEmpty() ? Long.MAX_VALUE : 0;
+      if (!tasks.isEmpty()) {
+        return 0;
+      }
+      return expireReads();
     } catch (RuntimeException | IOException | Error e) {
       node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
       failWaiting(new NodeStoppedException("node stopped before the read was served", e));
@@ -194,6 +198,32 @@ final class Applier {
     }
   }
 
+  /** Fails reads whose deadline passed; returns the wait until the next deadline. */
+  private long expireReads() {
+    if (waiting.isEmpty()) {
+      return Long.MAX_VALUE;
+    }
+    long now = node.nanoTime();
+    long next = Long.MAX_VALUE;
+    for (java.util.Iterator<Read> it = waiting.iterator(); it.hasNext(); ) {
+      Read r = it.next();
+      if (r.deadline() - now <= 0) {
+        it.remove();
+        node.completeExceptionally(
+            r.future(),
+            new RaftException(
+                "read index "
+                    + r.index()
+                    + " not applied in time (applied "
+                    + appliedIndex
+                    + "); this member may be partitioned"));
+      } else {
+        next = Math.min(next, r.deadline() - now);
+      }
+    }
+    return next;
+  }
+
   private void failWaiting(RuntimeException e) {
     Read r;
     while ((r = waiting.poll()) != null) {
@@ -250,6 +280,11 @@ final class Applier {
             }
           } catch (IOException | RuntimeException e) {
             LOG.warn("snapshot at index {} failed; will retry later", meta.index(), e);
+            if (forced != null) {
+              node.completeExceptionally(forced, e);
+            }
+          } catch (Error e) {
+            node.fatal("snapshot writer failed at index " + meta.index(), e);
             if (forced != null) {
               node.completeExceptionally(forced, e);
             }

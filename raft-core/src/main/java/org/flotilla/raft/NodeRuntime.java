@@ -91,6 +91,8 @@ final class NodeRuntime {
   private final Map<Long, PendingRead> reads = new HashMap<>();
   private long nextReadContext = 1;
   private final Set<String> autoPromote = new HashSet<>();
+  // loop tasks waiting for the next tick (membership changes while the leader is new)
+  private final List<Runnable> deferred = new ArrayList<>();
   private PendingChange pendingChange;
   private PendingTransfer pendingTransfer;
   private Role lastRole;
@@ -368,6 +370,11 @@ final class NodeRuntime {
   private void tick() {
     ticks++;
     core.tick();
+    if (!deferred.isEmpty()) {
+      List<Runnable> retry = new ArrayList<>(deferred);
+      deferred.clear();
+      retry.forEach(Runnable::run);
+    }
     transfers.tick();
     if (core.role() == Role.LEADER) {
       maybeAutoPromote();
@@ -394,6 +401,9 @@ final class NodeRuntime {
         installReceivedSnapshot(rd.snapshot());
       }
       if (!rd.entries().isEmpty()) {
+        if (core.role() != Role.LEADER && !commands.isEmpty()) {
+          failReplacedCommands(rd.entries().get(0).index());
+        }
         logStore.append(rd.entries());
       }
       if (rd.hardState() != null) {
@@ -421,7 +431,8 @@ final class NodeRuntime {
         }
         if (rs.failed()) {
           completeExceptionally(r.future(), notLeader());
-        } else if (!applier.offer(new Applier.Read(rs.index(), r.query(), r.future()))) {
+        } else if (!applier.offer(
+            new Applier.Read(rs.index(), r.query(), r.future(), readDeadline()))) {
           completeExceptionally(r.future(), new OverloadedException("apply queue full"));
         }
       }
@@ -448,6 +459,18 @@ final class NodeRuntime {
     }
     logStore.reset(meta.index(), meta.term());
     handedToApply = meta.index();
+    // Commands this member proposed up to the snapshot may or may not be in it: unknown.
+    for (Iterator<Map.Entry<Long, PendingCommand>> it = commands.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<Long, PendingCommand> e = it.next();
+      if (e.getKey() <= meta.index()) {
+        it.remove();
+        completeExceptionally(
+            e.getValue().future,
+            new RaftException(
+                "outcome unknown: entry " + e.getKey() + " was replaced by a snapshot"));
+      }
+    }
     if (!applier.offer(new Applier.Restore(stored))) {
       throw new IllegalStateException("apply queue overflow on snapshot restore");
     }
@@ -610,10 +633,16 @@ final class NodeRuntime {
       return f;
     }
     int size = command.remaining();
+    ByteBuffer payload;
+    try {
+      payload = Sessions.encode(clientId, sequence, command);
+    } catch (IllegalArgumentException e) {
+      f.completeExceptionally(new CommandRejectedException(e.getMessage()));
+      return f;
+    }
     if (!reserve(size, f)) {
       return f;
     }
-    ByteBuffer payload = Sessions.encode(clientId, sequence, command);
     PendingCommand p = new PendingCommand(f, size);
     enqueue(
         new FailableTask(f) {
@@ -658,6 +687,9 @@ final class NodeRuntime {
   private void enqueue(FailableTask task, CompletableFuture<?> f) {
     if (!post(task)) {
       f.completeExceptionally(new OverloadedException(id + ": event loop queue is full"));
+    } else if (!running && queue.remove(task)) {
+      // The loop stopped between the caller's check and the post: nobody would run it.
+      task.fail(new NodeStoppedException(id + " is not running", fatalError));
     }
   }
 
@@ -673,7 +705,31 @@ final class NodeRuntime {
       return;
     }
     p.term = core.term();
-    commands.put(index, p);
+    PendingCommand replaced = commands.put(index, p);
+    if (replaced != null) {
+      completeExceptionally(
+          replaced.future,
+          new CommandRejectedException(
+              "the entry at index " + index + " was replaced by a new leader's"));
+    }
+  }
+
+  /**
+   * Fails the pending commands at or after {@code first}: this member's log replaced them with
+   * another leader's entries, so they were never committed.
+   */
+  private void failReplacedCommands(long first) {
+    for (Iterator<Map.Entry<Long, PendingCommand>> it = commands.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<Long, PendingCommand> e = it.next();
+      if (e.getKey() >= first) {
+        it.remove();
+        completeExceptionally(
+            e.getValue().future,
+            new CommandRejectedException(
+                "the entry at index " + e.getKey() + " was replaced by a new leader's"));
+      }
+    }
   }
 
   private RaftException rejection(long code) {
@@ -734,7 +790,7 @@ final class NodeRuntime {
       return f;
     }
     if (consistency == ReadConsistency.STALE) {
-      if (!applier.offer(new Applier.Read(0, query, f))) {
+      if (!applier.offer(new Applier.Read(0, query, f, readDeadline()))) {
         f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
       }
       return f;
@@ -744,6 +800,10 @@ final class NodeRuntime {
         new FailableTask(f) {
           @Override
           public void run() {
+            if (lease) {
+              // The lease is judged on time that has really passed, even mid-turn.
+              deliverDueTicks();
+            }
             long context = nextReadContext++;
             reads.put(context, new PendingRead(query, f, ticks));
             core.readIndex(context, lease);
@@ -751,6 +811,11 @@ final class NodeRuntime {
         },
         f);
     return f;
+  }
+
+  /** A read waiting for its index to be applied gives up after two election timeouts. */
+  private long readDeadline() {
+    return scheduler.nanoTime() + 2 * options.electionTimeout().toNanos();
   }
 
   private void expireReads() {
@@ -771,10 +836,14 @@ final class NodeRuntime {
   CompletableFuture<Result> changeMembership(
       java.util.function.Function<Configuration, Configuration> change, String promoteLater) {
     CompletableFuture<Result> f = new CompletableFuture<>();
+    long[] firstTry = {-1};
     enqueue(
         new FailableTask(f) {
           @Override
           public void run() {
+            if (firstTry[0] < 0) {
+              firstTry[0] = ticks;
+            }
             if (core.role() != Role.LEADER) {
               completeExceptionally(f, notLeader());
               return;
@@ -782,6 +851,16 @@ final class NodeRuntime {
             if (pendingChange != null) {
               completeExceptionally(
                   f, new CommandRejectedException(id + ": a membership change is in progress"));
+              return;
+            }
+            if (!core.isLeaderReady()) {
+              // A new leader commits its no-op first; retry on the next ticks meanwhile.
+              if (ticks - firstTry[0] > 2L * options.electionTicks()) {
+                completeExceptionally(
+                    f, new CommandRejectedException(id + ": leader not ready for a change"));
+              } else {
+                deferred.add(this);
+              }
               return;
             }
             Configuration target;
@@ -821,7 +900,13 @@ final class NodeRuntime {
         continue;
       }
       Progress p = core.progress().get(learner);
-      if (p != null && core.lastIndex() - p.match() <= options.autoPromoteLagEntries()) {
+      // Only a learner that answers and replicates (not one that was never heard from, whose
+      // match index 0 may look close to a short log) is promoted.
+      if (p != null
+          && p.recentActive()
+          && p.state() == Progress.State.REPLICATE
+          && p.match() > 0
+          && core.lastIndex() - p.match() <= options.autoPromoteLagEntries()) {
         List<Member> voters = new ArrayList<>(c.voters());
         List<Member> learners = new ArrayList<>(c.learners());
         Member m = c.member(learner).orElseThrow();
@@ -864,6 +949,13 @@ final class NodeRuntime {
 
   CompletableFuture<Long> takeSnapshot() {
     CompletableFuture<Long> f = new CompletableFuture<>();
+    if (!running) {
+      f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
+      return f;
+    }
+    if (!reserve(0, f)) {
+      return f;
+    }
     if (!applier.offer(new Applier.TakeSnapshot(f))) {
       f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
     }
@@ -911,6 +1003,12 @@ final class NodeRuntime {
   }
 
   private void failLoopWork(NodeStoppedException reason) {
+    for (Runnable r : deferred) {
+      if (r instanceof FailableTask f) {
+        f.fail(reason);
+      }
+    }
+    deferred.clear();
     for (PendingRead r : reads.values()) {
       completeExceptionally(r.future(), reason);
     }

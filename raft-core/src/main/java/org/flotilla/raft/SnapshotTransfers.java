@@ -176,8 +176,11 @@ final class SnapshotTransfers {
       } else if (r.rejected()) {
         o.rewind(0);
         o.pump();
-      } else if (r.nextOffset() < o.acked || r.nextOffset() > o.sent) {
-        // The receiver lost chunks (or restarted the transfer): resume where it is.
+      } else if (r.nextOffset() < o.acked
+          || r.nextOffset() > o.sent
+          || (r.nextOffset() == o.acked && o.sent > o.acked)) {
+        // A repeated acknowledgement means the chunk after it was lost; a lower or higher one
+        // that the receiver restarted the transfer. Either way resume where the receiver is.
         o.rewind(Math.min(r.nextOffset(), o.snapshot.size()));
         o.pump();
       } else {
@@ -195,6 +198,14 @@ final class SnapshotTransfers {
   void tick() {
     for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {
       Outgoing o = it.next();
+      org.flotilla.raft.core.Progress p = node.core().progress().get(o.peer);
+      if (p == null || p.state() != org.flotilla.raft.core.Progress.State.SNAPSHOT) {
+        // The member left, or the core gave up on this transfer (it starts a new one when the
+        // member answers again): stop holding back log compaction for it.
+        o.close();
+        it.remove();
+        continue;
+      }
       if (++o.idle < idleTicks) {
         continue;
       }

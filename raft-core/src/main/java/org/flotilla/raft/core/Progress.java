@@ -87,7 +87,12 @@ public final class Progress {
     return next;
   }
 
-  boolean recentActive() {
+  /**
+   * Tells whether the member answered within the current check-quorum period.
+   *
+   * @return true if it did
+   */
+  public boolean recentActive() {
     return recentActive;
   }
 

@@ -94,7 +94,9 @@ public final class RaftCore {
   private final Map<String, Progress> progress = new LinkedHashMap<>();
   private String leadTransferee;
   private int transferElapsed;
-  private long lastTimeoutNowTick = Long.MIN_VALUE / 2;
+  private boolean timeoutNowSentInTerm;
+  // started from a persisted term: it may have acknowledged a leader's lease before it stopped
+  private final boolean restarted;
   private long round;
   private boolean roundSent = true;
   private final long[] roundSentTick = new long[ROUND_HISTORY];
@@ -138,6 +140,7 @@ public final class RaftCore {
     this.random = random;
     this.term = hardState.term();
     this.votedFor = hardState.votedFor();
+    this.restarted = hardState.term() > 0;
     this.savedHardState = hardState;
     this.latestSnapshot = snapshot;
     long snapshotIndex = snapshot == null ? 0 : snapshot.index();
@@ -326,6 +329,7 @@ public final class RaftCore {
     if (term != newTerm) {
       term = newTerm;
       votedFor = "";
+      timeoutNowSentInTerm = false;
     }
     leader = null;
     electionElapsed = 0;
@@ -559,10 +563,12 @@ public final class RaftCore {
       if (m instanceof RequestVote rv) {
         // thesis §9.6 / §4.2.3: ignore votes while a leader is known to be alive, unless the
         // election comes from a leadership transfer.
+        // A member that just (re)started may have promised a lease before its crash: it keeps
+        // that promise for one election timeout of its own.
         boolean inLease =
             options.checkQuorum()
-                && leader != null
-                && electionElapsed < options.electionTimeoutTicks();
+                && ((leader != null && electionElapsed < options.electionTimeoutTicks())
+                    || (restarted && now < options.electionTimeoutTicks()));
         if (inLease && !rv.transfer()) {
           return;
         }
@@ -874,6 +880,17 @@ public final class RaftCore {
     return log.term(log.committed()) == term;
   }
 
+  /**
+   * Tells whether this member leads and has committed an entry of its term (its no-op), which a
+   * leader needs before it serves reads or accepts a membership change (thesis §6.4, and the
+   * single-server-change bug of thesis §4.1 fixed by the same rule).
+   *
+   * @return true for a leader ready for reads and membership changes
+   */
+  public boolean isLeaderReady() {
+    return role == Role.LEADER && committedInTerm();
+  }
+
   private void maybeCommit() {
     long index =
         Quorum.committedValue(
@@ -1096,12 +1113,14 @@ public final class RaftCore {
   private boolean leaseValid() {
     // A transfer target elected through TimeoutNow ignores leases, so no lease holds while a
     // transfer is under way or within an election timeout of one.
-    if (!options.checkQuorum()
-        || leadTransferee != null
-        || now - lastTimeoutNowTick < options.electionTimeoutTicks()) {
+    // A TimeoutNow stays valid at its target for the rest of the term, so none may have been
+    // sent in this term.
+    if (!options.checkQuorum() || leadTransferee != null || timeoutNowSentInTerm) {
       return false;
     }
-    long oldestValid = now - (options.electionTimeoutTicks() - options.leaseDriftTicks()) + 1;
+    // A follower's vote refusal lasts at least T - 1 of its ticks after the heartbeat: one tick
+    // of margin beyond the configured drift covers tick quantisation.
+    long oldestValid = now - (options.electionTimeoutTicks() - options.leaseDriftTicks()) + 2;
     long leaseStart =
         Quorum.committedValue(
             configuration(),
@@ -1184,7 +1203,7 @@ public final class RaftCore {
   }
 
   private void sendTimeoutNow(String target) {
-    lastTimeoutNowTick = now;
+    timeoutNowSentInTerm = true;
     send(new TimeoutNow(id, target, term));
   }
 

@@ -19,7 +19,7 @@ class NettyTransportConformanceTest extends TransportConformanceTest {
         .maxFrameSize(MAX_FRAME)
         .reconnectBackoff(Duration.ofMillis(10), Duration.ofMillis(200))
         .handshakeTimeout(Duration.ofSeconds(5))
-        .keepalive(Duration.ofMillis(100))
+        .keepalive(Duration.ofSeconds(1))
         .ioThreads(1);
   }
 
