@@ -107,6 +107,7 @@ final class NodeRuntime {
   private long lastTerm = -1;
   private String lastLeader;
   private Configuration lastConfig;
+  private long reachableVersion;
   private long handedToApply;
   private long ticks;
   private long nextTick;
@@ -234,7 +235,8 @@ final class NodeRuntime {
     // Workers start only once nothing above can fail, so a failed start leaks no thread.
     applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
     applier.attach(applyWorker);
-    transport.updateMembers(core.configuration().all());
+    transport.updateMembers(core.reachableMembers());
+    reachableVersion = core.configurationsVersion();
     lastConfig = core.configuration();
     nextTick = scheduler.nanoTime() + tickNanos;
     loopWorker = scheduler.start("flotilla-" + id + "-loop", this::loopTurn);
@@ -541,7 +543,11 @@ final class NodeRuntime {
       }
       if (lastRole == Role.LEADER && role != Role.LEADER) {
         transfers.stopSending();
-        if (pendingChange != null) {
+        if (pendingChange != null && pendingChangeCommitted()) {
+          // A leader that removed itself steps down as the removal commits.
+          complete(pendingChange.future(), new Result(core.configurationIndex(), null));
+          pendingChange = null;
+        } else if (pendingChange != null) {
           completeExceptionally(
               pendingChange.future(),
               new RaftException(
@@ -568,19 +574,27 @@ final class NodeRuntime {
     if (!config.equals(lastConfig)) {
       LOG.info("{}: configuration is now {}", id, describe(config));
       lastConfig = config;
-      transport.updateMembers(config.all());
       for (RaftListener l : listeners) {
         callback(() -> l.onMembershipChange(config));
       }
       refreshStatus();
     }
-    if (pendingChange != null
-        && !config.isJoint()
-        && core.configurationIndex() >= pendingChange.index()
-        && core.commitIndex() >= core.configurationIndex()) {
+    if (core.configurationsVersion() != reachableVersion) {
+      // Members leave the transport only once the configuration that removes them commits.
+      reachableVersion = core.configurationsVersion();
+      transport.updateMembers(core.reachableMembers());
+    }
+    if (pendingChange != null && pendingChangeCommitted()) {
       complete(pendingChange.future(), new Result(core.configurationIndex(), null));
       pendingChange = null;
     }
+  }
+
+  /** Whether the configuration the pending change asked for is in force and committed. */
+  private boolean pendingChangeCommitted() {
+    return !core.configuration().isJoint()
+        && core.configurationIndex() >= pendingChange.index()
+        && core.commitIndex() >= core.configurationIndex();
   }
 
   private static String describe(Configuration c) {

@@ -60,7 +60,7 @@ public abstract class RaftClusterScenarios {
     }
   }
 
-  private static <T> T join(CompletableFuture<T> f) {
+  protected static <T> T join(CompletableFuture<T> f) {
     try {
       return f.get(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

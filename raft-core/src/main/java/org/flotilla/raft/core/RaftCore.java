@@ -83,6 +83,8 @@ public final class RaftCore {
   // Configurations in the log after the committed one, and the committed one first.
   // invariant: configs is not empty and sorted by index; configs.get(last) is in force
   private final ArrayList<ConfigAt> configs = new ArrayList<>();
+  // Bumped whenever configs changes, so the runtime can tell when reachableMembers() changed.
+  private long configsVersion;
 
   // Latest snapshot known to exist (taken locally or installed), for followers that need one.
   private SnapshotMeta latestSnapshot;
@@ -272,6 +274,34 @@ public final class RaftCore {
    */
   public Configuration configuration() {
     return configs.get(configs.size() - 1).configuration();
+  }
+
+  /**
+   * Returns the members this member must be able to exchange messages with: those of the
+   * configuration in force and of every configuration back to the newest committed one, with the
+   * newest address of each. A member that an uncommitted configuration removes stays until the
+   * removal commits, because the removal needs its messages: a leader that removes itself commits
+   * that entry only when the remaining members' acknowledgements reach it (thesis §4.2.2).
+   *
+   * @return the members, this one included if it is one
+   */
+  public List<Member> reachableMembers() {
+    Map<String, Member> byId = new LinkedHashMap<>();
+    for (int i = configs.size() - 1; i >= 0; i--) {
+      for (Member m : configs.get(i).configuration().all()) {
+        byId.putIfAbsent(m.id(), m);
+      }
+    }
+    return List.copyOf(byId.values());
+  }
+
+  /**
+   * Returns a number that changes whenever {@link #reachableMembers()} may have changed.
+   *
+   * @return the version of the configuration list
+   */
+  public long configurationsVersion() {
+    return configsVersion;
   }
 
   /**
@@ -759,6 +789,7 @@ public final class RaftCore {
         log.restore(meta);
         configs.clear();
         configs.add(new ConfigAt(meta.index(), meta.configuration()));
+        configsVersion++;
         if (latestSnapshot == null || latestSnapshot.index() < meta.index()) {
           latestSnapshot = meta;
         }
@@ -1031,6 +1062,7 @@ public final class RaftCore {
       }
     }
     if (changed) {
+      configsVersion++;
       configurationChanged();
     }
   }
@@ -1062,6 +1094,7 @@ public final class RaftCore {
     long committed = log.committed();
     while (configs.size() > 1 && configs.get(1).index() <= committed) {
       configs.remove(0);
+      configsVersion++;
     }
   }
 

@@ -217,6 +217,35 @@ class RaftMembershipTest {
     }
   }
 
+  /**
+   * A member that an uncommitted configuration removes must still hear from the others: the removed
+   * leader commits the entry that removes it only when their acknowledgements reach it.
+   */
+  @Test
+  void aRemovedMemberStaysReachableUntilItsRemovalCommits() {
+    CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+    net.elect("n1");
+    RaftCore n2 = net.core("n2");
+    long version = n2.configurationsVersion();
+    Configuration withoutN1 = voters("n2", "n3");
+    n2.step(
+        appendConfig(
+            "n1", "n2", n2.term(), n2.lastIndex(), n2.term(), n2.lastIndex() + 1, withoutN1));
+    assertThat(n2.configuration()).isEqualTo(withoutN1);
+    assertThat(n2.configurationsVersion()).isNotEqualTo(version);
+    assertThat(n2.reachableMembers())
+        .extracting(Member::id)
+        .containsExactlyInAnyOrder("n1", "n2", "n3");
+    version = n2.configurationsVersion();
+    // The leader's commit index reaches the entry: the old configuration is dropped.
+    n2.step(
+        new AppendEntries(
+            "n1", "n2", n2.term(), n2.lastIndex(), n2.term(), n2.lastIndex(), List.of()));
+    assertThat(n2.commitIndex()).isEqualTo(n2.lastIndex());
+    assertThat(n2.configurationsVersion()).isNotEqualTo(version);
+    assertThat(n2.reachableMembers()).extracting(Member::id).containsExactlyInAnyOrder("n2", "n3");
+  }
+
   @Nested
   @DisplayName("thesis §4.2.1 Learners (non-voting members)")
   class Learners {

@@ -105,7 +105,10 @@ public final class KvServer implements AutoCloseable {
     NettyTransport.Builder transport =
         NettyTransport.builder()
             .clusterId(c.clusterId())
-            .bindAddress(ServerConfig.host(c.raftBind()), ServerConfig.port(c.raftBind()));
+            .bindAddress(ServerConfig.host(c.raftBind()), ServerConfig.port(c.raftBind()))
+            // Membership changes through POST /members: a node that was down while a new member
+            // joined and took the lead must accept that leader to learn the new configuration.
+            .acceptNonMembers(true);
     if (c.tlsCert() != null) {
       transport.tls(c.tlsCert(), c.tlsKey(), c.tlsCa());
     }

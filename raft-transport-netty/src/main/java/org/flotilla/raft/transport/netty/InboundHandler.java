@@ -14,6 +14,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.spi.Transport;
@@ -43,6 +44,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private final WireCodec codec;
   private final String localId;
   private final Predicate<String> knownMember;
+  private final Predicate<String> inConfiguration;
+  private final BiConsumer<String, String> nonMemberAccepted;
   private final Transport.Inbox inbox;
   private final Duration handshakeTimeout;
 
@@ -56,11 +59,15 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       WireCodec codec,
       String localId,
       Predicate<String> knownMember,
+      Predicate<String> inConfiguration,
+      BiConsumer<String, String> nonMemberAccepted,
       Transport.Inbox inbox,
       Duration handshakeTimeout) {
     this.codec = codec;
     this.localId = localId;
     this.knownMember = knownMember;
+    this.inConfiguration = inConfiguration;
+    this.nonMemberAccepted = nonMemberAccepted;
     this.inbox = inbox;
     this.handshakeTimeout = handshakeTimeout;
   }
@@ -73,12 +80,22 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       WireCodec codec,
       String localId,
       Predicate<String> knownMember,
+      Predicate<String> inConfiguration,
+      BiConsumer<String, String> nonMemberAccepted,
       Transport.Inbox inbox,
       Duration handshakeTimeout) {
     pipeline.addLast("idle", idleHandler(keepalive));
     pipeline.addLast("frames", frameDecoder(maxFrameSize));
     pipeline.addLast(
-        "inbound", new InboundHandler(codec, localId, knownMember, inbox, handshakeTimeout));
+        "inbound",
+        new InboundHandler(
+            codec,
+            localId,
+            knownMember,
+            inConfiguration,
+            nonMemberAccepted,
+            inbox,
+            handshakeTimeout));
   }
 
   /**
@@ -202,8 +219,18 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     }
     peerId = hello.getSenderId();
     cancelTimer();
-    LOG.info(
-        "{}: accepted connection from {} at {}", localId, peerId, ctx.channel().remoteAddress());
+    if (inConfiguration.test(peerId)) {
+      LOG.info(
+          "{}: accepted connection from {} at {}", localId, peerId, ctx.channel().remoteAddress());
+    } else {
+      LOG.warn(
+          "{}: accepted connection from {} at {}, which is not in this member's configuration"
+              + " (acceptNonMembers is set: it may have joined while this member was away)",
+          localId,
+          peerId,
+          ctx.channel().remoteAddress());
+      nonMemberAccepted.accept(peerId, hello.getSenderAddress());
+    }
     ctx.writeAndFlush(
         WireCodec.frame(ctx.alloc(), WireCodec.accept(localId), Integer.MAX_VALUE),
         ctx.voidPromise());

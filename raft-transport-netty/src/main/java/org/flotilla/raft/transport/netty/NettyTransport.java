@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * <p>Each node listens on its bind address and opens one connection to each other member, on which
  * it sends; it receives on the connections the others open to it. A connection starts with a
  * handshake naming the cluster, the group and both members: a node of another cluster, another
- * group, or a member this node does not know is refused and logged. Every inbound frame is decoded
- * and validated (size, ids, fields) before it reaches the node; a bad one closes the connection.
+ * group, or a member this node does not know is refused and logged (unless {@link
+ * Builder#acceptNonMembers(boolean)} is set, for members added while this one was away). Every
+ * inbound frame is decoded and validated (size, ids, fields) before it reaches the node; a bad one
+ * closes the connection.
  *
  * <p>Outbound messages wait in a bounded queue per peer; when it is full the oldest replication
  * messages are dropped first (Raft resends them). {@link #send} only queues; {@link #flush} writes
@@ -83,6 +85,7 @@ public final class NettyTransport implements Transport {
 
   private static final int MIN_FRAME_SIZE = 64 * 1024;
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final int MAX_LEARNED = 64;
 
   private final TransportOptions options;
   private final WireCodec codec;
@@ -95,6 +98,9 @@ public final class NettyTransport implements Transport {
   private volatile boolean nativeEpoll;
   // Replaced (never mutated) by updateMembers; read by I/O threads to check peers.
   private volatile Map<String, Member> members = Map.of();
+  // Addresses of members outside the configuration that connected here (acceptNonMembers), so
+  // that this node can answer them; written by I/O threads, read by the event loop.
+  private final ConcurrentHashMap<String, Member> learned = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Peer> peers = new ConcurrentHashMap<>();
   // Every open channel (listening, accepted, connected): closed together by close(). Thread-safe.
   private final ChannelGroup channels =
@@ -150,7 +156,9 @@ public final class NettyTransport implements Transport {
                         options.keepalive(),
                         codec,
                         localId,
+                        NettyTransport.this::mayReceiveFrom,
                         NettyTransport.this::isPeer,
+                        NettyTransport.this::learnAddress,
                         inbox,
                         options.handshakeTimeout());
                   }
@@ -225,14 +233,20 @@ public final class NettyTransport implements Transport {
       m.put(member.id(), member);
     }
     members = Map.copyOf(m);
+    learned.keySet().removeAll(m.keySet());
     if (group != null) {
       updatePeers(members);
     }
   }
 
-  private void updatePeers(Map<String, Member> current) {
+  private void updatePeers(Map<String, Member> configured) {
     if (closed) {
       return;
+    }
+    Map<String, Member> current = configured;
+    if (!learned.isEmpty()) {
+      current = new HashMap<>(learned);
+      current.putAll(configured);
     }
     for (Map.Entry<String, Peer> e : peers.entrySet()) {
       Member m = current.get(e.getKey());
@@ -293,6 +307,10 @@ public final class NettyTransport implements Transport {
       return;
     }
     Peer peer = closed ? null : peers.get(message.to());
+    if (peer == null && !closed && group != null && learned.containsKey(message.to())) {
+      updatePeers(members);
+      peer = peers.get(message.to());
+    }
     if (peer == null) {
       dropped.incrementAndGet();
       LOG.debug("{}: dropped a message to unknown or unreachable member {}", localId, message.to());
@@ -356,6 +374,45 @@ public final class NettyTransport implements Transport {
     return !id.equals(localId) && members.containsKey(id);
   }
 
+  /** This node's address as its configuration names it, or empty if it is not in it. */
+  String ownAddress() {
+    Member self = members.get(localId);
+    return self == null ? "" : self.address();
+  }
+
+  /**
+   * Remembers where a member outside the configuration that connected here listens, so that this
+   * node can answer it. Called by I/O threads; the peer is created at the first send to it.
+   */
+  void learnAddress(String id, String address) {
+    if (address.isEmpty() || members.containsKey(id)) {
+      return;
+    }
+    try {
+      parseAddress(address);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("{}: {} announced an unusable address: {}", localId, id, e.getMessage());
+      return;
+    }
+    if (learned.size() >= MAX_LEARNED && !learned.containsKey(id)) {
+      LOG.warn(
+          "{}: not remembering the address of {}: already {} members outside the configuration",
+          localId,
+          id,
+          MAX_LEARNED);
+      return;
+    }
+    Member previous = learned.put(id, Member.of(id, address));
+    if (previous == null || !previous.address().equals(address)) {
+      LOG.info("{}: will answer {} (not in the configuration) at {}", localId, id, address);
+    }
+  }
+
+  /** Whether a connection from this id may deliver messages (its handshake is checked apart). */
+  boolean mayReceiveFrom(String id) {
+    return !id.equals(localId) && (options.acceptNonMembers() || members.containsKey(id));
+  }
+
   Bootstrap clientBootstrap() {
     return new Bootstrap()
         .channel(nativeEpoll ? EpollSocketChannel.class : NioSocketChannel.class)
@@ -411,6 +468,7 @@ public final class NettyTransport implements Transport {
     private Duration keepalive = Duration.ofSeconds(1);
     private int ioThreads = 2;
     private boolean preferNative = true;
+    private boolean acceptNonMembers;
     private Path tlsCertificateChain;
     private Path tlsPrivateKey;
     private Path tlsTrustedCertificates;
@@ -517,6 +575,25 @@ public final class NettyTransport implements Transport {
      */
     public Builder keepalive(Duration interval) {
       this.keepalive = interval;
+      return this;
+    }
+
+    /**
+     * Sets whether a member of this cluster and group that is not in this node's configuration may
+     * connect and send; default false (it is refused and logged, like a stranger).
+     *
+     * <p>Raft servers are meant to process messages from members of configurations they have not
+     * seen yet (Raft thesis §4.1): a node that was down while a new member joined and then became
+     * leader learns the new configuration only from that leader. With the default, such a node
+     * refuses the new leader and cannot catch up until it is removed and added again. Set this on
+     * clusters whose membership changes, preferably with TLS, so that only holders of a cluster
+     * certificate can connect. The cluster id and group id are checked either way.
+     *
+     * @param accept whether to accept members not in the configuration
+     * @return this builder
+     */
+    public Builder acceptNonMembers(boolean accept) {
+      this.acceptNonMembers = accept;
       return this;
     }
 
@@ -685,6 +762,7 @@ public final class NettyTransport implements Transport {
               keepalive,
               ioThreads,
               preferNative,
+              acceptNonMembers,
               server,
               client));
     }

@@ -54,7 +54,8 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
                 },
                 timeout,
                 TimeUnit.MILLISECONDS);
-    Wire.Hello hello = transport.codec().hello(transport.localId(), peer.id);
+    Wire.Hello hello =
+        transport.codec().hello(transport.localId(), peer.id, transport.ownAddress());
     ctx.writeAndFlush(WireCodec.frame(ctx.alloc(), hello, Integer.MAX_VALUE), ctx.voidPromise());
     super.channelActive(ctx);
   }

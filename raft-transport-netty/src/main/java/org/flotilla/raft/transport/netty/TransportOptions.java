@@ -21,6 +21,7 @@ record TransportOptions(
     Duration keepalive,
     int ioThreads,
     boolean preferNative,
+    boolean acceptNonMembers,
     SslContext serverSsl,
     SslContext clientSsl) {
 

@@ -152,6 +152,10 @@ final class WireCodec {
   // ---------------------------------------------------------------- handshake
 
   Wire.Hello hello(String senderId, String receiverId) {
+    return hello(senderId, receiverId, "");
+  }
+
+  Wire.Hello hello(String senderId, String receiverId, String senderAddress) {
     return Wire.Hello.newBuilder()
         .setMagic(MAGIC)
         .setProtocolVersion(PROTOCOL_VERSION)
@@ -159,6 +163,7 @@ final class WireCodec {
         .setGroupId(groupId)
         .setSenderId(senderId)
         .setReceiverId(receiverId)
+        .setSenderAddress(senderAddress)
         .build();
   }
 

@@ -84,6 +84,8 @@ class InboundFuzzTest {
         WireCodecTest.CODEC,
         "b",
         "a"::equals,
+        "a"::equals,
+        (id, address) -> {},
         inbox::add,
         Duration.ofSeconds(5));
     ch.pipeline().fireChannelActive();

@@ -34,6 +34,8 @@ class InboundHandlerTest {
         WireCodecTest.CODEC,
         "b",
         Set.of("a")::contains,
+        Set.of("a")::contains,
+        (id, address) -> {},
         inbox::add,
         Duration.ofSeconds(5));
     ch.pipeline().fireChannelActive();
@@ -178,6 +180,8 @@ class InboundHandlerTest {
         WireCodecTest.CODEC,
         "b",
         members::contains,
+        members::contains,
+        (id, address) -> {},
         inbox::add,
         Duration.ofSeconds(5));
     ch.pipeline().fireChannelActive();
@@ -199,6 +203,8 @@ class InboundHandlerTest {
         WireCodecTest.CODEC,
         "b",
         "a"::equals,
+        "a"::equals,
+        (id, address) -> {},
         m -> {
           throw new IllegalStateException("node bug");
         },

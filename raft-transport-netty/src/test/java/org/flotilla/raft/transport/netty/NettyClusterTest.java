@@ -1,16 +1,23 @@
 package org.flotilla.raft.transport.netty;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.flotilla.raft.Member;
+import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftClusterScenarios;
+import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.TestCluster;
+import org.junit.jupiter.api.Test;
 
 /**
  * The runtime's integration scenarios over {@link NettyTransport} on loopback: every member listens
@@ -21,12 +28,75 @@ class NettyClusterTest extends RaftClusterScenarios {
 
   @Override
   protected TestCluster newCluster(RaftOptions options) {
+    return cluster(options, false);
+  }
+
+  private static TestCluster cluster(RaftOptions options, boolean acceptNonMembers) {
     Map<String, Integer> ports = new ConcurrentHashMap<>();
     return new TestCluster(
         id -> Member.of(id, "127.0.0.1:" + ports.computeIfAbsent(id, k -> freePort())),
-        id -> transport(ports.computeIfAbsent(id, k -> freePort())).build(),
+        id ->
+            transport(ports.computeIfAbsent(id, k -> freePort()))
+                .acceptNonMembers(acceptNonMembers)
+                .build(),
         id -> new TestCluster.MemoryStores(),
         options);
+  }
+
+  /**
+   * n3 is down while n4 joins, n1 leaves and n4 takes the lead. n3's configuration names only n1,
+   * n2 and n3, and only n4 (the leader) can bring it up to date: it must accept n4's connection.
+   */
+  @Test
+  void aMemberAwayWhileItsNewLeaderJoinedCatchesUpFromIt() {
+    try (TestCluster c = cluster(TestCluster.fastOptions().build(), true).start("n1", "n2", "n3")) {
+      List<Member> initial = List.of(c.member("n1"), c.member("n2"), c.member("n3"));
+      join(c.awaitLeader(ELECTION).submit(TestCluster.put("before", "1")));
+      TestCluster.await(
+          "n3 applies the first write",
+          Duration.ofSeconds(10),
+          () -> "1".equals(c.machine("n3").value("before")));
+      c.stop("n3");
+      c.startNode("n4", initial);
+      join(c.awaitLeader(ELECTION).addMember(c.member("n4")));
+      TestCluster.await(
+          "n4 promoted",
+          Duration.ofSeconds(20),
+          () -> {
+            NodeStatus s = c.awaitLeader(ELECTION).status();
+            return s.configuration().isVoter("n4") && !s.configuration().isJoint();
+          });
+      TestCluster.await(
+          "n1 removed",
+          Duration.ofSeconds(20),
+          () -> {
+            // Refused while the promotion is still committing: try again.
+            CompletableFuture<?> removal = c.awaitLeader(ELECTION).removeMember("n1");
+            return removal.handle((r, e) -> e == null).join();
+          });
+      assertThat(c.awaitLeader(ELECTION).status().configuration().contains("n1")).isFalse();
+      c.stop("n1");
+      TestCluster.await(
+          "n4 leads",
+          Duration.ofSeconds(20),
+          () -> {
+            RaftNode l = c.awaitLeader(ELECTION);
+            if (!l.id().equals("n4")) {
+              CompletableFuture<Void> unused = l.transferLeadership("n4");
+              return false;
+            }
+            return true;
+          });
+      join(c.node("n4").submit(TestCluster.put("after", "2")));
+
+      c.restart("n3");
+      TestCluster.await(
+          "n3 catches up from n4, a leader it had never heard of",
+          Duration.ofSeconds(20),
+          () -> "2".equals(c.machine("n3").value("after")));
+      assertThat(c.node("n3").status().configuration().contains("n4")).isTrue();
+      assertThat(c.node("n3").status().leader()).isEqualTo("n4");
+    }
   }
 
   /**
@@ -37,7 +107,7 @@ class NettyClusterTest extends RaftClusterScenarios {
         .clusterId("it")
         .bindAddress("127.0.0.1", port)
         .reconnectBackoff(Duration.ofMillis(10), Duration.ofMillis(200))
-        .keepalive(Duration.ofMillis(100))
+        .keepalive(Duration.ofSeconds(1))
         .ioThreads(1);
   }
 
