@@ -86,7 +86,7 @@ final class ChaosRun implements AutoCloseable {
     this.seed = seed;
     this.clients = clients;
     this.keys = keys;
-    this.dir = dir;
+    this.dir = Files.createDirectories(dir);
     this.random = new Random(seed);
     for (int i = 1; i <= nodes; i++) {
       ids.add("n" + i);
