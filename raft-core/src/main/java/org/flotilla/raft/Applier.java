@@ -51,6 +51,9 @@ final class Applier {
   private final SnapshotStore snapshots;
   private final Executor snapshotExecutor;
   private final long snapshotThreshold;
+  private final long snapshotThresholdBytes;
+  // payload bytes applied since the last snapshot (apply thread)
+  private long bytesSinceSnapshot;
   private final ArrayBlockingQueue<Task> tasks;
   private Scheduler.Worker worker;
   private final PriorityQueue<Read> waiting =
@@ -77,6 +80,7 @@ final class Applier {
     this.snapshots = snapshots;
     this.snapshotExecutor = snapshotExecutor;
     this.snapshotThreshold = options.snapshotThresholdEntries();
+    this.snapshotThresholdBytes = options.snapshotThresholdBytes();
     this.sessions = new Sessions(options.sessionTimeout().toMillis(), options.maxSessions());
     this.appliedConfig = bootstrap;
     this.tasks = new ArrayBlockingQueue<>(capacity);
@@ -174,6 +178,7 @@ final class Applier {
     } else if (entry.type() == EntryType.CONFIGURATION) {
       appliedConfig = Configuration.decode(entry.payload());
     }
+    bytesSinceSnapshot += entry.payload().remaining();
     appliedIndex = entry.index();
     appliedTerm = entry.term();
     node.completeCommand(entry, result, status);
@@ -190,6 +195,7 @@ final class Applier {
     appliedTerm = meta.term();
     appliedConfig = meta.configuration();
     lastSnapshotIndex = meta.index();
+    bytesSinceSnapshot = 0;
     LOG.info("restored snapshot at index {} term {}", meta.index(), meta.term());
   }
 
@@ -250,7 +256,9 @@ final class Applier {
 
   /** Takes a snapshot if the threshold is passed, or if {@code forced} asks for one. */
   private void maybeSnapshot(CompletableFuture<Long> forced) {
-    boolean due = snapshotThreshold > 0 && appliedIndex - lastSnapshotIndex >= snapshotThreshold;
+    boolean due =
+        (snapshotThreshold > 0 && appliedIndex - lastSnapshotIndex >= snapshotThreshold)
+            || (snapshotThresholdBytes > 0 && bytesSinceSnapshot >= snapshotThresholdBytes);
     if ((forced == null && !due) || appliedIndex == 0) {
       if (forced != null) {
         node.complete(forced, lastSnapshotIndex);
@@ -268,6 +276,7 @@ final class Applier {
     StateMachine.Snapshot writer = stateMachine.snapshot();
     Sessions table = sessions.copy();
     lastSnapshotIndex = appliedIndex;
+    bytesSinceSnapshot = 0;
     long start = node.nanoTime();
     Runnable write =
         () -> {

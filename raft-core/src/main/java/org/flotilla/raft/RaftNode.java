@@ -265,7 +265,8 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * Takes a snapshot now (normally taken every {@link RaftOptions#snapshotThresholdEntries()}).
+   * Takes a snapshot now (normally taken every {@link RaftOptions#snapshotThresholdEntries()} or
+   * {@link RaftOptions#snapshotThresholdBytes()}).
    *
    * @return completed with the snapshot's index once it is durable
    */

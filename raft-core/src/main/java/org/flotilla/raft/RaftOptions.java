@@ -27,6 +27,7 @@ public final class RaftOptions {
   private final long maxPendingBytes;
   private final int maxApplyBatchBytes;
   private final long snapshotThresholdEntries;
+  private final long snapshotThresholdBytes;
   private final long snapshotTrailingEntries;
   private final int snapshotChunkBytes;
   private final Duration sessionTimeout;
@@ -47,6 +48,7 @@ public final class RaftOptions {
     this.maxPendingBytes = b.maxPendingBytes;
     this.maxApplyBatchBytes = b.maxApplyBatchBytes;
     this.snapshotThresholdEntries = b.snapshotThresholdEntries;
+    this.snapshotThresholdBytes = b.snapshotThresholdBytes;
     this.snapshotTrailingEntries = b.snapshotTrailingEntries;
     this.snapshotChunkBytes = b.snapshotChunkBytes;
     this.sessionTimeout = b.sessionTimeout;
@@ -92,6 +94,7 @@ public final class RaftOptions {
     b.maxPendingBytes = maxPendingBytes;
     b.maxApplyBatchBytes = maxApplyBatchBytes;
     b.snapshotThresholdEntries = snapshotThresholdEntries;
+    b.snapshotThresholdBytes = snapshotThresholdBytes;
     b.snapshotTrailingEntries = snapshotTrailingEntries;
     b.snapshotChunkBytes = snapshotChunkBytes;
     b.sessionTimeout = sessionTimeout;
@@ -210,6 +213,15 @@ public final class RaftOptions {
   }
 
   /**
+   * Returns after how many bytes of applied entries a snapshot is taken (0: no byte threshold).
+   *
+   * @return bytes
+   */
+  public long snapshotThresholdBytes() {
+    return snapshotThresholdBytes;
+  }
+
+  /**
    * Returns how many entries the log keeps behind a snapshot for slow followers.
    *
    * @return entries
@@ -291,6 +303,9 @@ public final class RaftOptions {
         + checkQuorum
         + ", snapshotEvery="
         + snapshotThresholdEntries
+        + " entries or "
+        + snapshotThresholdBytes
+        + " bytes"
         + "}";
   }
 
@@ -308,6 +323,7 @@ public final class RaftOptions {
     private long maxPendingBytes = 64L << 20;
     private int maxApplyBatchBytes = 4 << 20;
     private long snapshotThresholdEntries = 100_000;
+    private long snapshotThresholdBytes = 256L << 20;
     private long snapshotTrailingEntries = 10_000;
     private int snapshotChunkBytes = 1 << 20;
     private Duration sessionTimeout = Duration.ofMinutes(10);
@@ -467,6 +483,20 @@ public final class RaftOptions {
     }
 
     /**
+     * Sets after how many bytes of applied entries (their payloads) a snapshot is taken and the log
+     * compacted, whichever of this and {@link #snapshotThresholdEntries(long)} comes first. Default
+     * 256 MiB; 0 disables the byte threshold; range [0, 1 TiB]. Lower it to bound the log's disk
+     * use and restart time when entries are large.
+     *
+     * @param value bytes
+     * @return this builder
+     */
+    public Builder snapshotThresholdBytes(long value) {
+      snapshotThresholdBytes = value;
+      return this;
+    }
+
+    /**
      * Sets how many entries the log keeps behind a snapshot, so that slightly slow followers catch
      * up from the log rather than need the snapshot. Default 10,000; range [0, 10^9].
      *
@@ -577,6 +607,7 @@ public final class RaftOptions {
       range("maxPendingBytes", maxPendingBytes, 1024, 16L << 30);
       range("maxApplyBatchBytes", maxApplyBatchBytes, 1024, 256 << 20);
       range("snapshotThresholdEntries", snapshotThresholdEntries, 0, 1_000_000_000_000L);
+      range("snapshotThresholdBytes", snapshotThresholdBytes, 0, 1L << 40);
       range("snapshotTrailingEntries", snapshotTrailingEntries, 0, 1_000_000_000);
       range("snapshotChunkBytes", snapshotChunkBytes, 4096, 16 << 20);
       positive("sessionTimeout", sessionTimeout);

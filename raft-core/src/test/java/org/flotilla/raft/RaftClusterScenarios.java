@@ -373,4 +373,24 @@ public abstract class RaftClusterScenarios {
     assertThat(c.machine(l.id()).value("last")).isEqualTo("x");
     assertThat(c.machine(l.id()).value("z")).isNull();
   }
+
+  @Test
+  void aSnapshotIsTakenWhenTheAppliedBytesPassTheThreshold() {
+    TestCluster c =
+        cluster(
+                TestCluster.fastOptions()
+                    .snapshotThresholdEntries(0)
+                    .snapshotThresholdBytes(16 * 1024)
+                    .build())
+            .start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    String big = "x".repeat(1024);
+    for (int i = 0; i < 40; i++) {
+      join(leader.submit(TestCluster.put("k" + i, big)));
+    }
+    // 40 KiB applied, with no entry-count threshold: only the byte threshold can have fired.
+    TestCluster.await(
+        "a snapshot on the leader", ELECTION, () -> leader.status().snapshotIndex() > 0);
+    assertThat(leader.status().snapshotIndex()).isLessThanOrEqualTo(leader.status().appliedIndex());
+  }
 }
