@@ -27,6 +27,8 @@ import org.flotilla.raft.core.RaftCore;
 import org.flotilla.raft.core.ReadState;
 import org.flotilla.raft.core.Ready;
 import org.flotilla.raft.message.EntryType;
+import org.flotilla.raft.message.ForwardRequest;
+import org.flotilla.raft.message.ForwardResponse;
 import org.flotilla.raft.message.InstallSnapshot;
 import org.flotilla.raft.message.InstallSnapshotResponse;
 import org.flotilla.raft.message.LogEntry;
@@ -90,6 +92,9 @@ final class NodeRuntime {
   private RaftCore core;
   private SnapshotTransfers transfers;
   private final Map<Long, PendingRead> reads = new HashMap<>();
+  // commands forwarded to the leader (forwardToLeader), by request id; event loop only
+  private final Map<Long, Forwarded> forwarded = new HashMap<>();
+  private long nextForwardId = 1;
   private long nextReadContext = 1;
   private final Set<String> autoPromote = new HashSet<>();
   // loop tasks waiting for the next tick (membership changes while the leader is new)
@@ -126,6 +131,9 @@ final class NodeRuntime {
   }
 
   private record PendingRead(ByteBuffer query, CompletableFuture<Result> future, long tick) {}
+
+  /** A command this follower forwarded to the leader, awaiting its answer. */
+  private record Forwarded(PendingCommand command, String leader, long tick) {}
 
   private record PendingChange(long index, CompletableFuture<Result> future) {}
 
@@ -390,6 +398,9 @@ final class NodeRuntime {
       maybeAutoPromote();
     }
     expireReads();
+    if (!forwarded.isEmpty()) {
+      expireForwarded();
+    }
     if (pendingTransfer != null && ticks >= pendingTransfer.deadlineTick()) {
       completeExceptionally(
           pendingTransfer.future(),
@@ -500,6 +511,10 @@ final class NodeRuntime {
             () -> {
               if (m instanceof InstallSnapshot chunk) {
                 transfers.receive(chunk, core);
+              } else if (m instanceof ForwardRequest r) {
+                onForwardRequest(r);
+              } else if (m instanceof ForwardResponse r) {
+                onForwardResponse(r);
               } else {
                 if (m instanceof InstallSnapshotResponse r) {
                   transfers.acknowledged(r);
@@ -720,6 +735,13 @@ final class NodeRuntime {
 
   private void propose(PendingCommand p, ByteBuffer payload) {
     if (core.role() != Role.LEADER) {
+      String leader = core.leader();
+      if (options.forwardToLeader() && leader != null && !leader.equals(id)) {
+        long requestId = nextForwardId++;
+        forwarded.put(requestId, new Forwarded(p, leader, ticks));
+        send(new ForwardRequest(id, leader, core.term(), requestId, payload.asReadOnlyBuffer()));
+        return;
+      }
       completeExceptionally(p.future, notLeader());
       return;
     }
@@ -736,6 +758,105 @@ final class NodeRuntime {
           replaced.future,
           new CommandRejectedException(
               "the entry at index " + index + " was replaced by a new leader's"));
+    }
+  }
+
+  /** The leader proposes a follower's forwarded command and answers once it was applied here. */
+  private void onForwardRequest(ForwardRequest r) {
+    ByteBuffer payload = ByteBuffer.allocate(r.payload().remaining());
+    payload.put(r.payload().duplicate()).flip();
+    PendingCommand p = new PendingCommand(new CompletableFuture<>(), payload.remaining());
+    CompletableFuture<?> unused =
+        p.future.whenComplete(
+            (result, error) -> {
+              // p.term was set on the loop before the entry could apply; read it there too.
+              if (!post(() -> send(forwardResponse(r, p.term, result, error)))) {
+                LOG.debug(
+                    "{}: loop queue full; {} will time out its forwarded command", id, r.from());
+              }
+            });
+    if (core.role() != Role.LEADER) {
+      completeExceptionally(p.future, notLeader());
+    } else if (reserve(payload.remaining(), p.future)) {
+      propose(p, payload);
+    }
+  }
+
+  private ForwardResponse forwardResponse(
+      ForwardRequest r, long entryTerm, Result result, Throwable error) {
+    long term = core.term();
+    if (error == null) {
+      return new ForwardResponse(
+          id,
+          r.from(),
+          term,
+          r.requestId(),
+          ForwardResponse.Status.APPLIED,
+          result.index(),
+          entryTerm,
+          result.value(),
+          "");
+    }
+    ForwardResponse.Status status =
+        error instanceof NotLeaderException
+            ? ForwardResponse.Status.NOT_LEADER
+            : error instanceof OverloadedException
+                ? ForwardResponse.Status.OVERLOADED
+                : error instanceof CommandRejectedException
+                    ? ForwardResponse.Status.REJECTED
+                    : ForwardResponse.Status.UNKNOWN;
+    String why = error.getMessage() == null ? error.toString() : error.getMessage();
+    return new ForwardResponse(id, r.from(), term, r.requestId(), status, 0, 0, null, why);
+  }
+
+  /** The follower completes a forwarded command as a local one: once applied here. */
+  private void onForwardResponse(ForwardResponse r) {
+    Forwarded fw = forwarded.remove(r.requestId());
+    if (fw == null) {
+      return;
+    }
+    PendingCommand p = fw.command();
+    String via = "forwarded to " + r.from() + ": ";
+    switch (r.status()) {
+      case APPLIED -> {
+        p.term = r.entryTerm();
+        PendingCommand replaced = commands.put(r.index(), p);
+        if (replaced != null && replaced != p) {
+          completeExceptionally(
+              replaced.future,
+              new CommandRejectedException(
+                  "the entry at index " + r.index() + " was replaced by a new leader's"));
+        }
+        // Applied here already? Then the apply thread will not see it: complete it now.
+        if (applier.appliedIndex() >= r.index() && commands.remove(r.index(), p)) {
+          complete(p.future, new Result(r.index(), r.result()));
+        }
+      }
+      case NOT_LEADER -> completeExceptionally(p.future, notLeader());
+      case OVERLOADED -> completeExceptionally(p.future, new OverloadedException(via + r.error()));
+      case REJECTED ->
+          completeExceptionally(p.future, new CommandRejectedException(via + r.error()));
+      case UNKNOWN ->
+          completeExceptionally(p.future, new RaftException(via + "outcome unknown: " + r.error()));
+    }
+  }
+
+  /** A forwarded command without an answer for ten election timeouts has an unknown outcome. */
+  private void expireForwarded() {
+    long limit = 10L * options.electionTicks();
+    for (Iterator<Forwarded> it = forwarded.values().iterator(); it.hasNext(); ) {
+      Forwarded fw = it.next();
+      if (ticks - fw.tick() > limit) {
+        it.remove();
+        completeExceptionally(
+            fw.command().future,
+            new RaftException(
+                id
+                    + ": no answer from "
+                    + fw.leader()
+                    + " to a forwarded command within ten election timeouts; its outcome is"
+                    + " unknown"));
+      }
     }
   }
 
@@ -1068,6 +1189,10 @@ final class NodeRuntime {
       completeExceptionally(r.future(), reason);
     }
     reads.clear();
+    for (Forwarded fw : forwarded.values()) {
+      completeExceptionally(fw.command().future, reason);
+    }
+    forwarded.clear();
     if (pendingChange != null) {
       completeExceptionally(pendingChange.future(), reason);
       pendingChange = null;

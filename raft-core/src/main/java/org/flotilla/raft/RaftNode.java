@@ -106,9 +106,10 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * Submits a command to the replicated state machine. Only the leader accepts commands; on another
-   * member the future fails at once with {@link NotLeaderException}, which names the leader if
-   * known.
+   * Submits a command to the replicated state machine. Only the leader proposes commands; on
+   * another member the future fails at once with {@link NotLeaderException}, which names the leader
+   * if known, unless {@link RaftOptions#forwardToLeader()} is set: then the member forwards the
+   * command to the leader it knows and completes the future once the entry is applied here.
    *
    * @param command the command's bytes; not modified, and not used after the call returns
    * @return completed with the command's log index and the state machine's result once the command

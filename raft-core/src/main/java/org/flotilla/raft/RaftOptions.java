@@ -32,6 +32,7 @@ public final class RaftOptions {
   private final int snapshotChunkBytes;
   private final Duration sessionTimeout;
   private final int maxSessions;
+  private final boolean forwardToLeader;
   private final long autoPromoteLagEntries;
   private final int inboundQueueCapacity;
 
@@ -53,6 +54,7 @@ public final class RaftOptions {
     this.snapshotChunkBytes = b.snapshotChunkBytes;
     this.sessionTimeout = b.sessionTimeout;
     this.maxSessions = b.maxSessions;
+    this.forwardToLeader = b.forwardToLeader;
     this.autoPromoteLagEntries = b.autoPromoteLagEntries;
     this.inboundQueueCapacity = b.inboundQueueCapacity;
   }
@@ -99,6 +101,7 @@ public final class RaftOptions {
     b.snapshotChunkBytes = snapshotChunkBytes;
     b.sessionTimeout = sessionTimeout;
     b.maxSessions = maxSessions;
+    b.forwardToLeader = forwardToLeader;
     b.autoPromoteLagEntries = autoPromoteLagEntries;
     b.inboundQueueCapacity = inboundQueueCapacity;
     return b;
@@ -258,6 +261,15 @@ public final class RaftOptions {
   }
 
   /**
+   * Returns whether a follower forwards commands to the leader instead of refusing them.
+   *
+   * @return true to forward
+   */
+  public boolean forwardToLeader() {
+    return forwardToLeader;
+  }
+
+  /**
    * Returns how close to the leader's log a member added with {@link RaftNode#addMember} must be
    * before it is promoted from learner to voter.
    *
@@ -328,6 +340,7 @@ public final class RaftOptions {
     private int snapshotChunkBytes = 1 << 20;
     private Duration sessionTimeout = Duration.ofMinutes(10);
     private int maxSessions = 100_000;
+    private boolean forwardToLeader;
     private long autoPromoteLagEntries = 1_000;
     private int inboundQueueCapacity = 65_536;
 
@@ -544,6 +557,23 @@ public final class RaftOptions {
      */
     public Builder maxSessions(int value) {
       maxSessions = value;
+      return this;
+    }
+
+    /**
+     * Sets whether {@code submit} on a follower forwards the command to the leader it knows
+     * (through the transport) instead of failing with {@link NotLeaderException}. A forwarded
+     * command's future completes, as a local one does, once the entry is committed and applied on
+     * this member, with its result; if the leader refuses it, it fails with the leader's reason
+     * (not applied); with no answer within ten election timeouts it fails with a {@link
+     * RaftException} whose outcome is unknown. With no leader known, {@code submit} still fails
+     * with {@link NotLeaderException}. Default false.
+     *
+     * @param value true to forward
+     * @return this builder
+     */
+    public Builder forwardToLeader(boolean value) {
+      forwardToLeader = value;
       return this;
     }
 

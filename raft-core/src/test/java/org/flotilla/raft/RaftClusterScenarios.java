@@ -393,4 +393,35 @@ public abstract class RaftClusterScenarios {
         "a snapshot on the leader", ELECTION, () -> leader.status().snapshotIndex() > 0);
     assertThat(leader.status().snapshotIndex()).isLessThanOrEqualTo(leader.status().appliedIndex());
   }
+
+  @Test
+  void aFollowerForwardsCommandsToTheLeaderWhenAsked() {
+    TestCluster c =
+        cluster(TestCluster.fastOptions().forwardToLeader(true).build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    RaftNode follower =
+        c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    TestCluster.await("the follower knows the leader", ELECTION, () -> follower.leader() != null);
+
+    Result r = join(follower.submit(TestCluster.put("f", "1")));
+    assertThat(r.index()).isPositive();
+    // Completed only once applied on the follower itself: read-your-writes there.
+    assertThat(c.machine(follower.id()).value("f")).isEqualTo("1");
+
+    // Sessions hold through forwarding: the retry gets the first result, applied once.
+    join(follower.submit("fc", 1, TestCluster.put("g", "1")));
+    Result retry = join(follower.submit("fc", 1, TestCluster.put("g", "1")));
+    join(leader.submit(TestCluster.put("last", "x")));
+    TestCluster.await(
+        "the follower applies", ELECTION, () -> "x".equals(c.machine(follower.id()).value("last")));
+    assertThat(c.machine(follower.id()).applications().get("Pg=1")).isEqualTo(1);
+    assertThat(c.machine(leader.id()).applications().get("Pg=1")).isEqualTo(1);
+    assertThat(retry.index()).isPositive();
+
+    // The leader's refusal comes back as such, and nothing is applied.
+    assertThatThrownBy(() -> join(follower.submit("nobody", 5, TestCluster.put("z", "1"))))
+        .hasRootCauseInstanceOf(CommandRejectedException.class)
+        .rootCause()
+        .hasMessageContaining("no session");
+  }
 }

@@ -15,6 +15,8 @@ import org.flotilla.raft.Role;
 import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.AppendEntriesResponse;
 import org.flotilla.raft.message.EntryType;
+import org.flotilla.raft.message.ForwardRequest;
+import org.flotilla.raft.message.ForwardResponse;
 import org.flotilla.raft.message.Heartbeat;
 import org.flotilla.raft.message.HeartbeatResponse;
 import org.flotilla.raft.message.InstallSnapshot;
@@ -586,6 +588,9 @@ public final class RaftCore {
    * @param m the message; one addressed to another member is ignored
    */
   public void step(RaftMessage m) {
+    if (m instanceof ForwardRequest || m instanceof ForwardResponse) {
+      throw new IllegalArgumentException("forwarded commands are the runtime's, not the core's");
+    }
     if (!m.to().equals(id) || m.from().equals(id)) {
       return;
     }

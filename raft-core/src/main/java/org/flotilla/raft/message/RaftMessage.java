@@ -18,7 +18,9 @@ public sealed interface RaftMessage
         InstallSnapshotResponse,
         TimeoutNow,
         ReadIndexRequest,
-        ReadIndexResponse {
+        ReadIndexResponse,
+        ForwardRequest,
+        ForwardResponse {
 
   /**
    * Returns the sender's member id.

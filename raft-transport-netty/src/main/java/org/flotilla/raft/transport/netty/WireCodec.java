@@ -18,6 +18,8 @@ import org.flotilla.raft.Member;
 import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.AppendEntriesResponse;
 import org.flotilla.raft.message.EntryType;
+import org.flotilla.raft.message.ForwardRequest;
+import org.flotilla.raft.message.ForwardResponse;
 import org.flotilla.raft.message.Heartbeat;
 import org.flotilla.raft.message.HeartbeatResponse;
 import org.flotilla.raft.message.InstallSnapshot;
@@ -301,6 +303,25 @@ final class WireCodec {
               .setRequestId(m.requestId())
               .setReadIndex(m.readIndex())
               .setSuccess(m.success()));
+    } else if (message instanceof ForwardRequest m) {
+      b.setForwardRequest(
+          Wire.ForwardRequest.newBuilder()
+              .setTerm(m.term())
+              .setRequestId(m.requestId())
+              .setPayload(wrap(m.payload())));
+    } else if (message instanceof ForwardResponse m) {
+      Wire.ForwardResponse.Builder r =
+          Wire.ForwardResponse.newBuilder()
+              .setTerm(m.term())
+              .setRequestId(m.requestId())
+              .setStatus(m.status().code())
+              .setIndex(m.index())
+              .setEntryTerm(m.entryTerm())
+              .setError(m.error());
+      if (m.result() != null) {
+        r.setResult(wrap(m.result()));
+      }
+      b.setForwardResponse(r);
     } else {
       throw new IllegalArgumentException("unknown message kind " + message.getClass().getName());
     }
@@ -487,6 +508,26 @@ final class WireCodec {
           Wire.ReadIndexResponse m = env.getReadIndexResponse();
           return new ReadIndexResponse(
               from, to, m.getTerm(), m.getRequestId(), m.getReadIndex(), m.getSuccess());
+        }
+      case FORWARD_REQUEST:
+        {
+          Wire.ForwardRequest m = env.getForwardRequest();
+          return new ForwardRequest(
+              from, to, m.getTerm(), m.getRequestId(), m.getPayload().asReadOnlyByteBuffer());
+        }
+      case FORWARD_RESPONSE:
+        {
+          Wire.ForwardResponse m = env.getForwardResponse();
+          return new ForwardResponse(
+              from,
+              to,
+              m.getTerm(),
+              m.getRequestId(),
+              ForwardResponse.Status.of(m.getStatus()),
+              m.getIndex(),
+              m.getEntryTerm(),
+              m.hasResult() ? m.getResult().asReadOnlyByteBuffer() : null,
+              m.getError());
         }
       case BODY_NOT_SET:
       default:
