@@ -216,8 +216,8 @@ class CounterServiceTest {
       awaitEveryConsistency(s, 20);
     }
 
-    // Restart the old leader on its data directory: it restores its snapshot (taken at 10), then
-    // applies the entries after it. Were restore broken, the counter would miss those 10 adds.
+    // Restart the old leader on its data directory: it restores its snapshot, then applies the
+    // entries after it. Were restore broken, the counter would miss the adds before the snapshot.
     start(leader, voters, OPTIONS);
     CounterService restarted = running.get(leader);
     awaitEveryConsistency(restarted, 20);
