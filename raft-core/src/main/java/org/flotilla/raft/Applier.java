@@ -58,6 +58,8 @@ final class Applier {
   private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
   private final Sessions sessions;
   private volatile long appliedIndex;
+  // written by the apply thread after each batch, read by the event loop when it becomes leader
+  private volatile long logTime;
   private long appliedTerm;
   private Configuration appliedConfig;
   private long lastSnapshotIndex;
@@ -75,13 +77,18 @@ final class Applier {
     this.snapshots = snapshots;
     this.snapshotExecutor = snapshotExecutor;
     this.snapshotThreshold = options.snapshotThresholdEntries();
-    this.sessions = new Sessions(options.sessionTimeout().toMillis());
+    this.sessions = new Sessions(options.sessionTimeout().toMillis(), options.maxSessions());
     this.appliedConfig = bootstrap;
     this.tasks = new ArrayBlockingQueue<>(capacity);
   }
 
   long appliedIndex() {
     return appliedIndex;
+  }
+
+  /** The session table's log time after the last applied batch; callable from any thread. */
+  long logTime() {
+    return logTime;
   }
 
   int queued() {
@@ -135,9 +142,11 @@ final class Applier {
       for (LogEntry entry : e.entries()) {
         apply(entry);
       }
+      logTime = sessions.logTime();
       node.applied(appliedIndex);
     } else if (task instanceof Restore r) {
       restore(r.snapshot());
+      logTime = sessions.logTime();
       node.applied(appliedIndex);
     } else if (task instanceof Read r) {
       waiting.add(r);
@@ -155,19 +164,19 @@ final class Applier {
           "apply gap: entry " + entry.index() + " after applied index " + appliedIndex);
     }
     ByteBuffer result = null;
-    boolean superseded = false;
+    Sessions.Status status = Sessions.Status.APPLIED;
     if (entry.type() == EntryType.COMMAND) {
       Sessions.Envelope envelope = Sessions.decode(entry.payload());
       Sessions.Outcome outcome =
           sessions.apply(envelope, cmd -> stateMachine.apply(entry.index(), cmd));
       result = outcome.result();
-      superseded = outcome.superseded();
+      status = outcome.status();
     } else if (entry.type() == EntryType.CONFIGURATION) {
       appliedConfig = Configuration.decode(entry.payload());
     }
     appliedIndex = entry.index();
     appliedTerm = entry.term();
-    node.completeCommand(entry, result, superseded);
+    node.completeCommand(entry, result, status);
   }
 
   private void restore(SnapshotStore.Stored snapshot) throws IOException {

@@ -26,6 +26,7 @@ import org.flotilla.raft.core.Progress;
 import org.flotilla.raft.core.RaftCore;
 import org.flotilla.raft.core.ReadState;
 import org.flotilla.raft.core.Ready;
+import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.InstallSnapshot;
 import org.flotilla.raft.message.InstallSnapshotResponse;
 import org.flotilla.raft.message.LogEntry;
@@ -95,6 +96,13 @@ final class NodeRuntime {
   private final List<Runnable> deferred = new ArrayList<>();
   private PendingChange pendingChange;
   private PendingTransfer pendingTransfer;
+  // Session log time (see Sessions): the highest command timestamp written to this member's log,
+  // and the leader clock, which starts at the highest log time known when this member first
+  // stamps a command in a term and then runs on the monotonic clock. All owned by the event loop.
+  private long logTimeSeen;
+  private long leaderClockTerm = -1;
+  private long leaderClockBase;
+  private long leaderClockStartNanos;
   private Role lastRole;
   private long lastTerm = -1;
   private String lastLeader;
@@ -401,8 +409,11 @@ final class NodeRuntime {
         installReceivedSnapshot(rd.snapshot());
       }
       if (!rd.entries().isEmpty()) {
-        if (core.role() != Role.LEADER && !commands.isEmpty()) {
-          failReplacedCommands(rd.entries().get(0).index());
+        if (core.role() != Role.LEADER) {
+          if (!commands.isEmpty()) {
+            failReplacedCommands(rd.entries().get(0).index());
+          }
+          noteLogTime(rd.entries());
         }
         logStore.append(rd.entries());
       }
@@ -698,7 +709,7 @@ final class NodeRuntime {
       completeExceptionally(p.future, notLeader());
       return;
     }
-    payload.putLong(Sessions.TIMESTAMP_OFFSET, scheduler.currentTimeMillis());
+    payload.putLong(Sessions.TIMESTAMP_OFFSET, leaderClock());
     long index = core.propose(List.of(payload));
     if (index < 0) {
       completeExceptionally(p.future, rejection(index));
@@ -711,6 +722,29 @@ final class NodeRuntime {
           replaced.future,
           new CommandRejectedException(
               "the entry at index " + index + " was replaced by a new leader's"));
+    }
+  }
+
+  /** The log time to stamp on a command this leader proposes now (see {@link Sessions}). */
+  private long leaderClock() {
+    long now = scheduler.nanoTime();
+    if (leaderClockTerm != core.term()) {
+      leaderClockTerm = core.term();
+      leaderClockBase = Math.max(logTimeSeen, applier.logTime());
+      leaderClockStartNanos = now;
+    }
+    long stamp = leaderClockBase + (now - leaderClockStartNanos) / 1_000_000;
+    logTimeSeen = Math.max(logTimeSeen, stamp);
+    return stamp;
+  }
+
+  /** Remembers the highest command timestamp among entries a leader sent this member. */
+  private void noteLogTime(List<LogEntry> entries) {
+    for (LogEntry e : entries) {
+      ByteBuffer p = e.payload();
+      if (e.type() == EntryType.COMMAND && p.remaining() >= Sessions.TIMESTAMP_OFFSET + 8) {
+        logTimeSeen = Math.max(logTimeSeen, p.getLong(p.position() + Sessions.TIMESTAMP_OFFSET));
+      }
     }
   }
 
@@ -750,7 +784,7 @@ final class NodeRuntime {
   }
 
   /** Called by the apply thread for every applied entry. */
-  void completeCommand(LogEntry entry, ByteBuffer result, boolean superseded) {
+  void completeCommand(LogEntry entry, ByteBuffer result, Sessions.Status status) {
     PendingCommand p = commands.remove(entry.index());
     if (p == null) {
       return;
@@ -760,11 +794,18 @@ final class NodeRuntime {
           p.future,
           new CommandRejectedException(
               "the entry at index " + entry.index() + " was replaced by a new leader's"));
-    } else if (superseded) {
+    } else if (status == Sessions.Status.SUPERSEDED) {
       completeExceptionally(
           p.future,
           new CommandRejectedException(
               "a later command of this client session was already applied"));
+    } else if (status == Sessions.Status.NO_SESSION) {
+      completeExceptionally(
+          p.future,
+          new CommandRejectedException(
+              "the client has no session (it expired, was evicted, or never began with sequence"
+                  + " 1); the command was not applied. Start a new session: a new client id,"
+                  + " sequence 1"));
     } else {
       complete(p.future, new Result(entry.index(), result));
     }

@@ -122,14 +122,18 @@ public final class RaftNode implements AutoCloseable {
    * Submits a command in a client session, for exactly-once semantics: the group remembers each
    * client's last sequence number and result, so a retry of the same {@code (clientId, sequence)}
    * (for example after a timeout or a leader change) is not applied again and gets the first
-   * result. A client must use increasing sequence numbers and have at most one command outstanding.
-   * Sessions expire after {@link RaftOptions#sessionTimeout()} of log time without commands.
+   * result. A client's session opens with sequence number 1; then it must use increasing sequence
+   * numbers and have at most one command outstanding. Sessions expire after {@link
+   * RaftOptions#sessionTimeout()} of log time without commands, and the least recently used is
+   * forgotten when there are more than {@link RaftOptions#maxSessions()}; after that, the client's
+   * next command (unless it is sequence 1 again) is refused, never applied twice.
    *
    * @param clientId the client's id, 1 to 256 bytes of UTF-8
    * @param sequence the command's sequence number, increasing per client
    * @param command the command's bytes
    * @return as {@link #submit(ByteBuffer)}; fails with {@link CommandRejectedException} if a later
-   *     command of the session was already applied
+   *     command of the session was already applied, or if the client has no session and {@code
+   *     sequence} is not 1
    */
   public CompletableFuture<Result> submit(String clientId, long sequence, ByteBuffer command) {
     if (clientId == null) {

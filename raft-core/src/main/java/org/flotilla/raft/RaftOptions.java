@@ -30,6 +30,7 @@ public final class RaftOptions {
   private final long snapshotTrailingEntries;
   private final int snapshotChunkBytes;
   private final Duration sessionTimeout;
+  private final int maxSessions;
   private final long autoPromoteLagEntries;
   private final int inboundQueueCapacity;
 
@@ -49,6 +50,7 @@ public final class RaftOptions {
     this.snapshotTrailingEntries = b.snapshotTrailingEntries;
     this.snapshotChunkBytes = b.snapshotChunkBytes;
     this.sessionTimeout = b.sessionTimeout;
+    this.maxSessions = b.maxSessions;
     this.autoPromoteLagEntries = b.autoPromoteLagEntries;
     this.inboundQueueCapacity = b.inboundQueueCapacity;
   }
@@ -93,6 +95,7 @@ public final class RaftOptions {
     b.snapshotTrailingEntries = snapshotTrailingEntries;
     b.snapshotChunkBytes = snapshotChunkBytes;
     b.sessionTimeout = sessionTimeout;
+    b.maxSessions = maxSessions;
     b.autoPromoteLagEntries = autoPromoteLagEntries;
     b.inboundQueueCapacity = inboundQueueCapacity;
     return b;
@@ -234,6 +237,15 @@ public final class RaftOptions {
   }
 
   /**
+   * Returns how many client sessions the group remembers at most.
+   *
+   * @return the limit
+   */
+  public int maxSessions() {
+    return maxSessions;
+  }
+
+  /**
    * Returns how close to the leader's log a member added with {@link RaftNode#addMember} must be
    * before it is promoted from learner to voter.
    *
@@ -299,6 +311,7 @@ public final class RaftOptions {
     private long snapshotTrailingEntries = 10_000;
     private int snapshotChunkBytes = 1 << 20;
     private Duration sessionTimeout = Duration.ofMinutes(10);
+    private int maxSessions = 100_000;
     private long autoPromoteLagEntries = 1_000;
     private int inboundQueueCapacity = 65_536;
 
@@ -478,15 +491,29 @@ public final class RaftOptions {
     }
 
     /**
-     * Sets how long a client session lives without commands, measured in log time (the leaders'
-     * clocks as written in the entries), never by a member's local clock. Default 10 minutes; range
-     * [1 s, 30 days].
+     * Sets how long a client session lives without commands, measured in log time (each leader's
+     * monotonic clock from the moment it became leader, as written in the entries), never by a
+     * member's local clock. Default 10 minutes; range [1 s, 30 days].
      *
      * @param value the timeout
      * @return this builder
      */
     public Builder sessionTimeout(Duration value) {
       sessionTimeout = value;
+      return this;
+    }
+
+    /**
+     * Sets how many client sessions the group remembers at most; past it, the least recently used
+     * session is forgotten (on every member alike) and its client's next command is refused. Every
+     * session keeps its last result, so this bounds the table's memory. Default 100,000; range [1,
+     * 10,000,000].
+     *
+     * @param value the limit
+     * @return this builder
+     */
+    public Builder maxSessions(int value) {
+      maxSessions = value;
       return this;
     }
 
@@ -554,6 +581,7 @@ public final class RaftOptions {
       range("snapshotChunkBytes", snapshotChunkBytes, 4096, 16 << 20);
       positive("sessionTimeout", sessionTimeout);
       range("sessionTimeout", sessionTimeout, Duration.ofSeconds(1), Duration.ofDays(30));
+      range("maxSessions", maxSessions, 1, 10_000_000);
       range("autoPromoteLagEntries", autoPromoteLagEntries, 0, 1_000_000_000);
       range("inboundQueueCapacity", inboundQueueCapacity, 64, 10_000_000);
       return new RaftOptions(this);

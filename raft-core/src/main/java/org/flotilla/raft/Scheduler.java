@@ -30,14 +30,6 @@ public interface Scheduler {
   long nanoTime();
 
   /**
-   * Returns the wall-clock time in milliseconds since the epoch, written into log entries as the
-   * leader's timestamp (client sessions expire by it).
-   *
-   * @return the time
-   */
-  long currentTimeMillis();
-
-  /**
    * Starts a worker.
    *
    * @param name the worker's name (a thread name, for the system scheduler)

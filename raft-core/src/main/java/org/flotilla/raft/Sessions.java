@@ -23,6 +23,18 @@ import java.util.Map;
  * sequence number was already applied is not applied again: the retry gets the first result. The
  * table is part of every snapshot.
  *
+ * <p>A session opens with sequence number 1. A command of a client the table does not know, with a
+ * higher sequence number, is refused and not applied: its session expired (or was evicted), so the
+ * table can no longer tell a retry from a new command, and applying it could apply a command twice.
+ * The table holds at most {@code maxSessions} clients; past that the least recently used one is
+ * evicted, the same one on every member because the order is the log's.
+ *
+ * <p>The log time never comes from a member's wall clock directly: the runtime stamps commands with
+ * a clock that starts, when a member becomes leader, at the highest log time it has seen and then
+ * advances with the leader's monotonic clock. A leader whose wall clock runs ahead therefore cannot
+ * expire every session at once; time between leaders is not counted, so sessions may live longer
+ * than {@code timeoutMillis}, never shorter.
+ *
  * <p>Not thread-safe; confined to the node's apply thread (the envelope codec is stateless and used
  * from any thread).
  */
@@ -37,6 +49,7 @@ final class Sessions {
   private static final int SNAPSHOT_MAGIC = 0x464C5353; // "FLSS"
 
   private final long timeoutMillis;
+  private final int maxSessions;
   // insertion order = order of last use, oldest first (entries are re-inserted when used)
   private final LinkedHashMap<String, Session> table = new LinkedHashMap<>();
   private long logTime;
@@ -46,11 +59,24 @@ final class Sessions {
   /** A decoded command envelope. */
   record Envelope(long timestamp, String clientId, long sequence, ByteBuffer command) {}
 
-  /** What {@link #apply} decided. */
-  record Outcome(ByteBuffer result, boolean superseded) {}
+  /** What {@link #apply} did with a command. */
+  enum Status {
+    /** Applied now (a new command, or one outside any session). */
+    APPLIED,
+    /** A retry of the client's last applied command: not applied again, the first result. */
+    DUPLICATE,
+    /** Older than the client's last applied command: not applied, no result kept. */
+    SUPERSEDED,
+    /** The client has no session and the sequence number is not 1: not applied. */
+    NO_SESSION
+  }
 
-  Sessions(long timeoutMillis) {
+  /** What {@link #apply} decided, and the result if there is one. */
+  record Outcome(ByteBuffer result, Status status) {}
+
+  Sessions(long timeoutMillis, int maxSessions) {
     this.timeoutMillis = timeoutMillis;
+    this.maxSessions = maxSessions;
   }
 
   static ByteBuffer encode(String clientId, long sequence, ByteBuffer command) {
@@ -92,20 +118,23 @@ final class Sessions {
    *
    * @param e the decoded envelope
    * @param apply the state machine's apply, called only if the command is new
-   * @return the result, or {@code superseded} if a later command of the client was applied
+   * @return the result and what was done
    */
   Outcome apply(Envelope e, java.util.function.Function<ByteBuffer, ByteBuffer> apply) {
     logTime = Math.max(logTime, e.timestamp());
     expire();
     if (e.clientId() == null) {
-      return new Outcome(apply.apply(e.command()), false);
+      return new Outcome(apply.apply(e.command()), Status.APPLIED);
     }
     Session s = table.get(e.clientId());
+    if (s == null && e.sequence() != 1) {
+      return new Outcome(null, Status.NO_SESSION);
+    }
     if (s != null && e.sequence() <= s.sequence()) {
       if (e.sequence() == s.sequence()) {
-        return new Outcome(s.result() == null ? null : s.result().duplicate(), false);
+        return new Outcome(s.result() == null ? null : s.result().duplicate(), Status.DUPLICATE);
       }
-      return new Outcome(null, true);
+      return new Outcome(null, Status.SUPERSEDED);
     }
     ByteBuffer result = apply.apply(e.command());
     ByteBuffer copy = null;
@@ -116,7 +145,17 @@ final class Sessions {
     }
     table.remove(e.clientId());
     table.put(e.clientId(), new Session(e.sequence(), copy, logTime));
-    return new Outcome(result, false);
+    if (table.size() > maxSessions) {
+      Iterator<String> eldest = table.keySet().iterator();
+      eldest.next();
+      eldest.remove();
+    }
+    return new Outcome(result, Status.APPLIED);
+  }
+
+  /** The highest command timestamp applied (or restored from a snapshot), in log milliseconds. */
+  long logTime() {
+    return logTime;
   }
 
   private void expire() {
@@ -154,7 +193,7 @@ final class Sessions {
 
   /** Returns a copy of the table for writing on another thread. */
   Sessions copy() {
-    Sessions c = new Sessions(timeoutMillis);
+    Sessions c = new Sessions(timeoutMillis, maxSessions);
     c.logTime = logTime;
     c.table.putAll(table);
     return c;

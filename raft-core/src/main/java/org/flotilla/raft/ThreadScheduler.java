@@ -24,11 +24,6 @@ final class ThreadScheduler implements Scheduler {
   }
 
   @Override
-  public long currentTimeMillis() {
-    return System.currentTimeMillis();
-  }
-
-  @Override
   public Worker start(String name, Turn turn) {
     ThreadWorker w = new ThreadWorker(turn);
     Thread t = new Thread(w, name);

@@ -358,4 +358,19 @@ public abstract class RaftClusterScenarios {
       }
     }
   }
+
+  @Test
+  void aCommandOfAClientWithoutASessionIsRefusedAndNotApplied() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode l = c.awaitLeader(ELECTION);
+    // Sequence 7 of a client the group has never seen: it may be a retry of a command applied
+    // in a session that has since expired, so applying it could apply it twice.
+    assertThatThrownBy(() -> join(l.submit("nobody", 7, TestCluster.put("z", "1"))))
+        .hasRootCauseInstanceOf(CommandRejectedException.class)
+        .rootCause()
+        .hasMessageContaining("no session");
+    join(l.submit(TestCluster.put("last", "x")));
+    assertThat(c.machine(l.id()).value("last")).isEqualTo("x");
+    assertThat(c.machine(l.id()).value("z")).isNull();
+  }
 }

@@ -44,7 +44,7 @@ public final class RuntimeSimulation {
   private final int voters;
   private final Duration faultPhase;
   private final SplittableRandom random;
-  private final VirtualScheduler scheduler = new VirtualScheduler(1_700_000_000_000L);
+  private final VirtualScheduler scheduler = new VirtualScheduler();
   private final Map<String, SimProcess> processes = new HashMap<>();
   private final List<Member> members = new ArrayList<>();
   private final List<Operation> history = new ArrayList<>();

@@ -14,27 +14,15 @@ import org.flotilla.raft.Scheduler;
 public final class VirtualScheduler implements Scheduler {
 
   private final PriorityQueue<Event> events = new PriorityQueue<>();
-  private final long epochMillis;
   private long now;
   private long seq;
 
-  /**
-   * Creates a scheduler whose wall clock starts at {@code epochMillis}.
-   *
-   * @param epochMillis the wall-clock time at virtual time 0
-   */
-  public VirtualScheduler(long epochMillis) {
-    this.epochMillis = epochMillis;
-  }
+  /** Creates a scheduler at virtual time 0 with nothing scheduled. */
+  public VirtualScheduler() {}
 
   @Override
   public long nanoTime() {
     return now;
-  }
-
-  @Override
-  public long currentTimeMillis() {
-    return epochMillis + now / 1_000_000;
   }
 
   /**
@@ -98,11 +86,6 @@ public final class VirtualScheduler implements Scheduler {
     @Override
     public long nanoTime() {
       return now;
-    }
-
-    @Override
-    public long currentTimeMillis() {
-      return VirtualScheduler.this.currentTimeMillis();
     }
 
     @Override

@@ -132,8 +132,9 @@ class NettyTlsClusterTest {
     assertThat(status.configuration().isLearner("n4")).isTrue();
     NodeStatus.PeerStatus n4 =
         status.peers().stream().filter(p -> p.id().equals("n4")).findFirst().orElseThrow();
+    // (recentlyActive is no evidence either way: a leader marks every member active when it takes
+    // office and clears the mark only at its next quorum check.)
     assertThat(n4.matchIndex()).as("entries n4 acknowledged").isZero();
-    assertThat(n4.recentlyActive()).isFalse();
     // Not one message got through either way: n4 has heard of no leader and applied nothing.
     assertThat(rogue.status().leader()).isNull();
     assertThat(rogue.status().commitIndex()).isZero();
