@@ -53,7 +53,9 @@ public interface StateMachine {
   /**
    * Captures a consistent view of the state for a snapshot. Called on the apply thread; return
    * quickly (for example with a copy-on-write view or an immutable copy) and do the writing in the
-   * returned {@link Snapshot}, which runs on the snapshot thread while applying continues.
+   * returned {@link Snapshot}, which runs on the snapshot thread while applying continues. If it
+   * throws, the node treats it as it treats a failing {@code apply}: a fatal error, and the node
+   * stops.
    *
    * @return the writer of the captured state
    */
@@ -75,7 +77,9 @@ public interface StateMachine {
      * Writes the captured state. Runs on the node's snapshot thread.
      *
      * @param out where to write; the node buffers, checksums and syncs it
-     * @throws IOException if it cannot be written; the snapshot is abandoned and retried later
+     * @throws IOException if it cannot be written; the snapshot is abandoned (logged, and the
+     *     future of {@link RaftNode#takeSnapshot()} fails) and the next one is taken when the
+     *     thresholds are next passed or on the next request
      */
     void writeTo(OutputStream out) throws IOException;
   }
