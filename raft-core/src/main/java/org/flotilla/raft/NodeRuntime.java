@@ -118,11 +118,18 @@ final class NodeRuntime {
   private long nextTick;
   private boolean unflushed;
 
-  /** A proposed command awaiting its entry's application. */
+  /**
+   * A proposed command awaiting its entry's application. Commands proposed at one index in
+   * different terms (this member led, lost its entry, led again) wait in a chain: only the one
+   * whose term the applied entry has took effect; the entry decides, not this member's log, since
+   * an entry replaced here may still commit through another member.
+   */
   static final class PendingCommand {
     final CompletableFuture<Result> future;
     final int size;
     long term;
+    // an earlier command at the same index, written on the event loop before publication
+    PendingCommand older;
 
     PendingCommand(CompletableFuture<Result> future, int size) {
       this.future = future;
@@ -277,7 +284,9 @@ final class NodeRuntime {
 
   private void shutdownResources(NodeStoppedException reason) {
     for (PendingCommand p : commands.values()) {
-      completeExceptionally(p.future, reason);
+      for (PendingCommand q = p; q != null; q = q.older) {
+        completeExceptionally(q.future, reason);
+      }
     }
     commands.clear();
     Runnable r;
@@ -423,9 +432,6 @@ final class NodeRuntime {
       }
       if (!rd.entries().isEmpty()) {
         if (core.role() != Role.LEADER) {
-          if (!commands.isEmpty()) {
-            failReplacedCommands(rd.entries().get(0).index());
-          }
           noteLogTime(rd.entries());
         }
         logStore.append(rd.entries());
@@ -489,10 +495,12 @@ final class NodeRuntime {
       Map.Entry<Long, PendingCommand> e = it.next();
       if (e.getKey() <= meta.index()) {
         it.remove();
-        completeExceptionally(
-            e.getValue().future,
-            new RaftException(
-                "outcome unknown: entry " + e.getKey() + " was replaced by a snapshot"));
+        for (PendingCommand q = e.getValue(); q != null; q = q.older) {
+          completeExceptionally(
+              q.future,
+              new RaftException(
+                  "outcome unknown: entry " + e.getKey() + " was replaced by a snapshot"));
+        }
       }
     }
     if (!applier.offer(new Applier.Restore(stored))) {
@@ -752,12 +760,19 @@ final class NodeRuntime {
       return;
     }
     p.term = core.term();
-    PendingCommand replaced = commands.put(index, p);
-    if (replaced != null) {
-      completeExceptionally(
-          replaced.future,
-          new CommandRejectedException(
-              "the entry at index " + index + " was replaced by a new leader's"));
+    chain(index, p);
+  }
+
+  /**
+   * Registers a pending command at an index, behind any earlier one there: that one's entry left
+   * this member's log, but its outcome is known only when the index is applied.
+   */
+  private void chain(long index, PendingCommand p) {
+    p.older = commands.get(index);
+    if (commands.put(index, p) != p.older) {
+      // Only the apply thread removes concurrently, and it takes the whole chain: nothing older
+      // is left waiting for an index that has been applied.
+      p.older = null;
     }
   }
 
@@ -820,16 +835,10 @@ final class NodeRuntime {
     switch (r.status()) {
       case APPLIED -> {
         p.term = r.entryTerm();
-        PendingCommand replaced = commands.put(r.index(), p);
-        if (replaced != null && replaced != p) {
-          completeExceptionally(
-              replaced.future,
-              new CommandRejectedException(
-                  "the entry at index " + r.index() + " was replaced by a new leader's"));
-        }
-        // Applied here already? Then the apply thread will not see it: complete it now.
+        chain(r.index(), p);
+        // Applied here already? Then the apply thread will not see it: settle the chain now.
         if (applier.appliedIndex() >= r.index() && commands.remove(r.index(), p)) {
-          complete(p.future, new Result(r.index(), r.result()));
+          settle(p, r.index(), r.entryTerm(), r.result(), Sessions.Status.APPLIED);
         }
       }
       case NOT_LEADER -> completeExceptionally(p.future, notLeader());
@@ -883,24 +892,6 @@ final class NodeRuntime {
     }
   }
 
-  /**
-   * Fails the pending commands at or after {@code first}: this member's log replaced them with
-   * another leader's entries, so they were never committed.
-   */
-  private void failReplacedCommands(long first) {
-    for (Iterator<Map.Entry<Long, PendingCommand>> it = commands.entrySet().iterator();
-        it.hasNext(); ) {
-      Map.Entry<Long, PendingCommand> e = it.next();
-      if (e.getKey() >= first) {
-        it.remove();
-        completeExceptionally(
-            e.getValue().future,
-            new CommandRejectedException(
-                "the entry at index " + e.getKey() + " was replaced by a new leader's"));
-      }
-    }
-  }
-
   private RaftException rejection(long code) {
     if (code == RaftCore.REJECTED_NOT_LEADER) {
       return notLeader();
@@ -921,15 +912,29 @@ final class NodeRuntime {
   /** Called by the apply thread for every applied entry. */
   void completeCommand(LogEntry entry, ByteBuffer result, Sessions.Status status) {
     PendingCommand p = commands.remove(entry.index());
-    if (p == null) {
-      return;
+    if (p != null) {
+      settle(p, entry.index(), entry.term(), result, status);
     }
-    if (p.term != entry.term()) {
-      completeExceptionally(
-          p.future,
-          new CommandRejectedException(
-              "the entry at index " + entry.index() + " was replaced by a new leader's"));
-    } else if (status == Sessions.Status.SUPERSEDED) {
+  }
+
+  /** Settles a chain of commands at an applied index: the entry's term tells which took effect. */
+  private void settle(
+      PendingCommand chain, long index, long term, ByteBuffer result, Sessions.Status status) {
+    for (PendingCommand p = chain; p != null; p = p.older) {
+      if (p.term == term) {
+        settleApplied(p, index, result, status);
+      } else {
+        completeExceptionally(
+            p.future,
+            new CommandRejectedException(
+                "the entry at index " + index + " was replaced by a new leader's"));
+      }
+    }
+  }
+
+  private void settleApplied(
+      PendingCommand p, long index, ByteBuffer result, Sessions.Status status) {
+    if (status == Sessions.Status.SUPERSEDED) {
       completeExceptionally(
           p.future,
           new CommandRejectedException(
@@ -942,7 +947,7 @@ final class NodeRuntime {
                   + " 1); the command was not applied. Start a new session: a new client id,"
                   + " sequence 1"));
     } else {
-      complete(p.future, new Result(entry.index(), result));
+      complete(p.future, new Result(index, result));
     }
   }
 

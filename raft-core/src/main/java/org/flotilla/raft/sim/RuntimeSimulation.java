@@ -32,7 +32,9 @@ import org.flotilla.raft.spi.Transport;
  * and delay, partitions, and crashes that lose every appended entry not yet synced (a crash between
  * "appended" and "fsynced"). Clients submit puts, compare-and-sets and linearizable reads through
  * the public API; at the end the faults heal and the history is checked for linearizability, every
- * member's applied log is compared index by index, and the cluster must serve again.
+ * member's applied log is compared index by index, and the cluster must serve again. On even seeds
+ * the members forward commands to the leader ({@link RaftOptions#forwardToLeader()}); on odd seeds
+ * a follower refuses them.
  *
  * <p>Not thread-safe; a run executes on the caller's thread.
  */
@@ -120,6 +122,7 @@ public final class RuntimeSimulation {
                       .snapshotThresholdEntries(50)
                       .snapshotTrailingEntries(5)
                       .snapshotChunkBytes(4096)
+                      .forwardToLeader((seed & 1) == 0)
                       .build())
               .callbackExecutor(scheduler.executor())
               .scheduler(process)
