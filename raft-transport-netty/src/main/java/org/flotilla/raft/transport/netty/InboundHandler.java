@@ -14,6 +14,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ObjIntConsumer;
 import java.util.function.Predicate;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.spi.Transport;
@@ -45,6 +46,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private final Predicate<String> knownMember;
   private final Transport.Inbox inbox;
   private final Duration handshakeTimeout;
+  private final String who;
+  private final ObjIntConsumer<String> received;
 
   // The peer's id once its Hello was accepted; null before.
   private String peerId;
@@ -57,12 +60,16 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       String localId,
       Predicate<String> knownMember,
       Transport.Inbox inbox,
-      Duration handshakeTimeout) {
+      Duration handshakeTimeout,
+      String who,
+      ObjIntConsumer<String> received) {
     this.codec = codec;
     this.localId = localId;
     this.knownMember = knownMember;
     this.inbox = inbox;
     this.handshakeTimeout = handshakeTimeout;
+    this.who = who;
+    this.received = received;
   }
 
   /** Adds the frame decoder and this handler's kind to an accepted connection's pipeline. */
@@ -75,10 +82,42 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       Predicate<String> knownMember,
       Transport.Inbox inbox,
       Duration handshakeTimeout) {
+    initPipeline(
+        pipeline,
+        maxFrameSize,
+        keepalive,
+        codec,
+        localId,
+        knownMember,
+        inbox,
+        handshakeTimeout,
+        localId,
+        (peer, bytes) -> {});
+  }
+
+  /**
+   * Adds the frame decoder and this handler's kind to an accepted connection's pipeline.
+   *
+   * @param who the prefix of log lines (group/node)
+   * @param received counts each delivered message's frame size against its sender; called on the
+   *     connection's I/O thread
+   */
+  static void initPipeline(
+      ChannelPipeline pipeline,
+      int maxFrameSize,
+      Duration keepalive,
+      WireCodec codec,
+      String localId,
+      Predicate<String> knownMember,
+      Transport.Inbox inbox,
+      Duration handshakeTimeout,
+      String who,
+      ObjIntConsumer<String> received) {
     pipeline.addLast("idle", idleHandler(keepalive));
     pipeline.addLast("frames", frameDecoder(maxFrameSize));
     pipeline.addLast(
-        "inbound", new InboundHandler(codec, localId, knownMember, inbox, handshakeTimeout));
+        "inbound",
+        new InboundHandler(codec, localId, knownMember, inbox, handshakeTimeout, who, received));
   }
 
   /**
@@ -122,7 +161,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    if (!onIdle(ctx, evt, WARN, localId + ": connection from " + describePeer(ctx))) {
+    if (!onIdle(ctx, evt, WARN, who + ": connection from " + describePeer(ctx))) {
       super.userEventTriggered(ctx, evt);
     }
   }
@@ -150,7 +189,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     cancelTimer();
     if (peerId != null) {
-      LOG.debug("{}: connection from {} closed", localId, peerId);
+      LOG.debug("{}: connection from {} closed", who, peerId);
     }
     super.channelInactive(ctx);
   }
@@ -191,7 +230,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       cancelTimer();
       WARN.warn(
           "{}: refused connection from {} (claims '{}'): {}",
-          localId,
+          who,
           ctx.channel().remoteAddress(),
           hello.getSenderId(),
           refusal);
@@ -202,8 +241,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     }
     peerId = hello.getSenderId();
     cancelTimer();
-    LOG.info(
-        "{}: accepted connection from {} at {}", localId, peerId, ctx.channel().remoteAddress());
+    LOG.info("{}: accepted connection from {} at {}", who, peerId, ctx.channel().remoteAddress());
     ctx.writeAndFlush(
         WireCodec.frame(ctx.alloc(), WireCodec.accept(localId), Integer.MAX_VALUE),
         ctx.voidPromise());
@@ -211,17 +249,19 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
 
   private void onEnvelope(ChannelHandlerContext ctx, ByteBuf body)
       throws InvalidProtocolBufferException {
+    int frameBytes = body.readableBytes() + WireCodec.LENGTH_PREFIX_BYTES;
     Wire.Envelope env = WireCodec.parseEnvelope(body);
     RaftMessage message = codec.fromEnvelope(env, peerId, localId);
     if (!knownMember.test(peerId)) {
       reject(ctx, "'" + peerId + "' is no longer a member");
       return;
     }
+    received.accept(peerId, frameBytes);
     try {
       inbox.receive(message);
     } catch (RuntimeException e) {
       // The node's bug, not the peer's: keep the connection, say so loudly.
-      LOG.error("{}: inbox failed on a message from {}", localId, peerId, e);
+      LOG.error("{}: inbox failed on a message from {}", who, peerId, e);
     }
   }
 
@@ -233,7 +273,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     cancelTimer();
     WARN.warn(
         "{}: closing connection from {} ({}): {}",
-        localId,
+        who,
         ctx.channel().remoteAddress(),
         peerId == null ? "before Hello" : peerId,
         reason);
