@@ -77,7 +77,7 @@ final class SnapshotTransfers {
         boolean done = sent + len == size;
         node.send(
             new InstallSnapshot(
-                node.who,
+                node.id,
                 peer,
                 term,
                 meta.index(),
@@ -320,7 +320,7 @@ final class SnapshotTransfers {
   private void respond(InstallSnapshot chunk, long nextOffset, boolean done, boolean rejected) {
     node.send(
         new InstallSnapshotResponse(
-            node.who,
+            node.id,
             chunk.from(),
             node.core().term(),
             chunk.snapshotIndex(),
