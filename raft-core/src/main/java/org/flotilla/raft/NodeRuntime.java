@@ -683,7 +683,12 @@ final class NodeRuntime {
       Progress p = e.getValue();
       peers.add(
           new NodeStatus.PeerStatus(
-              e.getKey(), c.isVoter(e.getKey()), p.match(), p.next(), p.state().name(), true));
+              e.getKey(),
+              c.isVoter(e.getKey()),
+              p.match(),
+              p.next(),
+              p.state().name(),
+              p.recentActive()));
     }
     SnapshotMeta s = core.latestSnapshot();
     status =
