@@ -143,10 +143,12 @@ final class Applier {
 
   private void handle(Task task) throws IOException {
     if (task instanceof Entries e) {
+      long start = node.nanoTime();
       for (LogEntry entry : e.entries()) {
         apply(entry);
       }
       logTime = sessions.logTime();
+      node.metrics().entriesApplied(e.entries().size(), node.nanoTime() - start);
       node.applied(appliedIndex);
     } else if (task instanceof Restore r) {
       restore(r.snapshot());
@@ -196,7 +198,8 @@ final class Applier {
     appliedConfig = meta.configuration();
     lastSnapshotIndex = meta.index();
     bytesSinceSnapshot = 0;
-    LOG.info("restored snapshot at index {} term {}", meta.index(), meta.term());
+    // The event loop logged the install (or the start) at INFO.
+    LOG.debug("{}: restored snapshot at index {} term {}", node.who, meta.index(), meta.term());
   }
 
   private void serveReads() {
@@ -286,18 +289,22 @@ final class Applier {
             writer.writeTo(out);
             out.flush();
             SnapshotStore.Stored stored = sink.commit();
+            long nanos = node.nanoTime() - start;
+            node.metrics().snapshotTaken(meta.index(), stored.size(), nanos);
             LOG.info(
-                "snapshot taken at index {} term {}: {} bytes in {} ms",
+                "{}: snapshot taken at index {} term {}: {} bytes in {} ms",
+                node.who,
                 meta.index(),
                 meta.term(),
                 stored.size(),
-                (node.nanoTime() - start) / 1_000_000);
+                nanos / 1_000_000);
             node.snapshotTaken(stored);
             if (forced != null) {
               node.complete(forced, meta.index());
             }
           } catch (IOException | RuntimeException e) {
-            LOG.warn("snapshot at index {} failed; will retry later", meta.index(), e);
+            LOG.warn(
+                "{}: snapshot at index {} failed; will retry later", node.who, meta.index(), e);
             if (forced != null) {
               node.completeExceptionally(forced, e);
             }

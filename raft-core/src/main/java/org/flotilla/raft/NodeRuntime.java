@@ -60,6 +60,12 @@ final class NodeRuntime {
   private static final int MAX_UNAPPLIED = 65_536;
 
   final String id;
+  final String groupId;
+
+  /** "group/id": the prefix of every log line. */
+  final String who;
+
+  private final RaftMetrics metrics;
   private final RaftOptions options;
   private final Transport transport;
   private final LogStore logStore;
@@ -87,6 +93,13 @@ final class NodeRuntime {
   private volatile boolean running;
   private volatile Throwable fatalError;
   private volatile NodeStatus status;
+  // Written by the loop at the end of every turn (and by start before the loop runs); read by the
+  // metrics' gauges on any thread.
+  private volatile long gaugeTerm;
+  private volatile long gaugeCommitIndex;
+  private volatile long gaugeLastIndex;
+  private volatile Role gaugeRole;
+  private volatile String gaugeLeader;
 
   // loop
   private RaftCore core;
@@ -149,6 +162,9 @@ final class NodeRuntime {
 
   NodeRuntime(RaftNode.Builder b) {
     this.id = b.id;
+    this.groupId = b.groupId;
+    this.who = b.groupId + "/" + b.id;
+    this.metrics = b.metrics;
     this.options = b.options;
     this.transport = b.transport;
     this.logStore = b.logStore;
@@ -157,7 +173,7 @@ final class NodeRuntime {
     this.callbacks = b.callbackExecutor;
     this.bootstrap = Configuration.of(b.members, b.learners);
     this.tickNanos = options.tickInterval().toNanos();
-    this.scheduler = b.scheduler;
+    this.scheduler = LogContext.wrap(b.scheduler, b.groupId, b.id);
     this.queue = new ArrayBlockingQueue<>(options.inboundQueueCapacity());
     int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
     this.snapshotExecutor = new TaskWorker(scheduler, "flotilla-" + id + "-snapshot", 4);
@@ -201,6 +217,16 @@ final class NodeRuntime {
   // ---------------------------------------------------------------- lifecycle
 
   void start() throws IOException {
+    // The stores and the transport may capture the context for their own threads.
+    Map<String, String> previous = LogContext.enter(groupId, id);
+    try {
+      startInContext();
+    } finally {
+      LogContext.restore(previous);
+    }
+  }
+
+  private void startInContext() throws IOException {
     Optional<SnapshotStore.Stored> snapshot = snapshotStore.latest();
     SnapshotMeta snapshotMeta = snapshot.map(SnapshotStore.Stored::meta).orElse(null);
     if (snapshotMeta != null
@@ -208,7 +234,7 @@ final class NodeRuntime {
             || logStore.term(snapshotMeta.index()) != snapshotMeta.term())) {
       LOG.info(
           "{}: log ends before or disagrees with snapshot {}; starting the log after it",
-          id,
+          who,
           snapshotMeta.index());
       logStore.reset(snapshotMeta.index(), snapshotMeta.term());
     }
@@ -228,6 +254,21 @@ final class NodeRuntime {
         new RaftCore(
             id, coreOptions, bootstrap, logStore, hs, snapshotMeta, new SplittableRandom());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
+    lastConfig = core.configuration();
+    refreshStatus();
+    publishGauges();
+    metrics.register(new NodeGauges());
+    try {
+      startWorkers(snapshot, snapshotMeta, hs);
+    } catch (IOException | RuntimeException e) {
+      metrics.unregister();
+      throw e;
+    }
+  }
+
+  private void startWorkers(
+      Optional<SnapshotStore.Stored> snapshot, SnapshotMeta snapshotMeta, HardState hs)
+      throws IOException {
     if (snapshot.isPresent()) {
       handedToApply = snapshotMeta.index();
       applier.offer(new Applier.Restore(snapshot.get()));
@@ -238,6 +279,11 @@ final class NodeRuntime {
           public void durable(long index, long term) {
             durable.set(new long[] {index, term});
             wakeLoop();
+          }
+
+          @Override
+          public void synced(long entries, long bytes, long nanos) {
+            metrics.logSynced(entries, bytes, nanos);
           }
 
           @Override
@@ -256,11 +302,12 @@ final class NodeRuntime {
     nextTick = scheduler.nanoTime() + tickNanos;
     loopWorker = scheduler.start("flotilla-" + id + "-loop", this::loopTurn);
     LOG.info(
-        "{}: started in term {} with {} entries after index {}; configuration {}",
-        id,
+        "{}: started in term {} with {} entries after index {}{}; configuration {}",
+        who,
         hs.term(),
         logStore.lastIndex() - logStore.baseIndex(),
         logStore.baseIndex(),
+        snapshotMeta == null ? "" : ", restoring snapshot " + snapshotMeta.index(),
         describe(lastConfig));
   }
 
@@ -276,7 +323,7 @@ final class NodeRuntime {
     if (loopWorker != null) {
       loopWorker.wake();
       if (!loopWorker.awaitStop(10_000)) {
-        LOG.warn("{}: event loop did not stop within 10 s", id);
+        LOG.warn("{}: event loop did not stop within 10 s", who);
       }
     }
     shutdownResources(new NodeStoppedException(id + " was closed", fatalError));
@@ -297,23 +344,24 @@ final class NodeRuntime {
     }
     if (applyWorker != null
         && !(applier.offer(new Applier.Stop()) && applyWorker.awaitStop(10_000))) {
-      LOG.warn("{}: apply worker did not stop within 10 s", id);
+      LOG.warn("{}: apply worker did not stop within 10 s", who);
     }
     if (!snapshotExecutor.stop(10_000)) {
-      LOG.warn("{}: snapshot worker did not finish within 10 s", id);
+      LOG.warn("{}: snapshot worker did not finish within 10 s", who);
     }
     closeQuietly("transport", transport::close);
     closeQuietly("log store", logStore::close);
     closeQuietly("meta store", metaStore::close);
     closeQuietly("snapshot store", snapshotStore::close);
-    LOG.info("{}: stopped", id);
+    metrics.unregister();
+    LOG.info("{}: stopped", who);
   }
 
   private void closeQuietly(String what, Runnable close) {
     try {
       close.run();
     } catch (RuntimeException e) {
-      LOG.warn("{}: closing the {} failed", id, what, e);
+      LOG.warn("{}: closing the {} failed", who, what, e);
     }
   }
 
@@ -323,7 +371,7 @@ final class NodeRuntime {
       return;
     }
     fatalError = cause;
-    LOG.error("{}: fatal error, stopping: {}", id, what, cause);
+    LOG.error("{}: fatal error, stopping: {}", who, what, cause);
     for (RaftListener l : listeners) {
       callback(() -> l.onFatalError(cause));
     }
@@ -356,6 +404,7 @@ final class NodeRuntime {
         }
         core.setApplyLimit(applier.appliedIndex() + MAX_UNAPPLIED);
         processReady();
+        publishGauges();
       }
     } catch (RuntimeException | Error e) {
       fatal("event loop failed", e);
@@ -434,7 +483,9 @@ final class NodeRuntime {
         if (core.role() != Role.LEADER) {
           noteLogTime(rd.entries());
         }
+        long start = scheduler.nanoTime();
         logStore.append(rd.entries());
+        metrics.logAppended(rd.entries().size(), scheduler.nanoTime() - start);
       }
       if (rd.hardState() != null) {
         // Figure 2: persist currentTerm and votedFor before answering anyone.
@@ -453,6 +504,7 @@ final class NodeRuntime {
         if (!applier.offer(new Applier.Entries(committed))) {
           throw new IllegalStateException("apply queue overflow at index " + handedToApply);
         }
+        metrics.entriesCommitted(committed.size(), handedToApply);
       }
       for (ReadState rs : rd.readStates()) {
         PendingRead r = reads.remove(rs.context());
@@ -506,7 +558,13 @@ final class NodeRuntime {
     if (!applier.offer(new Applier.Restore(stored))) {
       throw new IllegalStateException("apply queue overflow on snapshot restore");
     }
-    LOG.info("{}: installing snapshot {} (term {}) from the leader", id, meta.index(), meta.term());
+    metrics.snapshotInstalled(meta.index(), stored.size());
+    LOG.info(
+        "{}: installing snapshot {} (term {}, {} bytes) from the leader",
+        who,
+        meta.index(),
+        meta.term(),
+        stored.size());
   }
 
   /** Inbound message from the transport's threads. */
@@ -533,7 +591,7 @@ final class NodeRuntime {
     if (!queued) {
       long dropped = droppedInbound.incrementAndGet();
       if (Long.bitCount(dropped) == 1) {
-        LOG.warn("{}: inbound queue full; dropped {} messages so far", id, dropped);
+        LOG.warn("{}: inbound queue full; dropped {} messages so far", who, dropped);
       }
     }
   }
@@ -553,12 +611,15 @@ final class NodeRuntime {
     Role role = core.role();
     long term = core.term();
     String leader = core.leader();
+    boolean leaderChanged = !java.util.Objects.equals(leader, lastLeader);
+    if (role != lastRole || term != lastTerm || leaderChanged) {
+      logChange(role, term, leader);
+    }
     if (role != lastRole || term != lastTerm) {
-      if (term != lastTerm && lastTerm >= 0) {
-        LOG.info("{}: term {} -> {}", id, lastTerm, term);
-      }
-      if (role != lastRole) {
-        LOG.info("{}: {} -> {} in term {}", id, lastRole, role, term);
+      if (role != lastRole && role == Role.CANDIDATE) {
+        metrics.electionStarted(term);
+      } else if (role != lastRole && role == Role.LEADER) {
+        metrics.electionWon(term);
       }
       Role r = role;
       for (RaftListener l : listeners) {
@@ -582,8 +643,10 @@ final class NodeRuntime {
       lastTerm = term;
       refreshStatus();
     }
-    if (!java.util.Objects.equals(leader, lastLeader)) {
-      LOG.info("{}: leader is now {} in term {}", id, leader, term);
+    if (leaderChanged) {
+      if (leader != null) {
+        metrics.leaderChanged(leader, term);
+      }
       lastLeader = leader;
       for (RaftListener l : listeners) {
         callback(() -> l.onLeaderChange(leader, term));
@@ -595,12 +658,13 @@ final class NodeRuntime {
     }
     Configuration config = core.configuration();
     if (!config.equals(lastConfig)) {
-      LOG.info("{}: configuration is now {}", id, describe(config));
+      LOG.info("{}: configuration is now {}", who, describe(config));
       lastConfig = config;
       for (RaftListener l : listeners) {
         callback(() -> l.onMembershipChange(config));
       }
       refreshStatus();
+      callback(() -> metrics.membershipChanged(config));
     }
     if (core.configurationsVersion() != reachableVersion) {
       // Members leave the transport only once the configuration that removes them commits.
@@ -618,6 +682,34 @@ final class NodeRuntime {
     return !core.configuration().isJoint()
         && core.configurationIndex() >= pendingChange.index()
         && core.commitIndex() >= core.configurationIndex();
+  }
+
+  /** Logs a role, term or leader change as one line, naming only what changed. */
+  private void logChange(Role role, long term, String leader) {
+    StringBuilder sb = new StringBuilder();
+    if (role != lastRole) {
+      sb.append(lastRole == null ? "" : lastRole + " -> ").append(role);
+    } else {
+      sb.append(role);
+    }
+    if (term != lastTerm && lastTerm >= 0) {
+      sb.append(", term ").append(lastTerm).append(" -> ").append(term);
+    } else {
+      sb.append(" in term ").append(term);
+    }
+    if (!java.util.Objects.equals(leader, lastLeader)) {
+      sb.append(", leader ").append(leader == null ? "unknown" : leader);
+    }
+    LOG.info("{}: {}", who, sb);
+  }
+
+  /** Publishes the scalars the metrics' gauges read. Loop (or start, before the loop runs). */
+  private void publishGauges() {
+    gaugeTerm = core.term();
+    gaugeCommitIndex = core.commitIndex();
+    gaugeLastIndex = core.lastIndex();
+    gaugeRole = core.role();
+    gaugeLeader = core.leader();
   }
 
   private static String describe(Configuration c) {
@@ -639,7 +731,12 @@ final class NodeRuntime {
       Progress p = e.getValue();
       peers.add(
           new NodeStatus.PeerStatus(
-              e.getKey(), c.isVoter(e.getKey()), p.match(), p.next(), p.state().name(), true));
+              e.getKey(),
+              c.isVoter(e.getKey()),
+              p.match(),
+              p.next(),
+              p.state().name(),
+              p.recentActive()));
     }
     SnapshotMeta s = core.latestSnapshot();
     status =
@@ -689,17 +786,22 @@ final class NodeRuntime {
       return f;
     }
     if (!reserve(size, f)) {
+      metrics.proposalRejected();
       return f;
     }
     PendingCommand p = new PendingCommand(f, size);
-    enqueue(
-        new FailableTask(f) {
-          @Override
-          public void run() {
-            propose(p, payload);
-          }
-        },
-        f);
+    boolean queued =
+        enqueue(
+            new FailableTask(f) {
+              @Override
+              public void run() {
+                propose(p, payload);
+              }
+            },
+            f);
+    if (!queued) {
+      metrics.proposalRejected();
+    }
     return f;
   }
 
@@ -732,13 +834,16 @@ final class NodeRuntime {
     return true;
   }
 
-  private void enqueue(FailableTask task, CompletableFuture<?> f) {
+  /** Queues a loop task, or fails its future; false if it failed for a full queue. */
+  private boolean enqueue(FailableTask task, CompletableFuture<?> f) {
     if (!post(task)) {
       f.completeExceptionally(new OverloadedException(id + ": event loop queue is full"));
+      return false;
     } else if (!running && queue.remove(task)) {
       // The loop stopped between the caller's check and the post: nobody would run it.
       task.fail(new NodeStoppedException(id + " is not running", fatalError));
     }
+    return true;
   }
 
   private void propose(PendingCommand p, ByteBuffer payload) {
@@ -756,9 +861,13 @@ final class NodeRuntime {
     payload.putLong(Sessions.TIMESTAMP_OFFSET, leaderClock());
     long index = core.propose(List.of(payload));
     if (index < 0) {
+      if (index == RaftCore.REJECTED_OVERLOADED) {
+        metrics.proposalRejected();
+      }
       completeExceptionally(p.future, rejection(index));
       return;
     }
+    metrics.proposalAccepted(p.size);
     p.term = core.term();
     chain(index, p);
   }
@@ -956,7 +1065,7 @@ final class NodeRuntime {
    * the latest on the next tick), so nothing needs waking here.
    */
   void applied(long index) {
-    LOG.trace("{}: applied {}", id, index);
+    LOG.trace("{}: applied {}", who, index);
   }
 
   // ---------------------------------------------------------------- reads
@@ -1095,7 +1204,7 @@ final class NodeRuntime {
         voters.add(m);
         long index = core.proposeConfiguration(Configuration.of(voters, learners));
         if (index > 0) {
-          LOG.info("{}: promoting caught-up learner {} to voter", id, learner);
+          LOG.debug("{}: promoting caught-up learner {} to voter", who, learner);
           it.remove();
         }
         return;
@@ -1160,7 +1269,8 @@ final class NodeRuntime {
               }
             });
     if (!queued) {
-      LOG.warn("{}: loop queue full; log compaction after snapshot {} deferred", id, stored.meta());
+      LOG.warn(
+          "{}: loop queue full; log compaction after snapshot {} deferred", who, stored.meta());
     }
   }
 
@@ -1178,7 +1288,7 @@ final class NodeRuntime {
     try {
       callbacks.execute(r);
     } catch (RejectedExecutionException e) {
-      LOG.warn("{}: callback executor rejected a completion; running it inline", id, e);
+      LOG.warn("{}: callback executor rejected a completion; running it inline", who, e);
       r.run();
     }
   }
@@ -1209,6 +1319,63 @@ final class NodeRuntime {
     if (transfers != null) {
       transfers.stopSending();
       transfers.stopReceiving();
+    }
+  }
+
+  RaftMetrics metrics() {
+    return metrics;
+  }
+
+  /** The node's live values for its metrics; thread-safe reads of volatile fields. */
+  private final class NodeGauges implements RaftMetrics.Gauges {
+    @Override
+    public String groupId() {
+      return groupId;
+    }
+
+    @Override
+    public String nodeId() {
+      return id;
+    }
+
+    @Override
+    public long term() {
+      return gaugeTerm;
+    }
+
+    @Override
+    public Role role() {
+      return gaugeRole;
+    }
+
+    @Override
+    public String leader() {
+      return gaugeLeader;
+    }
+
+    @Override
+    public long commitIndex() {
+      return gaugeCommitIndex;
+    }
+
+    @Override
+    public long appliedIndex() {
+      return applier.appliedIndex();
+    }
+
+    @Override
+    public long lastIndex() {
+      return gaugeLastIndex;
+    }
+
+    @Override
+    public NodeStatus status() {
+      return status;
+    }
+
+    @Override
+    public List<org.flotilla.raft.spi.PeerStats> transportPeers() {
+      return transport.peerStats();
     }
   }
 

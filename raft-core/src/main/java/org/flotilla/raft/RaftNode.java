@@ -309,6 +309,9 @@ public final class RaftNode implements AutoCloseable {
 
   /** Builds a {@link RaftNode}; {@link #build()} validates. Not thread-safe. */
   public static final class Builder {
+    private static final java.util.regex.Pattern GROUP_ID =
+        java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
     String id;
     List<Member> members = List.of();
     List<Member> learners = List.of();
@@ -321,8 +324,36 @@ public final class RaftNode implements AutoCloseable {
     Executor callbackExecutor = ForkJoinPool.commonPool();
     RaftListener listener;
     Scheduler scheduler = Scheduler.system();
+    String groupId = "default";
+    RaftMetrics metrics = RaftMetrics.noop();
 
     private Builder() {}
+
+    /**
+     * Sets the id of the Raft group this node belongs to (default {@code "default"}). It names the
+     * node in log lines (the {@code flotilla.group} MDC key and the line prefix) and in its MBeans;
+     * use the transport's group id.
+     *
+     * @param value 1 to 64 letters, digits, '.', '_' or '-'
+     * @return this builder
+     */
+    public Builder groupId(String value) {
+      this.groupId = value;
+      return this;
+    }
+
+    /**
+     * Sets where the node reports its measurements (default {@link RaftMetrics#noop()}); for
+     * example a {@link JmxRaftMetrics}, or an adapter to the service's own metrics registry. One
+     * instance per node.
+     *
+     * @param value the metrics
+     * @return this builder
+     */
+    public Builder metrics(RaftMetrics value) {
+      this.metrics = value;
+      return this;
+    }
 
     /**
      * Sets the scheduler that runs the node's workers and tells the time (default {@link
@@ -481,6 +512,11 @@ public final class RaftNode implements AutoCloseable {
       require(options, "options");
       require(callbackExecutor, "callbackExecutor");
       require(scheduler, "scheduler");
+      require(metrics, "metrics");
+      if (groupId == null || !GROUP_ID.matcher(groupId).matches()) {
+        throw new IllegalArgumentException(
+            "groupId must be 1 to 64 letters, digits, '.', '_' or '-': " + groupId);
+      }
       if (members.isEmpty()) {
         throw new IllegalArgumentException("members is required: the initial voters");
       }

@@ -140,22 +140,22 @@ final class SnapshotTransfers {
     try {
       SnapshotStore.Stored latest = store.latest().orElse(null);
       if (latest == null || latest.meta().index() < notice.snapshotIndex()) {
-        LOG.warn("{}: no stored snapshot at or after {} to send {}", node.id, notice, peer);
+        LOG.warn("{}: no stored snapshot at or after {} to send {}", node.who, notice, peer);
         node.core().snapshotFailed(peer);
         return;
       }
       Outgoing o = new Outgoing(peer, latest, notice.term());
       o.rewind(0);
       outgoing.put(peer, o);
-      LOG.info(
+      LOG.debug(
           "{}: sending snapshot {} ({} bytes) to {}",
-          node.id,
+          node.who,
           latest.meta().index(),
           latest.size(),
           peer);
       o.pump();
     } catch (IOException e) {
-      LOG.warn("{}: cannot send snapshot to {}", node.id, peer, e);
+      LOG.warn("{}: cannot send snapshot to {}", node.who, peer, e);
       outgoing.remove(peer);
       node.core().snapshotFailed(peer);
     }
@@ -170,7 +170,7 @@ final class SnapshotTransfers {
     o.idle = 0;
     try {
       if (r.done()) {
-        LOG.info("{}: {} installed snapshot {}", node.id, r.from(), r.snapshotIndex());
+        LOG.info("{}: {} installed snapshot {}", node.who, r.from(), r.snapshotIndex());
         o.close();
         outgoing.remove(r.from());
       } else if (r.rejected()) {
@@ -188,7 +188,7 @@ final class SnapshotTransfers {
         o.pump();
       }
     } catch (IOException e) {
-      LOG.warn("{}: snapshot transfer to {} failed", node.id, r.from(), e);
+      LOG.warn("{}: snapshot transfer to {} failed", node.who, r.from(), e);
       o.close();
       outgoing.remove(r.from());
       node.core().snapshotFailed(r.from());
@@ -215,7 +215,7 @@ final class SnapshotTransfers {
         o.rewind(o.acked);
         o.pump();
       } catch (IOException e) {
-        LOG.warn("{}: snapshot transfer to {} failed", node.id, o.peer, e);
+        LOG.warn("{}: snapshot transfer to {} failed", node.who, o.peer, e);
         o.close();
         it.remove();
         node.core().snapshotFailed(o.peer);
@@ -267,9 +267,10 @@ final class SnapshotTransfers {
           return;
         }
         incoming = new Incoming(chunk.from(), chunk.term(), meta, store.create(meta));
-        LOG.info(
+        // The install is logged at INFO once the snapshot is complete.
+        LOG.debug(
             "{}: receiving snapshot {} ({} bytes) from {}",
-            node.id,
+            node.who,
             meta.index(),
             chunk.totalSize(),
             chunk.from());
@@ -294,7 +295,7 @@ final class SnapshotTransfers {
       if (sink.size() != chunk.totalSize() || sink.checksum() != chunk.checksum()) {
         LOG.warn(
             "{}: snapshot {} from {} failed its check (size {} of {}, crc {} vs {}); discarded",
-            node.id,
+            node.who,
             meta.index(),
             chunk.from(),
             sink.size(),
@@ -310,7 +311,7 @@ final class SnapshotTransfers {
       core.step(chunk);
       respond(chunk, chunk.totalSize(), true, false);
     } catch (IOException e) {
-      LOG.warn("{}: cannot store snapshot {} from {}", node.id, meta.index(), chunk.from(), e);
+      LOG.warn("{}: cannot store snapshot {} from {}", node.who, meta.index(), chunk.from(), e);
       stopReceiving();
       respond(chunk, 0, false, true);
     }

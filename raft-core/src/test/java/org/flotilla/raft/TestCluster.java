@@ -103,6 +103,21 @@ public final class TestCluster implements AutoCloseable {
   private final Map<String, RaftNode> nodes = new LinkedHashMap<>();
   private final Map<String, KvStateMachine> machines = new ConcurrentHashMap<>();
   private final List<Member> initial = new ArrayList<>();
+  private Function<String, RaftMetrics> metrics = id -> RaftMetrics.noop();
+  private String groupId = "default";
+
+  /**
+   * Sets the group id and the metrics of the nodes started from now on.
+   *
+   * @param group the group id
+   * @param factory makes the metrics of a member (called on every start)
+   * @return this cluster
+   */
+  public TestCluster withMetrics(String group, Function<String, RaftMetrics> factory) {
+    this.groupId = group;
+    this.metrics = factory;
+    return this;
+  }
 
   /**
    * Creates a cluster description; nothing starts until {@link #start}.
@@ -173,6 +188,8 @@ public final class TestCluster implements AutoCloseable {
             .metaStore(s.meta())
             .snapshotStore(s.snapshots())
             .options(options)
+            .groupId(groupId)
+            .metrics(metrics.apply(id))
             .build();
     node.start();
     nodes.put(id, node);

@@ -262,6 +262,14 @@ public final class MemoryNetwork implements AutoCloseable {
     }
   }
 
+  /** Tells whether messages from {@code from} to {@code to} would be delivered now. */
+  boolean linkUp(String from, String to) {
+    return endpoints.containsKey(to)
+        && !disconnected.contains(from)
+        && !disconnected.contains(to)
+        && !blocked.contains(key(from, to));
+  }
+
   private boolean reachable(RaftMessage m) {
     return !disconnected.contains(m.from())
         && !disconnected.contains(m.to())

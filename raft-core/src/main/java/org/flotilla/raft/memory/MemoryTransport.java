@@ -1,11 +1,16 @@
 package org.flotilla.raft.memory;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.PeerStats;
 import org.flotilla.raft.spi.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +40,29 @@ public final class MemoryTransport implements Transport {
   // Replaced (never mutated) by updateMembers.
   private volatile Set<String> members = Set.of();
   private volatile boolean closed;
+  // Per-peer counters, created on first use and never removed; thread-safe.
+  private final ConcurrentHashMap<String, Counters> counters = new ConcurrentHashMap<>();
+
+  /** One peer's counters; thread-safe adders. */
+  private static final class Counters {
+    final LongAdder sent = new LongAdder();
+    final LongAdder sentBytes = new LongAdder();
+    final LongAdder received = new LongAdder();
+    final LongAdder receivedBytes = new LongAdder();
+    final LongAdder dropped = new LongAdder();
+  }
+
+  private Counters counters(String peer) {
+    Counters c = counters.get(peer);
+    if (c == null) {
+      Counters fresh = new Counters();
+      c = counters.putIfAbsent(peer, fresh);
+      if (c == null) {
+        c = fresh;
+      }
+    }
+    return c;
+  }
 
   MemoryTransport(MemoryNetwork network) {
     this.network = network;
@@ -61,8 +89,14 @@ public final class MemoryTransport implements Transport {
   public void send(RaftMessage message) {
     if (closed || localId == null || message == null || !members.contains(message.to())) {
       network.countDropped();
+      if (message != null && members.contains(message.to())) {
+        counters(message.to()).dropped.increment();
+      }
       return;
     }
+    Counters c = counters(message.to());
+    c.sent.increment();
+    c.sentBytes.add(message.sizeInBytes());
     network.route(message);
   }
 
@@ -71,12 +105,44 @@ public final class MemoryTransport implements Transport {
     if (closed || !members.contains(message.from()) || !message.to().equals(localId)) {
       return false;
     }
+    Counters c = counters(message.from());
+    c.received.increment();
+    c.receivedBytes.add(message.sizeInBytes());
     try {
       inbox.receive(message);
     } catch (RuntimeException e) {
       LOG.error("{}: inbox failed on a message from {}", localId, message.from(), e);
     }
     return true;
+  }
+
+  /**
+   * Returns per-peer counters. Bytes are {@link RaftMessage#sizeInBytes()} (nothing is serialized);
+   * messages sent are those handed to the network, which may still drop them; the state is {@code
+   * CONNECTED} while the network would deliver to the peer (not disconnected, blocked or absent).
+   */
+  @Override
+  public List<PeerStats> peerStats() {
+    String self = localId;
+    List<PeerStats> out = new ArrayList<>();
+    for (String peer : members) {
+      if (peer.equals(self)) {
+        continue;
+      }
+      Counters c = counters(peer);
+      boolean up = self != null && !closed && network.linkUp(self, peer);
+      out.add(
+          new PeerStats(
+              peer,
+              up ? PeerStats.ConnectionState.CONNECTED : PeerStats.ConnectionState.DISCONNECTED,
+              c.sent.sum(),
+              c.sentBytes.sum(),
+              c.received.sum(),
+              c.receivedBytes.sum(),
+              c.dropped.sum()));
+    }
+    out.sort((a, b) -> a.peer().compareTo(b.peer()));
+    return List.copyOf(out);
   }
 
   /**

@@ -133,6 +133,17 @@ public interface LogStore extends LogReader, AutoCloseable {
     void durable(long index, long term);
 
     /**
+     * Reports one sync (group commit) for monitoring: what it covered and how long the {@code
+     * fsync} took. Optional: a store that measures its syncs calls it on its sync thread, right
+     * after the sync and before the matching {@link #durable}. The default does nothing.
+     *
+     * @param entries how many entries became durable with this sync (0 if it made none durable)
+     * @param bytes how many bytes written since the previous sync it covered
+     * @param nanos how long the sync took
+     */
+    default void synced(long entries, long bytes, long nanos) {}
+
+    /**
      * Reports that the store failed and can make nothing more durable. The node stops.
      *
      * @param cause what went wrong

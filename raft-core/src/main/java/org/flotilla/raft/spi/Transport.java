@@ -1,6 +1,7 @@
 package org.flotilla.raft.spi;
 
 import java.util.Collection;
+import java.util.List;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.message.RaftMessage;
 
@@ -49,6 +50,17 @@ public interface Transport extends AutoCloseable {
    * flushes them now. The default does nothing.
    */
   default void flush() {}
+
+  /**
+   * Returns, for monitoring, this transport's counters and connection state for each peer it knows.
+   * Callable from any thread at any time (also before start and after close); must not block. The
+   * default reports nothing.
+   *
+   * @return one entry per peer, a fresh immutable list
+   */
+  default List<PeerStats> peerStats() {
+    return List.of();
+  }
 
   /** Stops the transport and releases its threads and sockets. */
   @Override

@@ -17,6 +17,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.flotilla.raft.CommandRejectedException;
 import org.flotilla.raft.Configuration;
+import org.flotilla.raft.JmxRaftMetrics;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NodeStoppedException;
@@ -114,12 +115,28 @@ final class KvApi {
   private final KvStateMachine machine;
   private final Forwarder forwarder;
   private final Duration timeout;
+  private final JmxRaftMetrics metrics;
 
   KvApi(RaftNode node, KvStateMachine machine, Forwarder forwarder, Duration timeout) {
+    this(node, machine, forwarder, timeout, null);
+  }
+
+  /**
+   * Creates the API.
+   *
+   * @param metrics the node's metrics, served at {@code GET /metrics}; null to answer 404 there
+   */
+  KvApi(
+      RaftNode node,
+      KvStateMachine machine,
+      Forwarder forwarder,
+      Duration timeout,
+      JmxRaftMetrics metrics) {
     this.node = node;
     this.machine = machine;
     this.forwarder = forwarder;
     this.timeout = timeout;
+    this.metrics = metrics;
   }
 
   /**
@@ -179,6 +196,7 @@ final class KvApi {
     return switch (path) {
       case "/status" -> get(m, path, this::status);
       case "/health" -> get(m, path, this::health);
+      case "/metrics" -> get(m, path, this::metrics);
       case "/members" ->
           switch (m) {
             case "GET" -> done(members());
@@ -214,6 +232,18 @@ final class KvApi {
         yield leaderOnly(r, () -> node.removeMember(id), KvApi::indexReply);
       }
     };
+  }
+
+  /** The node's metrics in the Prometheus text format; always this node's, never forwarded. */
+  private Response metrics() {
+    if (metrics == null) {
+      return Response.error(404, "metrics are not enabled", "not-applied");
+    }
+    return new Response(
+        200,
+        PrometheusExposition.CONTENT_TYPE,
+        PrometheusExposition.render(metrics).getBytes(StandardCharsets.UTF_8),
+        Map.of());
   }
 
   private CompletableFuture<Response> get(String method, String path, Supplier<Response> supplier) {

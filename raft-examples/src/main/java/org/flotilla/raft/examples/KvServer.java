@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.flotilla.raft.JmxRaftMetrics;
 import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
@@ -43,6 +44,9 @@ import org.slf4j.LoggerFactory;
 public final class KvServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(KvServer.class);
+
+  /** The example server runs one Raft group, under this id (in its MBean names and log lines). */
+  static final String GROUP_ID = "kv";
 
   private final RaftNode node;
   private final EventLoopGroup httpGroup;
@@ -105,6 +109,7 @@ public final class KvServer implements AutoCloseable {
     NettyTransport.Builder transport =
         NettyTransport.builder()
             .clusterId(c.clusterId())
+            .groupId(GROUP_ID)
             .bindAddress(ServerConfig.host(c.raftBind()), ServerConfig.port(c.raftBind()))
             // Membership changes through POST /members: a node that was down while a new member
             // joined and took the lead must accept that leader to learn the new configuration.
@@ -126,9 +131,12 @@ public final class KvServer implements AutoCloseable {
             .snapshotTrailingEntries(Math.min(10_000, Math.max(1, c.snapshotThreshold() / 2)))
             .build();
     KvStateMachine machine = new KvStateMachine(c.httpAddresses());
+    JmxRaftMetrics metrics = new JmxRaftMetrics();
     RaftNode node =
         RaftNode.builder()
             .id(c.id())
+            .groupId(GROUP_ID)
+            .metrics(metrics)
             .members(c.members())
             .stateMachine(machine)
             .transport(transport.build())
@@ -165,7 +173,8 @@ public final class KvServer implements AutoCloseable {
               node,
               machine,
               new HttpForwarder(group, c.requestTimeout().plusSeconds(1), c.maxBodyBytes() + 65536),
-              c.requestTimeout());
+              c.requestTimeout(),
+              metrics);
       KvHttpHandler.ConnectionLimit limit = new KvHttpHandler.ConnectionLimit(c.maxConnections());
       long idleMs = c.idleTimeout().toMillis();
       int maxBody = c.maxBodyBytes();

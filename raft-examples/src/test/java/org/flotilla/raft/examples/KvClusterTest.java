@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -92,6 +94,116 @@ class KvClusterTest {
 
   private String follower(String leader, int which) {
     return httpUrl.keySet().stream().filter(id -> !id.equals(leader)).toList().get(which);
+  }
+
+  private static final Pattern SAMPLE =
+      Pattern.compile("([a-z_]+)\\{([^}]*)\\} (-?[0-9.eE+-]+|\\+Inf|NaN)");
+
+  /** Parses a Prometheus text exposition into "name{labels}" to value, checking every line. */
+  private static Map<String, Double> samples(String body) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (String line : body.lines().toList()) {
+      if (line.startsWith("# HELP ") || line.startsWith("# TYPE ")) {
+        continue;
+      }
+      Matcher m = SAMPLE.matcher(line);
+      assertThat(m.matches()).as("a sample line: %s", line).isTrue();
+      out.put(m.group(1) + "{" + m.group(2) + "}", Double.parseDouble(m.group(3)));
+    }
+    return out;
+  }
+
+  private double metric(String node, String name, String extraLabels) throws Exception {
+    String body = http.send("GET", httpUrl.get(node) + "/metrics", null).body();
+    String key = name + "{group=\"kv\",node=\"" + node + "\"" + extraLabels + "}";
+    Double v = samples(body).get(key);
+    assertThat(v).as("sample %s in\n%s", key, body).isNotNull();
+    return v;
+  }
+
+  private void awaitMetric(String node, String name, String labels, double atLeast)
+      throws InterruptedException {
+    await(
+        node + " " + name + labels + " >= " + atLeast,
+        () -> {
+          try {
+            return metric(node, name, labels) >= atLeast;
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        });
+  }
+
+  @Test
+  void metricsEndpointServesLiveValuesInThePrometheusFormat() throws Exception {
+    startCluster();
+    await("one leader known to all", () -> leader() != null);
+    String leader = leader();
+    String follower = follower(leader, 0);
+
+    HttpTestClient.Reply before = http.send("GET", httpUrl.get(leader) + "/metrics", null);
+    assertThat(before.status()).isEqualTo(200);
+    for (String name :
+        List.of(
+            "flotilla_term gauge",
+            "flotilla_commit_index gauge",
+            "flotilla_applied_index gauge",
+            "flotilla_role gauge",
+            "flotilla_proposals_total counter",
+            "flotilla_proposals_rejected_total counter",
+            "flotilla_entries_committed_total counter",
+            "flotilla_entries_applied_total counter",
+            "flotilla_elections_started_total counter",
+            "flotilla_elections_won_total counter",
+            "flotilla_leader_changes_total counter",
+            "flotilla_snapshots_taken_total counter",
+            "flotilla_apply_seconds histogram",
+            "flotilla_log_append_seconds histogram",
+            "flotilla_log_append_batch_entries histogram",
+            "flotilla_log_sync_seconds histogram",
+            "flotilla_log_sync_batch_entries histogram",
+            "flotilla_snapshot_seconds histogram",
+            "flotilla_follower_match_index gauge",
+            "flotilla_follower_lag_entries gauge",
+            "flotilla_peer_messages_sent_total counter",
+            "flotilla_peer_sent_bytes_total counter",
+            "flotilla_peer_messages_received_total counter",
+            "flotilla_peer_received_bytes_total counter",
+            "flotilla_peer_messages_dropped_total counter",
+            "flotilla_peer_connection_state gauge")) {
+      assertThat(before.body()).contains("# TYPE " + name + "\n");
+    }
+    double proposals = metric(leader, "flotilla_proposals_total", "");
+
+    HttpTestClient.Reply put = http.send("PUT", httpUrl.get(follower) + "/kv/m", "1");
+    assertThat(put.status()).as(put.body()).isEqualTo(200);
+
+    assertThat(metric(leader, "flotilla_proposals_total", "")).isEqualTo(proposals + 1);
+    assertThat(metric(leader, "flotilla_is_leader", "")).isEqualTo(1);
+    assertThat(metric(leader, "flotilla_role", ",role=\"LEADER\"")).isEqualTo(1);
+    assertThat(metric(leader, "flotilla_term", "")).isGreaterThanOrEqualTo(1);
+    assertThat(metric(leader, "flotilla_elections_won_total", "")).isGreaterThanOrEqualTo(1);
+    // the leader's no-op and the PUT
+    assertThat(metric(leader, "flotilla_commit_index", "")).isGreaterThanOrEqualTo(2);
+    assertThat(metric(leader, "flotilla_log_append_seconds_count", "")).isPositive();
+    assertThat(metric(leader, "flotilla_log_sync_seconds_count", "")).isPositive();
+    assertThat(metric(leader, "flotilla_log_sync_batch_entries_sum", "")).isGreaterThanOrEqualTo(2);
+    awaitMetric(leader, "flotilla_applied_index", "", 2);
+    awaitMetric(leader, "flotilla_apply_seconds_count", "", 1);
+    String peer = ",peer=\"" + follower + "\"";
+    awaitMetric(leader, "flotilla_follower_match_index", peer, 2);
+    assertThat(metric(leader, "flotilla_follower_lag_entries", peer)).isBetween(0.0, 1.0);
+    assertThat(metric(leader, "flotilla_peer_connection_state", peer + ",state=\"CONNECTED\""))
+        .isEqualTo(1);
+    assertThat(metric(leader, "flotilla_peer_messages_sent_total", peer)).isPositive();
+    assertThat(metric(leader, "flotilla_peer_sent_bytes_total", peer)).isPositive();
+    assertThat(metric(leader, "flotilla_peer_messages_received_total", peer)).isPositive();
+
+    awaitMetric(follower, "flotilla_commit_index", "", 2);
+    assertThat(metric(follower, "flotilla_is_leader", "")).isEqualTo(0);
+    assertThat(metric(follower, "flotilla_leader_changes_total", "")).isGreaterThanOrEqualTo(1);
+    assertThat(metric(follower, "flotilla_follower_match_index", ",peer=\"" + leader + "\""))
+        .isEqualTo(-1);
   }
 
   @Test

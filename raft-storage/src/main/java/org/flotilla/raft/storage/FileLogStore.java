@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +27,7 @@ import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.StorageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The durable Raft log on local disk: append-only segment files of checksummed records, with group
@@ -67,6 +69,11 @@ import org.slf4j.LoggerFactory;
  * node's event loop; the in-memory index (per segment a {@code long[]} of record offsets, the term
  * runs and the recent-entry cache) is owned by it. The sync thread owns only the forcing, the
  * reports and the closing of deleted segments' channels.
+ *
+ * <p><b>Monitoring.</b> After every sync the sync thread calls {@link
+ * DurabilityListener#synced(long, long, long)} with the entries made durable, the bytes covered and
+ * the time the {@code fsync} took (the node turns it into its log-sync metrics). The sync thread
+ * logs with the slf4j MDC of the thread that called {@link #setListener} (the node's group and id).
  */
 public final class FileLogStore implements LogStore {
 
@@ -274,6 +281,9 @@ public final class FileLogStore implements LogStore {
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final AtomicBoolean failureReported = new AtomicBoolean();
   private volatile DurabilityListener listener = NO_LISTENER;
+  // The slf4j MDC of the thread that set the listener (the node's start), for the sync thread's log
+  // lines; written by setListener, read by the sync thread.
+  private volatile Map<String, String> logContext;
   private volatile boolean stopping;
   private final Thread syncThread;
   private final SegmentPreallocator preallocator;
@@ -639,6 +649,8 @@ public final class FileLogStore implements LogStore {
       throw new IllegalArgumentException("listener is null");
     }
     this.listener = listener;
+    this.logContext = MDC.getCopyOfContextMap();
+    LockSupport.unpark(syncThread);
   }
 
   @Override
@@ -915,8 +927,18 @@ public final class FileLogStore implements LogStore {
   }
 
   private void syncLoop() {
+    Map<String, String> context = null;
     try {
       while (true) {
+        Map<String, String> c = logContext;
+        if (c != context) {
+          context = c;
+          if (c == null) {
+            MDC.clear();
+          } else {
+            MDC.setContextMap(c);
+          }
+        }
         Target t = pending.getAndSet(null);
         if (t == null) {
           if (stopping) {
@@ -933,6 +955,7 @@ public final class FileLogStore implements LogStore {
   }
 
   private void sync(Target t) throws IOException {
+    long start = System.nanoTime();
     for (Segment s : t.force) {
       if (!s.deleted) {
         s.channel.force(false);
@@ -941,6 +964,7 @@ public final class FileLogStore implements LogStore {
     if (t.syncDir) {
       syncDirectory();
     }
+    long nanos = System.nanoTime() - start;
     for (Segment s : t.close) {
       try {
         s.channel.close();
@@ -950,10 +974,15 @@ public final class FileLogStore implements LogStore {
     }
     reportLock.lock();
     try {
+      long bytes = Math.max(0, t.written - syncedBytes);
       syncedBytes = Math.max(syncedBytes, t.written);
       if (t.index >= 0 && t.epoch == epoch.get() && t.index > durableIndex) {
+        long entries = t.index - durableIndex;
         durableIndex = t.index;
+        listener.synced(entries, bytes, nanos);
         listener.durable(t.index, t.term);
+      } else {
+        listener.synced(0, bytes, nanos);
       }
       synced.signalAll();
     } finally {

@@ -15,6 +15,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.ObjIntConsumer;
 import java.util.function.Predicate;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.spi.Transport;
@@ -48,6 +49,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private final BiConsumer<String, String> nonMemberAccepted;
   private final Transport.Inbox inbox;
   private final Duration handshakeTimeout;
+  private final String who;
+  private final ObjIntConsumer<String> received;
 
   // The peer's id once its Hello was accepted; null before.
   private String peerId;
@@ -62,7 +65,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       Predicate<String> inConfiguration,
       BiConsumer<String, String> nonMemberAccepted,
       Transport.Inbox inbox,
-      Duration handshakeTimeout) {
+      Duration handshakeTimeout,
+      String who,
+      ObjIntConsumer<String> received) {
     this.codec = codec;
     this.localId = localId;
     this.knownMember = knownMember;
@@ -70,6 +75,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     this.nonMemberAccepted = nonMemberAccepted;
     this.inbox = inbox;
     this.handshakeTimeout = handshakeTimeout;
+    this.who = who;
+    this.received = received;
   }
 
   /** Adds the frame decoder and this handler's kind to an accepted connection's pipeline. */
@@ -84,6 +91,45 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       BiConsumer<String, String> nonMemberAccepted,
       Transport.Inbox inbox,
       Duration handshakeTimeout) {
+    initPipeline(
+        pipeline,
+        maxFrameSize,
+        keepalive,
+        codec,
+        localId,
+        knownMember,
+        inConfiguration,
+        nonMemberAccepted,
+        inbox,
+        handshakeTimeout,
+        localId,
+        (peer, bytes) -> {});
+  }
+
+  /**
+   * Adds the frame decoder and this handler's kind to an accepted connection's pipeline.
+   *
+   * @param knownMember whether a sender may deliver messages
+   * @param inConfiguration whether a sender is in this node's configuration
+   * @param nonMemberAccepted told the id and announced address of an accepted sender outside the
+   *     configuration
+   * @param who the prefix of log lines (group/node)
+   * @param received counts each delivered message's frame size against its sender; called on the
+   *     connection's I/O thread
+   */
+  static void initPipeline(
+      ChannelPipeline pipeline,
+      int maxFrameSize,
+      Duration keepalive,
+      WireCodec codec,
+      String localId,
+      Predicate<String> knownMember,
+      Predicate<String> inConfiguration,
+      BiConsumer<String, String> nonMemberAccepted,
+      Transport.Inbox inbox,
+      Duration handshakeTimeout,
+      String who,
+      ObjIntConsumer<String> received) {
     pipeline.addLast("idle", idleHandler(keepalive));
     pipeline.addLast("frames", frameDecoder(maxFrameSize));
     pipeline.addLast(
@@ -95,7 +141,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
             inConfiguration,
             nonMemberAccepted,
             inbox,
-            handshakeTimeout));
+            handshakeTimeout,
+            who,
+            received));
   }
 
   /**
@@ -139,7 +187,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    if (!onIdle(ctx, evt, WARN, localId + ": connection from " + describePeer(ctx))) {
+    if (!onIdle(ctx, evt, WARN, who + ": connection from " + describePeer(ctx))) {
       super.userEventTriggered(ctx, evt);
     }
   }
@@ -167,7 +215,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     cancelTimer();
     if (peerId != null) {
-      LOG.debug("{}: connection from {} closed", localId, peerId);
+      LOG.debug("{}: connection from {} closed", who, peerId);
     }
     super.channelInactive(ctx);
   }
@@ -208,7 +256,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       cancelTimer();
       WARN.warn(
           "{}: refused connection from {} (claims '{}'): {}",
-          localId,
+          who,
           ctx.channel().remoteAddress(),
           hello.getSenderId(),
           refusal);
@@ -220,13 +268,12 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     peerId = hello.getSenderId();
     cancelTimer();
     if (inConfiguration.test(peerId)) {
-      LOG.info(
-          "{}: accepted connection from {} at {}", localId, peerId, ctx.channel().remoteAddress());
+      LOG.info("{}: accepted connection from {} at {}", who, peerId, ctx.channel().remoteAddress());
     } else {
       LOG.warn(
           "{}: accepted connection from {} at {}, which is not in this member's configuration"
               + " (acceptNonMembers is set: it may have joined while this member was away)",
-          localId,
+          who,
           peerId,
           ctx.channel().remoteAddress());
       nonMemberAccepted.accept(peerId, hello.getSenderAddress());
@@ -238,17 +285,19 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
 
   private void onEnvelope(ChannelHandlerContext ctx, ByteBuf body)
       throws InvalidProtocolBufferException {
+    int frameBytes = body.readableBytes() + WireCodec.LENGTH_PREFIX_BYTES;
     Wire.Envelope env = WireCodec.parseEnvelope(body);
     RaftMessage message = codec.fromEnvelope(env, peerId, localId);
     if (!knownMember.test(peerId)) {
       reject(ctx, "'" + peerId + "' is no longer a member");
       return;
     }
+    received.accept(peerId, frameBytes);
     try {
       inbox.receive(message);
     } catch (RuntimeException e) {
       // The node's bug, not the peer's: keep the connection, say so loudly.
-      LOG.error("{}: inbox failed on a message from {}", localId, peerId, e);
+      LOG.error("{}: inbox failed on a message from {}", who, peerId, e);
     }
   }
 
@@ -260,7 +309,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     cancelTimer();
     WARN.warn(
         "{}: closing connection from {} ({}): {}",
-        localId,
+        who,
         ctx.channel().remoteAddress(),
         peerId == null ? "before Hello" : peerId,
         reason);

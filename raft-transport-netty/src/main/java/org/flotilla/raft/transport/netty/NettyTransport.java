@@ -30,20 +30,26 @@ import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.PeerStats;
 import org.flotilla.raft.spi.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The production {@link Transport}: protobuf messages in length-prefixed frames over Netty, with an
@@ -93,6 +99,9 @@ public final class NettyTransport implements Transport {
 
   // Written by start (node's event loop) before any I/O thread runs; read by I/O threads after.
   private volatile String localId;
+  private volatile String who; // "group/localId", the prefix of log lines
+  // Inbound counters per sender, created on first message and kept; thread-safe.
+  private final ConcurrentHashMap<String, LongAdder[]> inbound = new ConcurrentHashMap<>();
   private volatile EventLoopGroup group;
   private volatile Channel serverChannel;
   private volatile boolean nativeEpoll;
@@ -131,11 +140,14 @@ public final class NettyTransport implements Transport {
       throw new IllegalStateException("transport already started or closed");
     }
     this.localId = localId;
+    this.who = options.groupId() + "/" + localId;
     nativeEpoll = options.preferNative() && Epoll.isAvailable();
     IoHandlerFactory io = nativeEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     EventLoopGroup g =
         new MultiThreadIoEventLoopGroup(
-            options.ioThreads(), new DefaultThreadFactory("flotilla-net-" + localId, true), io);
+            options.ioThreads(),
+            withLogContext(new DefaultThreadFactory("flotilla-net-" + localId, true)),
+            io);
     ServerBootstrap sb =
         new ServerBootstrap()
             .group(g)
@@ -160,7 +172,9 @@ public final class NettyTransport implements Transport {
                         NettyTransport.this::isPeer,
                         NettyTransport.this::learnAddress,
                         inbox,
-                        options.handshakeTimeout());
+                        options.handshakeTimeout(),
+                        who,
+                        NettyTransport.this::countReceived);
                   }
                 });
     ChannelFuture bind = sb.bind(options.bindHost(), options.bindPort()).awaitUninterruptibly();
@@ -174,7 +188,7 @@ public final class NettyTransport implements Transport {
     group = g;
     LOG.info(
         "{}: listening on {} (cluster '{}', group '{}', {}, max frame {} bytes)",
-        localId,
+        who,
         serverChannel.localAddress(),
         options.clusterId(),
         options.groupId(),
@@ -184,10 +198,10 @@ public final class NettyTransport implements Transport {
       LOG.warn(
           "{}: TLS is OFF: Raft traffic on {} is neither encrypted nor authenticated;"
               + " use it only on a trusted network",
-          localId,
+          who,
           serverChannel.localAddress());
     } else {
-      LOG.info("{}: TLS is on, peers must present a certificate the trust store accepts", localId);
+      LOG.info("{}: TLS is on, peers must present a certificate the trust store accepts", who);
     }
     updatePeers(members);
   }
@@ -262,7 +276,7 @@ public final class NettyTransport implements Transport {
       try {
         address = parseAddress(m.address());
       } catch (IllegalArgumentException e) {
-        LOG.error("{}: cannot reach member {}: {}", localId, m.id(), e.getMessage());
+        LOG.error("{}: cannot reach member {}: {}", who, m.id(), e.getMessage());
         continue;
       }
       Peer peer = new Peer(m.id(), address, this, group.next());
@@ -313,7 +327,7 @@ public final class NettyTransport implements Transport {
     }
     if (peer == null) {
       dropped.incrementAndGet();
-      LOG.debug("{}: dropped a message to unknown or unreachable member {}", localId, message.to());
+      LOG.debug("{}: dropped a message to unknown or unreachable member {}", who, message.to());
       return;
     }
     peer.send(message);
@@ -340,19 +354,71 @@ public final class NettyTransport implements Transport {
     }
     peers.clear();
     if (!channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS)) {
-      LOG.warn("{}: connections did not close within 5 s", localId);
+      LOG.warn("{}: connections did not close within 5 s", who);
     }
     EventLoopGroup g = group;
     if (g != null) {
       if (!g.shutdownGracefully(0, 2, TimeUnit.SECONDS)
           .awaitUninterruptibly(10, TimeUnit.SECONDS)) {
-        LOG.warn("{}: I/O threads did not stop within 10 s", localId);
+        LOG.warn("{}: I/O threads did not stop within 10 s", who);
       }
     }
-    LOG.info("{}: transport closed ({} messages dropped in its life)", localId, dropped.get());
+    LOG.info("{}: transport closed ({} messages dropped in its life)", who, dropped.get());
+  }
+
+  /**
+   * Returns per-peer counters: messages and bytes (whole frames) sent to and received from each
+   * member, messages dropped towards it, and the state of the connection this node opened to it.
+   * Callable from any thread; allocates a fresh list.
+   */
+  @Override
+  public List<PeerStats> peerStats() {
+    List<PeerStats> out = new ArrayList<>();
+    for (Peer p : peers.values()) {
+      LongAdder[] in = inbound.get(p.id);
+      out.add(p.stats(in == null ? 0 : in[0].sum(), in == null ? 0 : in[1].sum()));
+    }
+    out.sort((a, b) -> a.peer().compareTo(b.peer()));
+    return List.copyOf(out);
+  }
+
+  /** Counts one message received from {@code peer}; on an I/O thread. */
+  void countReceived(String peer, int bytes) {
+    LongAdder[] c = inbound.get(peer);
+    if (c == null) {
+      LongAdder[] fresh = {new LongAdder(), new LongAdder()};
+      c = inbound.putIfAbsent(peer, fresh);
+      if (c == null) {
+        c = fresh;
+      }
+    }
+    c[0].increment();
+    c[1].add(bytes);
+  }
+
+  /**
+   * Wraps a thread factory so that its threads log with the slf4j MDC of the caller of {@link
+   * #start} (the node's group and id).
+   */
+  private static ThreadFactory withLogContext(ThreadFactory factory) {
+    Map<String, String> context = MDC.getCopyOfContextMap();
+    if (context == null) {
+      return factory;
+    }
+    return r ->
+        factory.newThread(
+            () -> {
+              MDC.setContextMap(context);
+              r.run();
+            });
   }
 
   // ---------------------------------------------------------------- for Peer and the handlers
+
+  String who() {
+    String w = who;
+    return w == null ? String.valueOf(localId) : w;
+  }
 
   TransportOptions options() {
     return options;

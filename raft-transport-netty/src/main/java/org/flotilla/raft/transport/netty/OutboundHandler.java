@@ -46,7 +46,7 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
                   if (!handshaken) {
                     LOG.warn(
                         "{}: no HelloAck from {} within {} ms; closing",
-                        transport.localId(),
+                        transport.who(),
                         peer.id,
                         timeout);
                     ctx.close();
@@ -67,21 +67,20 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
         return; // an empty frame is a keepalive
       }
       if (handshaken || !(msg instanceof ByteBuf body)) {
-        LOG.warn("{}: unexpected frame from {}; closing", transport.localId(), peer.id);
+        LOG.warn("{}: unexpected frame from {}; closing", transport.who(), peer.id);
         ctx.close();
         return;
       }
       Wire.HelloAck ack = WireCodec.parseHelloAck(body);
       if (!ack.getAccepted()) {
-        LOG.warn(
-            "{}: {} refused the connection: {}", transport.localId(), peer.id, ack.getReason());
+        LOG.warn("{}: {} refused the connection: {}", transport.who(), peer.id, ack.getReason());
         ctx.close();
         return;
       }
       if (!peer.id.equals(ack.getReceiverId())) {
         LOG.warn(
             "{}: {} at {} answered as '{}'; closing",
-            transport.localId(),
+            transport.who(),
             peer.id,
             peer.where,
             ack.getReceiverId());
@@ -92,8 +91,7 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
       cancelTimer();
       peer.onReady(ctx.channel());
     } catch (InvalidProtocolBufferException e) {
-      LOG.warn(
-          "{}: undecodable HelloAck from {}: {}", transport.localId(), peer.id, e.getMessage());
+      LOG.warn("{}: undecodable HelloAck from {}: {}", transport.who(), peer.id, e.getMessage());
       ctx.close();
     } finally {
       ReferenceCountUtil.release(msg);
@@ -125,7 +123,7 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    LOG.warn("{}: connection to {} failed: {}", transport.localId(), peer.id, cause.toString());
+    LOG.warn("{}: connection to {} failed: {}", transport.who(), peer.id, cause.toString());
     ctx.close();
   }
 

@@ -14,7 +14,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.PeerStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,14 @@ final class Peer {
   private final EventLoop loop;
   private final OutboundQueue queue;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
+
+  // Monitoring: written by loop (sent, bytes, state) and by the node's event loop (dropped), read
+  // by
+  // any thread through stats().
+  private final LongAdder messagesSent = new LongAdder();
+  private final LongAdder bytesSent = new LongAdder();
+  private final LongAdder droppedOther = new LongAdder();
+  private volatile PeerStats.ConnectionState state = PeerStats.ConnectionState.CONNECTING;
 
   // Confined to the caller of send (the node's event loop).
   private long lastOverflowWarning = System.nanoTime() - OVERFLOW_WARNING_INTERVAL_NANOS;
@@ -77,7 +87,7 @@ final class Peer {
       loop.execute(task);
       return true;
     } catch (RejectedExecutionException e) {
-      LOG.debug("{}: I/O loop for {} is shut down: {}", transport.localId(), id, e.toString());
+      LOG.debug("{}: I/O loop for {} is shut down: {}", transport.who(), id, e.toString());
       return false;
     }
   }
@@ -128,6 +138,21 @@ final class Peer {
     return queue.dropped();
   }
 
+  /**
+   * Returns this peer's outbound counters and connection state, with the given inbound counts.
+   * Callable from any thread.
+   */
+  PeerStats stats(long messagesReceived, long bytesReceived) {
+    return new PeerStats(
+        id,
+        state,
+        messagesSent.sum(),
+        bytesSent.sum(),
+        messagesReceived,
+        bytesReceived,
+        queue.dropped() + droppedOther.sum());
+  }
+
   // ---------------------------------------------------------------- on the loop
 
   private void connect() {
@@ -148,19 +173,20 @@ final class Peer {
                 });
     ChannelFuture f = b.connect(address);
     connecting = f.channel();
+    state = PeerStats.ConnectionState.CONNECTING;
     f.addListener(
         (ChannelFuture done) -> {
           if (!done.isSuccess()) {
             if (attempts == 0) {
               LOG.info(
                   "{}: cannot connect to {} at {}: {}; retrying with backoff",
-                  transport.localId(),
+                  transport.who(),
                   id,
                   where,
                   done.cause().getMessage());
             } else {
               LOG.debug(
-                  "{}: connect to {} failed: {}", transport.localId(), id, done.cause().toString());
+                  "{}: connect to {} failed: {}", transport.who(), id, done.cause().toString());
             }
             onClosed(done.channel());
           }
@@ -176,7 +202,8 @@ final class Peer {
     connecting = null;
     ready = ch;
     attempts = 0;
-    LOG.info("{}: connected to {} at {}", transport.localId(), id, where);
+    state = PeerStats.ConnectionState.CONNECTED;
+    LOG.info("{}: connected to {} at {}", transport.who(), id, where);
     drain();
   }
 
@@ -186,11 +213,14 @@ final class Peer {
     if (ch == ready) {
       ready = null;
       ours = true;
-      LOG.info("{}: connection to {} lost", transport.localId(), id);
+      LOG.info("{}: connection to {} lost", transport.who(), id);
     }
     if (ch == connecting) {
       connecting = null;
       ours = true;
+    }
+    if (ours) {
+      state = PeerStats.ConnectionState.DISCONNECTED;
     }
     if (ours && !closed && reconnect == null) {
       long delay = backoffMillis(attempts++);
@@ -230,20 +260,24 @@ final class Peer {
         try {
           frame = WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
         } catch (RuntimeException e) {
-          LOG.error("{}: cannot encode {} for {}", transport.localId(), m, id, e);
+          LOG.error("{}: cannot encode {} for {}", transport.who(), m, id, e);
           transport.countDropped(1);
+          droppedOther.increment();
           continue;
         }
         if (frame == null) {
           LOG.warn(
               "{}: dropped a {} to {}: larger than the maximum frame size of {} bytes",
-              transport.localId(),
+              transport.who(),
               m.getClass().getSimpleName(),
               id,
               transport.options().maxFrameSize());
           transport.countDropped(1);
+          droppedOther.increment();
           continue;
         }
+        messagesSent.increment();
+        bytesSent.add(frame.readableBytes());
         ch.write(frame, ch.voidPromise());
         wrote = true;
       }
