@@ -1161,6 +1161,13 @@ final class NodeRuntime {
               return;
             }
             long index = core.proposeConfiguration(target);
+            if (index == RaftCore.REJECTED_CHANGE_IN_PROGRESS
+                && ticks - firstTry[0] <= 2L * options.electionTicks()) {
+              // The group's own change is still committing (an automatic promotion, or the
+              // second phase of a joint change): wait for it rather than refuse the user's.
+              deferred.add(this);
+              return;
+            }
             if (index < 0) {
               completeExceptionally(f, rejection(index));
               return;
