@@ -168,7 +168,9 @@ public final class RaftNode implements AutoCloseable {
   /**
    * Adds a member as a learner, which receives the log but does not vote, and promotes it to voter
    * once it has caught up to within {@link RaftOptions#autoPromoteLagEntries()} (the promotion goes
-   * through joint consensus). Leader only.
+   * through joint consensus). Leader only. The intent to promote is kept by this leader only: if
+   * leadership moves before the learner has caught up, it stays a learner until {@link
+   * #promote(String)} is called on the new leader.
    *
    * @param member the new member
    * @return completed when the learner is part of the committed configuration
