@@ -171,50 +171,62 @@ final class PrometheusExposition {
 
   private static void peers(StringBuilder out, String node, JmxRaftMetrics m) {
     var peers = m.peers();
-    header(
+    perPeer(
         out,
+        node,
+        peers,
         "flotilla_follower_match_index",
         "gauge",
-        "Highest index known replicated on the peer (leader only; -1 elsewhere).");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_follower_match_index", peer(node, p), p.getMatchIndex());
-    }
-    header(
+        "Highest index known replicated on the peer (leader only; -1 elsewhere).",
+        RaftPeerMXBean::getMatchIndex);
+    perPeer(
         out,
+        node,
+        peers,
         "flotilla_follower_lag_entries",
         "gauge",
-        "Entries the peer is behind the leader's log (leader only; -1 elsewhere).");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_follower_lag_entries", peer(node, p), p.getLag());
-    }
-    header(out, "flotilla_peer_messages_sent_total", "counter", "Messages sent to the peer.");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_peer_messages_sent_total", peer(node, p), p.getMessagesSent());
-    }
-    header(out, "flotilla_peer_sent_bytes_total", "counter", "Bytes sent to the peer.");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_peer_sent_bytes_total", peer(node, p), p.getBytesSent());
-    }
-    header(
+        "Entries the peer is behind the leader's log (leader only; -1 elsewhere).",
+        RaftPeerMXBean::getLag);
+    perPeer(
         out,
+        node,
+        peers,
+        "flotilla_peer_messages_sent_total",
+        "counter",
+        "Messages sent to the peer.",
+        RaftPeerMXBean::getMessagesSent);
+    perPeer(
+        out,
+        node,
+        peers,
+        "flotilla_peer_sent_bytes_total",
+        "counter",
+        "Bytes sent to the peer.",
+        RaftPeerMXBean::getBytesSent);
+    perPeer(
+        out,
+        node,
+        peers,
         "flotilla_peer_messages_received_total",
         "counter",
-        "Messages received from the peer.");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_peer_messages_received_total", peer(node, p), p.getMessagesReceived());
-    }
-    header(out, "flotilla_peer_received_bytes_total", "counter", "Bytes received from the peer.");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_peer_received_bytes_total", peer(node, p), p.getBytesReceived());
-    }
-    header(
+        "Messages received from the peer.",
+        RaftPeerMXBean::getMessagesReceived);
+    perPeer(
         out,
+        node,
+        peers,
+        "flotilla_peer_received_bytes_total",
+        "counter",
+        "Bytes received from the peer.",
+        RaftPeerMXBean::getBytesReceived);
+    perPeer(
+        out,
+        node,
+        peers,
         "flotilla_peer_messages_dropped_total",
         "counter",
-        "Messages to the peer that were dropped.");
-    for (RaftPeerMXBean p : peers) {
-      sample(out, "flotilla_peer_messages_dropped_total", peer(node, p), p.getMessagesDropped());
-    }
+        "Messages to the peer that were dropped.",
+        RaftPeerMXBean::getMessagesDropped);
     header(
         out,
         "flotilla_peer_connection_state",
@@ -229,6 +241,21 @@ final class PrometheusExposition {
             peer(node, p) + ",state=\"" + s + "\"",
             s.equals(state) ? 1 : 0);
       }
+    }
+  }
+
+  /** Writes one metric with a sample per peer. */
+  private static void perPeer(
+      StringBuilder out,
+      String node,
+      Iterable<RaftPeerMXBean> peers,
+      String name,
+      String type,
+      String help,
+      java.util.function.ToLongFunction<RaftPeerMXBean> value) {
+    header(out, name, type, help);
+    for (RaftPeerMXBean p : peers) {
+      sample(out, name, peer(node, p), value.applyAsLong(p));
     }
   }
 
