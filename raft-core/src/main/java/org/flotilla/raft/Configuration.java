@@ -19,23 +19,32 @@ import java.util.Set;
  * <p>In a simple configuration {@code outgoing} is empty and decisions need a majority of {@code
  * voters}. In a joint configuration (C<sub>old,new</sub>) decisions need a majority of {@code
  * voters} (C<sub>new</sub>) <em>and</em> a majority of {@code outgoing} (C<sub>old</sub>). Learners
- * receive the log and are never counted.
+ * receive the log and are never counted. {@code promotable} names the learners that the leader,
+ * whichever member leads, promotes to voters once they have caught up ({@link
+ * RaftNode#addMember(Member)}); being part of the configuration, that intent survives a change of
+ * leader.
  *
  * @param voters the voters (C<sub>new</sub> during a joint change)
  * @param outgoing the outgoing voters of a joint change (C<sub>old</sub>), empty otherwise
  * @param learners the non-voting members
+ * @param promotable the ids of the learners to promote once caught up, a subset of {@code learners}
  */
-public record Configuration(List<Member> voters, List<Member> outgoing, List<Member> learners) {
+public record Configuration(
+    List<Member> voters, List<Member> outgoing, List<Member> learners, List<String> promotable) {
 
   private static final int FORMAT_VERSION = 1;
+  // Version 2 adds the promotable list; a configuration without one is still written as version 1.
+  private static final int FORMAT_VERSION_PROMOTABLE = 2;
 
   /**
    * Creates a configuration, checking that ids are unique within each list, that no learner is also
-   * a voter, and that there is at least one voter.
+   * a voter, and that there is at least one voter. Ids in {@code promotable} that name no learner
+   * are dropped, so removing or promoting a learner also ends the intent to promote it.
    *
    * @param voters the voters
    * @param outgoing the outgoing voters, or empty
    * @param learners the learners
+   * @param promotable the learners to promote once caught up
    */
   public Configuration {
     voters = List.copyOf(voters);
@@ -52,6 +61,18 @@ public record Configuration(List<Member> voters, List<Member> outgoing, List<Mem
         throw new IllegalArgumentException("member " + id + " is both a voter and a learner");
       }
     }
+    promotable = promotable.stream().filter(learnerIds::contains).distinct().toList();
+  }
+
+  /**
+   * Creates a configuration with no learner marked for promotion.
+   *
+   * @param voters the voters
+   * @param outgoing the outgoing voters, or empty
+   * @param learners the learners
+   */
+  public Configuration(List<Member> voters, List<Member> outgoing, List<Member> learners) {
+    this(voters, outgoing, learners, List.of());
   }
 
   private static Set<String> ids(List<Member> members, String what) {
@@ -168,7 +189,29 @@ public record Configuration(List<Member> voters, List<Member> outgoing, List<Mem
    * @return this configuration without its outgoing voters
    */
   public Configuration leaveJoint() {
-    return new Configuration(voters, List.of(), learners);
+    return new Configuration(voters, List.of(), learners, promotable);
+  }
+
+  /**
+   * Returns this configuration with a new learner, marked for promotion once caught up or not.
+   *
+   * @param learner the new learner
+   * @param promote whether the leader promotes it to voter once it has caught up
+   * @return the new configuration, simple (without the outgoing voters of a joint change: a change
+   *     is proposed only once the joint phase is over)
+   * @throws IllegalArgumentException if the id is already a member
+   */
+  public Configuration withLearner(Member learner, boolean promote) {
+    if (contains(learner.id())) {
+      throw new IllegalArgumentException(learner.id() + " is already a member");
+    }
+    List<Member> newLearners = new ArrayList<>(learners);
+    newLearners.add(learner);
+    List<String> newPromotable = new ArrayList<>(promotable);
+    if (promote) {
+      newPromotable.add(learner.id());
+    }
+    return new Configuration(voters, List.of(), newLearners, newPromotable);
   }
 
   /**
@@ -188,8 +231,17 @@ public record Configuration(List<Member> voters, List<Member> outgoing, List<Mem
         size += 2 + id.length + 2 + addr.length + 1;
       }
     }
+    List<byte[]> promotableIds = new ArrayList<>();
+    if (!promotable.isEmpty()) {
+      size += 4;
+      for (String id : promotable) {
+        byte[] bytes = id.getBytes(StandardCharsets.UTF_8);
+        promotableIds.add(bytes);
+        size += 2 + bytes.length;
+      }
+    }
     ByteBuffer b = ByteBuffer.allocate(size);
-    b.putInt(FORMAT_VERSION);
+    b.putInt(promotable.isEmpty() ? FORMAT_VERSION : FORMAT_VERSION_PROMOTABLE);
     int s = 0;
     for (List<Member> list : List.of(voters, outgoing, learners)) {
       b.putInt(list.size());
@@ -199,6 +251,12 @@ public record Configuration(List<Member> voters, List<Member> outgoing, List<Mem
         b.putShort((short) id.length).put(id);
         b.putShort((short) addr.length).put(addr);
         b.put((byte) m.priority());
+      }
+    }
+    if (!promotable.isEmpty()) {
+      b.putInt(promotableIds.size());
+      for (byte[] id : promotableIds) {
+        b.putShort((short) id.length).put(id);
       }
     }
     return b.flip();
@@ -215,7 +273,7 @@ public record Configuration(List<Member> voters, List<Member> outgoing, List<Mem
     ByteBuffer b = buffer.duplicate();
     try {
       int version = b.getInt();
-      if (version != FORMAT_VERSION) {
+      if (version != FORMAT_VERSION && version != FORMAT_VERSION_PROMOTABLE) {
         throw new IllegalArgumentException("unknown configuration format version " + version);
       }
       List<List<Member>> lists = new ArrayList<>(3);
@@ -233,10 +291,20 @@ public record Configuration(List<Member> voters, List<Member> outgoing, List<Mem
         }
         lists.add(list);
       }
+      List<String> promotable = new ArrayList<>();
+      if (version == FORMAT_VERSION_PROMOTABLE) {
+        int n = b.getInt();
+        if (n < 0 || n > lists.get(2).size()) {
+          throw new IllegalArgumentException("bad promotable count " + n);
+        }
+        for (int i = 0; i < n; i++) {
+          promotable.add(string(b));
+        }
+      }
       if (b.hasRemaining()) {
         throw new IllegalArgumentException(b.remaining() + " trailing bytes after configuration");
       }
-      return new Configuration(lists.get(0), lists.get(1), lists.get(2));
+      return new Configuration(lists.get(0), lists.get(1), lists.get(2), promotable);
     } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("truncated configuration", e);
     }

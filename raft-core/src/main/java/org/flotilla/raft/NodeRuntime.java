@@ -4,12 +4,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -109,7 +107,6 @@ final class NodeRuntime {
   private final Map<Long, Forwarded> forwarded = new HashMap<>();
   private long nextForwardId = 1;
   private long nextReadContext = 1;
-  private final Set<String> autoPromote = new HashSet<>();
   // loop tasks waiting for the next tick (membership changes while the leader is new)
   private final List<Runnable> deferred = new ArrayList<>();
   private PendingChange pendingChange;
@@ -1124,7 +1121,7 @@ final class NodeRuntime {
   // ---------------------------------------------------------------- membership, transfer
 
   CompletableFuture<Result> changeMembership(
-      java.util.function.Function<Configuration, Configuration> change, String promoteLater) {
+      java.util.function.Function<Configuration, Configuration> change) {
     CompletableFuture<Result> f = new CompletableFuture<>();
     long[] firstTry = {-1};
     enqueue(
@@ -1172,9 +1169,6 @@ final class NodeRuntime {
               completeExceptionally(f, rejection(index));
               return;
             }
-            if (promoteLater != null) {
-              autoPromote.add(promoteLater);
-            }
             pendingChange = new PendingChange(index, f);
           }
         },
@@ -1183,19 +1177,14 @@ final class NodeRuntime {
   }
 
   private void maybeAutoPromote() {
-    if (autoPromote.isEmpty() || pendingChange != null) {
+    Configuration c = core.configuration();
+    if (c.promotable().isEmpty() || pendingChange != null) {
       return;
     }
-    Configuration c = core.configuration();
     if (c.isJoint() || core.configurationIndex() > core.commitIndex()) {
       return;
     }
-    for (Iterator<String> it = autoPromote.iterator(); it.hasNext(); ) {
-      String learner = it.next();
-      if (!c.isLearner(learner)) {
-        it.remove();
-        continue;
-      }
+    for (String learner : c.promotable()) {
       Progress p = core.progress().get(learner);
       // Only a learner that answers and replicates (not one that was never heard from, whose
       // match index 0 may look close to a short log) is promoted.
@@ -1209,10 +1198,11 @@ final class NodeRuntime {
         Member m = c.member(learner).orElseThrow();
         learners.remove(m);
         voters.add(m);
-        long index = core.proposeConfiguration(Configuration.of(voters, learners));
+        long index =
+            core.proposeConfiguration(
+                new Configuration(voters, List.of(), learners, c.promotable()));
         if (index > 0) {
           LOG.debug("{}: promoting caught-up learner {} to voter", who, learner);
-          it.remove();
         }
         return;
       }

@@ -168,15 +168,14 @@ public final class RaftNode implements AutoCloseable {
   /**
    * Adds a member as a learner, which receives the log but does not vote, and promotes it to voter
    * once it has caught up to within {@link RaftOptions#autoPromoteLagEntries()} (the promotion goes
-   * through joint consensus). Leader only. The intent to promote is kept by this leader only: if
-   * leadership moves before the learner has caught up, it stays a learner until {@link
-   * #promote(String)} is called on the new leader.
+   * through joint consensus). Leader only. The intent to promote is part of the configuration
+   * ({@link Configuration#promotable()}), so a leader elected meanwhile carries it out.
    *
    * @param member the new member
    * @return completed when the learner is part of the committed configuration
    */
   public CompletableFuture<Result> addMember(Member member) {
-    return runtime.changeMembership(c -> withLearner(c, member), member.id());
+    return runtime.changeMembership(c -> c.withLearner(member, true));
   }
 
   /**
@@ -186,16 +185,7 @@ public final class RaftNode implements AutoCloseable {
    * @return completed when the configuration with the learner is committed
    */
   public CompletableFuture<Result> addLearner(Member member) {
-    return runtime.changeMembership(c -> withLearner(c, member), null);
-  }
-
-  private static Configuration withLearner(Configuration c, Member member) {
-    if (c.contains(member.id())) {
-      throw new IllegalArgumentException(member.id() + " is already a member");
-    }
-    List<Member> learners = new ArrayList<>(c.learners());
-    learners.add(member);
-    return Configuration.of(c.voters(), learners);
+    return runtime.changeMembership(c -> c.withLearner(member, false));
   }
 
   /**
@@ -215,9 +205,8 @@ public final class RaftNode implements AutoCloseable {
           List<Member> learners = new ArrayList<>(c.learners());
           learners.remove(m);
           voters.add(m);
-          return Configuration.of(voters, learners);
-        },
-        null);
+          return new Configuration(voters, List.of(), learners, c.promotable());
+        });
   }
 
   /**
@@ -237,9 +226,8 @@ public final class RaftNode implements AutoCloseable {
           List<Member> learners = new ArrayList<>(c.learners());
           voters.removeIf(m -> m.id().equals(memberId));
           learners.removeIf(m -> m.id().equals(memberId));
-          return Configuration.of(voters, learners);
-        },
-        null);
+          return new Configuration(voters, List.of(), learners, c.promotable());
+        });
   }
 
   /**
@@ -252,7 +240,7 @@ public final class RaftNode implements AutoCloseable {
    */
   public CompletableFuture<Result> changeMembership(List<Member> voters, List<Member> learners) {
     Configuration target = Configuration.of(voters, learners);
-    return runtime.changeMembership(c -> target, null);
+    return runtime.changeMembership(c -> target);
   }
 
   /**

@@ -25,6 +25,27 @@ class ConfigurationTest {
   }
 
   @Test
+  void thePromotableLearnersRoundTripAndFollowTheLearners() {
+    Configuration c =
+        Configuration.ofVoters(List.of(A, B))
+            .withLearner(Member.of("l1"), true)
+            .withLearner(Member.of("l2"), false);
+    assertThat(c.promotable()).containsExactly("l1");
+    assertThat(Configuration.decode(c.encode())).isEqualTo(c);
+    // Without promotable learners the configuration is written in the first format version.
+    assertThat(Configuration.ofVoters(List.of(A)).encode().getInt(0)).isEqualTo(1);
+    assertThat(c.encode().getInt(0)).isEqualTo(2);
+    // Promoting or removing the learner ends the intent.
+    Configuration promoted =
+        new Configuration(
+            List.of(A, B, Member.of("l1")), List.of(), List.of(Member.of("l2")), c.promotable());
+    assertThat(promoted.promotable()).isEmpty();
+    assertThat(c.leaveJoint().promotable()).containsExactly("l1");
+    assertThatThrownBy(() -> c.withLearner(Member.of("l1"), true))
+        .hasMessageContaining("already a member");
+  }
+
+  @Test
   void rejectsTruncatedOrTrailingBytes() {
     ByteBuffer bytes = Configuration.ofVoters(List.of(A, B)).encode();
     ByteBuffer truncated = bytes.duplicate().limit(bytes.limit() - 1);

@@ -228,23 +228,12 @@ public abstract class RaftClusterScenarios {
     writer.start();
     try {
       c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
-      java.util.concurrent.atomic.AtomicReference<String> adder =
-          new java.util.concurrent.atomic.AtomicReference<>();
-      onLeader(
-          l -> {
-            adder.set(l.id());
-            return l.addMember(c.member("n4"));
-          });
+      onLeader(l -> l.addMember(c.member("n4")));
       TestCluster.await(
           "n4 promoted to voter",
           Duration.ofSeconds(20),
           () -> {
-            RaftNode l = c.awaitLeader(ELECTION);
-            Configuration config = l.status().configuration();
-            if (config.isLearner("n4") && !l.id().equals(adder.get())) {
-              // The intent to promote stays with the leader that added n4: ask the new one.
-              CompletableFuture<?> unused = l.promote("n4");
-            }
+            Configuration config = c.awaitLeader(ELECTION).status().configuration();
             return config.isVoter("n4") && !config.isJoint();
           });
       String removed = c.awaitLeader(ELECTION).id().equals("n1") ? "n2" : "n1";
@@ -434,5 +423,24 @@ public abstract class RaftClusterScenarios {
         .hasRootCauseInstanceOf(CommandRejectedException.class)
         .rootCause()
         .hasMessageContaining("no session");
+  }
+
+  @Test
+  void aLearnerAddedByOneLeaderIsPromotedByTheNext() {
+    TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    // n4 is not running yet, so it cannot catch up while the first leader leads.
+    join(leader.addMember(c.member("n4")));
+    assertThat(leader.status().configuration().promotable()).containsExactly("n4");
+    String next = leader.id().equals("n2") ? "n3" : "n2";
+    join(leader.transferLeadership(next));
+    c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
+    TestCluster.await(
+        "n4 promoted by the next leader",
+        Duration.ofSeconds(20),
+        () -> {
+          Configuration config = c.awaitLeader(ELECTION).status().configuration();
+          return config.isVoter("n4") && !config.isJoint() && config.promotable().isEmpty();
+        });
   }
 }

@@ -1028,7 +1028,7 @@ public final class RaftCore {
       for (Member m : target.learners()) {
         learners.add(m);
       }
-      next = new Configuration(target.voters(), current.voters(), learners);
+      next = new Configuration(target.voters(), current.voters(), learners, target.promotable());
     }
     long index = log.lastIndex() + 1;
     appendAsLeader(List.of(new LogEntry(index, term, EntryType.CONFIGURATION, next.encode())));

@@ -343,6 +343,7 @@ final class WireCodec {
     for (Member m : c.learners()) {
       b.addLearners(toWire(m));
     }
+    b.addAllPromotable(c.promotable());
     return b.build();
   }
 
@@ -538,7 +539,10 @@ final class WireCodec {
 
   private static Configuration toRecord(Wire.Configuration c) {
     return new Configuration(
-        members(c.getVotersList()), members(c.getOutgoingList()), members(c.getLearnersList()));
+        members(c.getVotersList()),
+        members(c.getOutgoingList()),
+        members(c.getLearnersList()),
+        c.getPromotableList());
   }
 
   private static List<Member> members(List<Wire.Member> list) {

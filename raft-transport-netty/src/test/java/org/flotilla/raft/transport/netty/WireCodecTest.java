@@ -36,7 +36,8 @@ class WireCodecTest {
       new Configuration(
           List.of(Member.of("a", "127.0.0.1:1"), new Member("b", "127.0.0.1:2", 9)),
           List.of(Member.of("a", "127.0.0.1:1")),
-          List.of(new Member("l", "", 0)));
+          List.of(new Member("l", "", 0)),
+          List.of("l"));
 
   /** One message of every kind, from "a" to "b". */
   static List<RaftMessage> everyKind() {
