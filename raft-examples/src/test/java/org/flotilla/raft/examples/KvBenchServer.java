@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.flotilla.raft.Member;
+import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.ReadConsistency;
@@ -182,6 +183,11 @@ public final class KvBenchServer {
     deadline.start();
   }
 
+  private static boolean leads(RaftNode node) {
+    NodeStatus st = node.status();
+    return st != null && st.role() == Role.LEADER;
+  }
+
   /** Sum of the heap pools' peak usage since the last reset, in bytes. */
   private static long peakHeap(boolean reset) {
     long sum = 0;
@@ -251,10 +257,7 @@ public final class KvBenchServer {
         }
         case BenchProtocol.OP_IS_LEADER ->
             reply(
-                new Reply(
-                    id,
-                    BenchProtocol.STATUS_OK,
-                    new byte[] {(byte) (node.status().role() == Role.LEADER ? 1 : 0)}));
+                new Reply(id, BenchProtocol.STATUS_OK, new byte[] {(byte) (leads(node) ? 1 : 0)}));
         case BenchProtocol.OP_HEAP -> {
           boolean reset = in.readByte() == 1;
           long peak = peakHeap(reset);

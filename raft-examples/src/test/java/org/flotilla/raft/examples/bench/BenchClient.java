@@ -302,6 +302,22 @@ public final class BenchClient implements AutoCloseable {
     return inflight.get();
   }
 
+  /**
+   * Waits, bounded, until no request is outstanding, without stopping the slots (for {@code
+   * oneEach} bursts, whose slots end by themselves).
+   *
+   * @param timeoutMs the bound
+   * @return how many were still outstanding
+   * @throws InterruptedException if interrupted
+   */
+  public int awaitIdle(long timeoutMs) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    while (inflight.get() > 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(10);
+    }
+    return inflight.get();
+  }
+
   @Override
   public void close() {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

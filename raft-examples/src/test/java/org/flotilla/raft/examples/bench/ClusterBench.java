@@ -281,7 +281,7 @@ public final class ClusterBench {
             client.call(BenchProtocol.OP_HEAP, new byte[] {1}).get(10, TimeUnit.SECONDS);
         long t0 = System.nanoTime();
         client.start(n, false, true);
-        int left = client.stop(Long.getLong("bench.memoryWaitMs", 60_000));
+        int left = client.awaitIdle(Long.getLong("bench.memoryWaitMs", 60_000));
         double secs = (System.nanoTime() - t0) / 1e9;
         byte[] after = client.call(BenchProtocol.OP_HEAP, new byte[] {0}).get(10, TimeUnit.SECONDS);
         long[] k = client.counters();
