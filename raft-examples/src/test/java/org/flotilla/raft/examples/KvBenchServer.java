@@ -89,11 +89,15 @@ public final class KvBenchServer {
     Path logDir = Files.createDirectories(data.resolve("log"));
     Path metaDir = Files.createDirectories(data.resolve("meta"));
     Path snapDir = Files.createDirectories(data.resolve("snapshots"));
-    NettyTransport transport =
+    NettyTransport.Builder tb =
         NettyTransport.builder()
             .clusterId("bench")
-            .bindAddress(ServerConfig.host(raftAddress), ServerConfig.port(raftAddress))
-            .build();
+            .bindAddress(ServerConfig.host(raftAddress), ServerConfig.port(raftAddress));
+    Integer io = Integer.getInteger("bench.ioThreads");
+    if (io != null) {
+      tb.ioThreads(io);
+    }
+    NettyTransport transport = tb.build();
     RaftOptions options =
         RaftOptions.builder()
             .tickInterval(Duration.ofMillis(10))
@@ -102,9 +106,16 @@ public final class KvBenchServer {
             .snapshotThresholdEntries(0) // WORKLOAD.md: no snapshots or compaction during a run
             .build();
     KvStateMachine machine = new KvStateMachine(java.util.Map.of());
+    RaftNode.Builder nb = RaftNode.builder();
+    if (Boolean.parseBoolean(System.getProperty("bench.directCallbacks", "true"))) {
+      // Replies leave from the apply thread (the handler only queues them for its event loop), as
+      // the peers' JRaft harness replies from onApply: one thread hand-off less per applied batch
+      // than the default callback executor (the common pool). -Dbench.directCallbacks=false
+      // measures the default.
+      nb.callbackExecutor(Runnable::run);
+    }
     RaftNode node =
-        RaftNode.builder()
-            .id(id)
+        nb.id(id)
             .members(members)
             .stateMachine(machine)
             .transport(transport)
