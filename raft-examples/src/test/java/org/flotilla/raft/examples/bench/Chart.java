@@ -132,6 +132,20 @@ public final class Chart {
           continue;
         }
         double peerOps = Double.parseDouble(p.getProperty("ops_per_sec"));
+        if (peerOps <= 0) {
+          sb.append(
+              String.format(
+                  Locale.ROOT,
+                  "| %s | %d | %.0f | %s | failed (%s errors) | - | %.2f | - | %.4f | - |%n",
+                  r.op(),
+                  r.c(),
+                  r.opsPerSec(),
+                  p.getProperty("peer"),
+                  p.getProperty("errors", "?"),
+                  r.p50() / 1000.0,
+                  r.cpuPer1000()));
+          continue;
+        }
         sb.append(
             String.format(
                 Locale.ROOT,
@@ -151,13 +165,53 @@ public final class Chart {
     return sb.toString();
   }
 
+  /**
+   * Redraws the chart from saved results: {@code OUT.svg FLOTILLA_RESULTS.csv [NAME=PEERS_DIR]...};
+   * each peers directory's series are named {@code peer NAME} (for example {@code jraft
+   * (PEERS.md)}).
+   *
+   * @param args the output file, this benchmark's results.csv, then peers' results directories
+   * @throws IOException if a file cannot be read or written
+   */
+  public static void main(String[] args) throws IOException {
+    List<Series> series = new ArrayList<>();
+    List<ClusterBench.Row> rows = new ArrayList<>();
+    for (String line : Files.readAllLines(Path.of(args[1]), StandardCharsets.UTF_8)) {
+      if (line.startsWith("op,") || line.startsWith("#") || line.isBlank()) {
+        continue;
+      }
+      String[] f = line.split(",", -1);
+      rows.add(
+          new ClusterBench.Row(
+              f[0],
+              Integer.parseInt(f[1]),
+              Double.parseDouble(f[2]),
+              Long.parseLong(f[3]),
+              Long.parseLong(f[4]),
+              Long.parseLong(f[5]),
+              Long.parseLong(f[6]),
+              Double.parseDouble(f[7]),
+              Double.parseDouble(f[8]),
+              Double.parseDouble(f[10]),
+              Math.round(Double.parseDouble(f[2]) * 20)));
+    }
+    series.add(Series.of("flotilla", rows));
+    for (int i = 2; i < args.length; i++) {
+      String[] kv = args[i].split("=", 2);
+      for (Series s : Series.fromPeers(Path.of(kv[1]))) {
+        series.add(new Series(s.name() + " " + kv[0], s.points()));
+      }
+    }
+    Files.writeString(Path.of(args[0]), svg(series), StandardCharsets.UTF_8);
+  }
+
   private static final String[] COLORS = {
     "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"
   };
-  private static final int W = 760;
+  private static final int W = 900;
   private static final int H = 500;
   private static final int L = 70;
-  private static final int R = 170;
+  private static final int R = 270;
   private static final int T = 40;
   private static final int B = 50;
   private static final double X_MIN = 100;
@@ -199,7 +253,7 @@ public final class Chart {
     s.append(
         String.format(
             Locale.ROOT,
-            "<text x=\"%d\" y=\"22\" font-size=\"15\">Throughput against latency (WORKLOAD.md, table A;"
+            "<text x=\"%d\" y=\"22\" font-size=\"13\">Throughput against latency (WORKLOAD.md, table A;"
                 + " p50 solid, p99 dashed; C=1, 16, 256 writes; &#9670; reads C=16)</text>%n",
             L - 40));
     for (double v = X_MIN; v <= X_MAX * 1.001; v *= 10) {

@@ -14,6 +14,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.RaftMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -228,7 +229,10 @@ final class Peer {
       for (RaftMessage m : batch) {
         ByteBuf frame;
         try {
-          frame = WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
+          frame =
+              m instanceof AppendEntries ae
+                  ? transport.codec().appendEntriesFrame(ch.alloc(), ae, maxBody)
+                  : WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
         } catch (RuntimeException e) {
           LOG.error("{}: cannot encode {} for {}", transport.localId(), m, id, e);
           transport.countDropped(1);
