@@ -127,8 +127,10 @@ final class Applier {
         }
         handle(task);
         handled++;
+        node.flushApplied(); // one callback task per applied batch
       }
       serveReads();
+      node.flushApplied();
       maybeSnapshot(null);
       if (!tasks.isEmpty()) {
         return 0;
@@ -138,6 +140,9 @@ final class Applier {
       node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
       failWaiting(new NodeStoppedException("node stopped before the read was served", e));
       return -1;
+    } finally {
+      // Whatever happened, nothing completed in this turn stays behind.
+      node.flushApplied();
     }
   }
 
@@ -209,10 +214,10 @@ final class Applier {
       try {
         answer = stateMachine.query(r.query().asReadOnlyBuffer());
       } catch (RuntimeException e) {
-        node.completeExceptionally(r.future(), e);
+        node.failApplied(r.future(), e);
         continue;
       }
-      node.complete(r.future(), new Result(appliedIndex, answer));
+      node.completeApplied(r.future(), new Result(appliedIndex, answer));
     }
   }
 

@@ -15,6 +15,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.spi.PeerStats;
 import org.slf4j.Logger;
@@ -258,7 +259,10 @@ final class Peer {
       for (RaftMessage m : batch) {
         ByteBuf frame;
         try {
-          frame = WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
+          frame =
+              m instanceof AppendEntries ae
+                  ? transport.codec().appendEntriesFrame(ch.alloc(), ae, maxBody)
+                  : WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
         } catch (RuntimeException e) {
           LOG.error("{}: cannot encode {} for {}", transport.who(), m, id, e);
           transport.countDropped(1);

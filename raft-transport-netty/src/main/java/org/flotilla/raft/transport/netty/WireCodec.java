@@ -6,6 +6,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.UnsafeByteOperations;
+import com.google.protobuf.WireFormat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
@@ -103,6 +104,119 @@ final class WireCodec {
       if (!done) {
         buf.release();
       }
+    }
+  }
+
+  /**
+   * Writes an AppendEntries as one frame, byte for byte what {@code frame(alloc, toEnvelope(m),
+   * maxBody)} writes, without building protobuf objects per entry: each payload goes once, straight
+   * from the entry's buffer into the frame. (Protobuf 4 copies a read-only heap buffer into a new
+   * array when it wraps it in a {@code ByteString}, and entry payloads are read-only: the generic
+   * path copied every payload once per follower before copying it into the frame.)
+   *
+   * @return the frame, or null if its body would exceed {@code maxBody} bytes
+   */
+  ByteBuf appendEntriesFrame(ByteBufAllocator alloc, AppendEntries m, int maxBody) {
+    List<LogEntry> entries = m.entries();
+    int n = entries.size();
+    int[] entrySizes = new int[n];
+    long aeSize =
+        (long) uint64Size(1, m.term())
+            + uint64Size(2, m.prevLogIndex())
+            + uint64Size(3, m.prevLogTerm())
+            + uint64Size(4, m.leaderCommit());
+    for (int i = 0; i < n; i++) {
+      LogEntry e = entries.get(i);
+      int len = e.payload().remaining();
+      int size =
+          uint64Size(1, e.index())
+              + uint64Size(2, e.term())
+              + (e.type().code() == 0 ? 0 : CodedOutputStream.computeEnumSize(3, e.type().code()))
+              + (len == 0 ? 0 : 1 + CodedOutputStream.computeUInt32SizeNoTag(len) + len);
+      entrySizes[i] = size;
+      aeSize += 1L + CodedOutputStream.computeUInt32SizeNoTag(size) + size;
+    }
+    if (aeSize > maxBody) {
+      return null;
+    }
+    long size =
+        (long) CodedOutputStream.computeUInt32Size(1, PROTOCOL_VERSION)
+            + stringSize(2, clusterId)
+            + stringSize(3, groupId)
+            + stringSize(4, m.from())
+            + stringSize(5, m.to())
+            + 1
+            + CodedOutputStream.computeUInt32SizeNoTag((int) aeSize)
+            + aeSize;
+    if (size > maxBody) {
+      return null;
+    }
+    int body = (int) size;
+    ByteBuf buf = alloc.ioBuffer(LENGTH_PREFIX_BYTES + body);
+    boolean done = false;
+    try {
+      buf.writeInt(body);
+      CodedOutputStream out =
+          CodedOutputStream.newInstance(buf.nioBuffer(LENGTH_PREFIX_BYTES, body));
+      out.writeUInt32(1, PROTOCOL_VERSION);
+      writeString(out, 2, clusterId);
+      writeString(out, 3, groupId);
+      writeString(out, 4, m.from());
+      writeString(out, 5, m.to());
+      out.writeTag(Wire.Envelope.APPEND_ENTRIES_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      out.writeUInt32NoTag((int) aeSize);
+      writeUInt64(out, 1, m.term());
+      writeUInt64(out, 2, m.prevLogIndex());
+      writeUInt64(out, 3, m.prevLogTerm());
+      writeUInt64(out, 4, m.leaderCommit());
+      for (int i = 0; i < n; i++) {
+        LogEntry e = entries.get(i);
+        out.writeTag(5, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt32NoTag(entrySizes[i]);
+        writeUInt64(out, 1, e.index());
+        writeUInt64(out, 2, e.term());
+        if (e.type().code() != 0) {
+          out.writeEnum(3, e.type().code());
+        }
+        ByteBuffer payload = e.payloadView();
+        if (payload.hasRemaining()) {
+          out.writeTag(4, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+          out.writeUInt32NoTag(payload.remaining());
+          out.write(payload); // the remaining bytes (writeRawBytes would write the whole capacity)
+        }
+      }
+      out.checkNoSpaceLeft();
+      buf.writerIndex(LENGTH_PREFIX_BYTES + body);
+      done = true;
+      return buf;
+    } catch (IOException e) {
+      // Writing into a buffer of exactly the computed size cannot fail; if it does, it is a bug.
+      throw new IllegalStateException("AppendEntries serialization into a sized buffer failed", e);
+    } finally {
+      if (!done) {
+        buf.release();
+      }
+    }
+  }
+
+  // proto3: fields at their default value (0, "") are not written.
+  private static int uint64Size(int field, long v) {
+    return v == 0 ? 0 : CodedOutputStream.computeUInt64Size(field, v);
+  }
+
+  private static int stringSize(int field, String v) {
+    return v.isEmpty() ? 0 : CodedOutputStream.computeStringSize(field, v);
+  }
+
+  private static void writeUInt64(CodedOutputStream out, int field, long v) throws IOException {
+    if (v != 0) {
+      out.writeUInt64(field, v);
+    }
+  }
+
+  private static void writeString(CodedOutputStream out, int field, String v) throws IOException {
+    if (!v.isEmpty()) {
+      out.writeString(field, v);
     }
   }
 

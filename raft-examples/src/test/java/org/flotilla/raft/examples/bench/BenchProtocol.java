@@ -1,0 +1,58 @@
+package org.flotilla.raft.examples.bench;
+
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The benchmark's binary client protocol and the workload's data (WORKLOAD.md).
+ *
+ * <p>Every frame is a 4-byte big-endian length, then the body. A request body is an 8-byte request
+ * id, a one-byte opcode and the operation's bytes; a reply body is the request's id, a one-byte
+ * status and the result's bytes (the value for a GET, an error message for a failure).
+ */
+public final class BenchProtocol {
+
+  private BenchProtocol() {}
+
+  /** PUT: 16-byte key, then the value. */
+  public static final byte OP_PUT = 'P';
+
+  /** Linearizable GET: 16-byte key. */
+  public static final byte OP_GET = 'G';
+
+  /** Does this member lead? The reply is one byte, 1 if it does. */
+  public static final byte OP_IS_LEADER = 'L';
+
+  /** Heap use: one byte, 1 to reset the peak; the reply is the peak and current heap bytes. */
+  public static final byte OP_HEAP = 'M';
+
+  /** The reply's status for success. */
+  public static final byte STATUS_OK = 0;
+
+  /** The reply's status for a failure; the body is the error's text. */
+  public static final byte STATUS_ERROR = 1;
+
+  /** Keys are drawn uniformly from [0, KEY_SPACE). */
+  public static final int KEY_SPACE = 100_000;
+
+  /** A key's length in bytes. */
+  public static final int KEY_BYTES = 16;
+
+  /** A value's length in bytes. */
+  public static final int VALUE_BYTES = 128;
+
+  /**
+   * Writes a random key: ASCII {@code k} then the 15-digit zero-padded decimal of a uniform random
+   * integer in [0, 100000).
+   *
+   * @param dst where to write it
+   * @param off the offset of its first byte
+   */
+  public static void randomKey(byte[] dst, int off) {
+    int k = ThreadLocalRandom.current().nextInt(KEY_SPACE);
+    dst[off] = 'k';
+    for (int i = KEY_BYTES - 1; i >= 1; i--) {
+      dst[off + i] = (byte) ('0' + (k % 10));
+      k /= 10;
+    }
+  }
+}
