@@ -103,7 +103,9 @@ public final class KvBenchServer {
             .tickInterval(Duration.ofMillis(10))
             .electionTimeout(Duration.ofMillis(Long.getLong("bench.electionMs", 1000)))
             .heartbeatInterval(Duration.ofMillis(100))
-            .snapshotThresholdEntries(0) // WORKLOAD.md: no snapshots or compaction during a run
+            // WORKLOAD.md: no snapshots or compaction during a run
+            .snapshotThresholdEntries(0)
+            .snapshotThresholdBytes(0)
             .build();
     KvStateMachine machine = new KvStateMachine(java.util.Map.of());
     RaftNode.Builder nb = RaftNode.builder();
