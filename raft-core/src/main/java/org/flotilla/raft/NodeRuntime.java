@@ -85,9 +85,6 @@ final class NodeRuntime {
   private volatile Throwable fatalError;
   private volatile NodeStatus status;
 
-  // apply thread: completions of the batch being applied (see completeApplied)
-  private final ArrayList<Runnable> appliedCompletions = new ArrayList<>();
-
   // loop
   private RaftCore core;
   private SnapshotTransfers transfers;
@@ -759,17 +756,17 @@ final class NodeRuntime {
       return;
     }
     if (p.term != entry.term()) {
-      failApplied(
+      completeExceptionally(
           p.future,
           new CommandRejectedException(
               "the entry at index " + entry.index() + " was replaced by a new leader's"));
     } else if (superseded) {
-      failApplied(
+      completeExceptionally(
           p.future,
           new CommandRejectedException(
               "a later command of this client session was already applied"));
     } else {
-      completeApplied(p.future, new Result(entry.index(), result));
+      complete(p.future, new Result(entry.index(), result));
     }
   }
 
@@ -990,46 +987,6 @@ final class NodeRuntime {
 
   <T> void complete(CompletableFuture<T> f, T value) {
     callback(() -> f.complete(value));
-  }
-
-  /**
-   * Apply thread: completes {@code f} when the apply thread next calls {@link #flushApplied()}. The
-   * completions of one applied batch reach the callback executor as one task, in log order, instead
-   * of one task (and often one thread wake-up) per command.
-   */
-  <T> void completeApplied(CompletableFuture<T> f, T value) {
-    appliedCompletions.add(() -> f.complete(value));
-  }
-
-  /** Apply thread: fails {@code f} at the next {@link #flushApplied()}. */
-  void failApplied(CompletableFuture<?> f, Throwable e) {
-    appliedCompletions.add(() -> f.completeExceptionally(e));
-  }
-
-  /** Apply thread: hands the completions gathered since the last call to the callback executor. */
-  void flushApplied() {
-    int n = appliedCompletions.size();
-    if (n == 0) {
-      return;
-    }
-    if (n == 1) {
-      Runnable only = appliedCompletions.get(0);
-      appliedCompletions.clear();
-      callback(only);
-      return;
-    }
-    Runnable[] batch = appliedCompletions.toArray(new Runnable[0]);
-    appliedCompletions.clear();
-    callback(
-        () -> {
-          for (Runnable r : batch) {
-            try {
-              r.run();
-            } catch (RuntimeException e) {
-              LOG.warn("{}: a completion callback failed", id, e);
-            }
-          }
-        });
   }
 
   void completeExceptionally(CompletableFuture<?> f, Throwable e) {
