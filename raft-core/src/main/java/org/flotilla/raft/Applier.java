@@ -127,10 +127,8 @@ final class Applier {
         }
         handle(task);
         handled++;
-        node.flushApplied(); // one callback task per applied batch
       }
       serveReads();
-      node.flushApplied();
       maybeSnapshot(null);
       if (!tasks.isEmpty()) {
         return 0;
@@ -140,9 +138,6 @@ final class Applier {
       node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
       failWaiting(new NodeStoppedException("node stopped before the read was served", e));
       return -1;
-    } finally {
-      // Whatever happened, nothing completed in this turn stays behind.
-      node.flushApplied();
     }
   }
 
@@ -214,10 +209,10 @@ final class Applier {
       try {
         answer = stateMachine.query(r.query().asReadOnlyBuffer());
       } catch (RuntimeException e) {
-        node.failApplied(r.future(), e);
+        node.completeExceptionally(r.future(), e);
         continue;
       }
-      node.completeApplied(r.future(), new Result(appliedIndex, answer));
+      node.complete(r.future(), new Result(appliedIndex, answer));
     }
   }
 

@@ -99,9 +99,6 @@ final class NodeRuntime {
   private volatile Role gaugeRole;
   private volatile String gaugeLeader;
 
-  // apply thread: completions of the batch being applied (see completeApplied)
-  private final ArrayList<Runnable> appliedCompletions = new ArrayList<>();
-
   // loop
   private RaftCore core;
   private SnapshotTransfers transfers;
@@ -947,7 +944,7 @@ final class NodeRuntime {
         chain(r.index(), p);
         // Applied here already? Then the apply thread will not see it: settle the chain now.
         if (applier.appliedIndex() >= r.index() && commands.remove(r.index(), p)) {
-          settle(p, r.index(), r.entryTerm(), r.result(), Sessions.Status.APPLIED, false);
+          settle(p, r.index(), r.entryTerm(), r.result(), Sessions.Status.APPLIED);
         }
       }
       case NOT_LEADER -> completeExceptionally(p.future, notLeader());
@@ -1022,22 +1019,16 @@ final class NodeRuntime {
   void completeCommand(LogEntry entry, ByteBuffer result, Sessions.Status status) {
     PendingCommand p = commands.remove(entry.index());
     if (p != null) {
-      settle(p, entry.index(), entry.term(), result, status, true);
+      settle(p, entry.index(), entry.term(), result, status);
     }
   }
 
   /**
-   * Settles a chain of commands at an applied index: the entry's term tells which took effect. On
-   * the apply thread the completions join the batch's (see {@link #completeApplied}); elsewhere
-   * each goes to the callback executor.
+   * Settles a chain of commands at an applied index: the entry's term tells which took effect. Each
+   * completion goes to the callback executor.
    */
   private void settle(
-      PendingCommand chain,
-      long index,
-      long term,
-      ByteBuffer result,
-      Sessions.Status status,
-      boolean applyThread) {
+      PendingCommand chain, long index, long term, ByteBuffer result, Sessions.Status status) {
     for (PendingCommand p = chain; p != null; p = p.older) {
       Throwable failure = null;
       if (p.term != term) {
@@ -1055,12 +1046,8 @@ final class NodeRuntime {
                     + " 1); the command was not applied. Start a new session: a new client id,"
                     + " sequence 1");
       }
-      if (failure == null && applyThread) {
-        completeApplied(p.future, new Result(index, result));
-      } else if (failure == null) {
+      if (failure == null) {
         complete(p.future, new Result(index, result));
-      } else if (applyThread) {
-        failApplied(p.future, failure);
       } else {
         completeExceptionally(p.future, failure);
       }
@@ -1285,46 +1272,6 @@ final class NodeRuntime {
 
   <T> void complete(CompletableFuture<T> f, T value) {
     callback(() -> f.complete(value));
-  }
-
-  /**
-   * Apply thread: completes {@code f} when the apply thread next calls {@link #flushApplied()}. The
-   * completions of one applied batch reach the callback executor as one task, in log order, instead
-   * of one task (and often one thread wake-up) per command.
-   */
-  <T> void completeApplied(CompletableFuture<T> f, T value) {
-    appliedCompletions.add(() -> f.complete(value));
-  }
-
-  /** Apply thread: fails {@code f} at the next {@link #flushApplied()}. */
-  void failApplied(CompletableFuture<?> f, Throwable e) {
-    appliedCompletions.add(() -> f.completeExceptionally(e));
-  }
-
-  /** Apply thread: hands the completions gathered since the last call to the callback executor. */
-  void flushApplied() {
-    int n = appliedCompletions.size();
-    if (n == 0) {
-      return;
-    }
-    if (n == 1) {
-      Runnable only = appliedCompletions.get(0);
-      appliedCompletions.clear();
-      callback(only);
-      return;
-    }
-    Runnable[] batch = appliedCompletions.toArray(new Runnable[0]);
-    appliedCompletions.clear();
-    callback(
-        () -> {
-          for (Runnable r : batch) {
-            try {
-              r.run();
-            } catch (RuntimeException e) {
-              LOG.warn("{}: a completion callback failed", id, e);
-            }
-          }
-        });
   }
 
   void completeExceptionally(CompletableFuture<?> f, Throwable e) {
