@@ -355,6 +355,20 @@ public final class RaftCore {
     return configuration().isVoter(id);
   }
 
+  /**
+   * Whether this member may start an election: as a voter of the configuration in force, or as a
+   * voter of the committed configuration that an uncommitted one (in this log only, perhaps) has
+   * made a non-voter. Without the second case a group can stall: if the only voters of an
+   * uncommitted C<sub>new</sub> lost it in a crash, they hold shorter logs than the members that
+   * still have it, cannot win their votes, and those members would never campaign. Votes are still
+   * counted by the configuration in force, as for any candidate, and a leader outside it steps down
+   * once that configuration commits (§6).
+   */
+  private boolean mayCampaign() {
+    return promotable()
+        || (configurationIndex() > log.committed() && configs.get(0).configuration().isVoter(id));
+  }
+
   // ---------------------------------------------------------------- role transitions
 
   private void reset(long newTerm) {
@@ -496,7 +510,7 @@ public final class RaftCore {
 
   private void tickElection() {
     electionElapsed++;
-    if (promotable() && electionElapsed >= randomizedElectionTimeout) {
+    if (mayCampaign() && electionElapsed >= randomizedElectionTimeout) {
       electionElapsed = 0;
       campaign(options.preVote(), false);
     }

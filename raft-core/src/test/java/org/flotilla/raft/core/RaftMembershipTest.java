@@ -218,6 +218,40 @@ class RaftMembershipTest {
   }
 
   /**
+   * The only voter of an uncommitted C<sub>new</sub> lost it in a crash (found by simulator seed
+   * 12858): it has a shorter log than the two members that kept C<sub>new</sub>, which makes them
+   * learners. It cannot win their votes, so they, voters of the committed configuration, must
+   * campaign: one wins by the vote of C<sub>new</sub>'s voter, commits C<sub>new</sub> and steps
+   * down, and the voter takes over.
+   */
+  @Test
+  void membersThatAnUncommittedConfigurationDemotedStillCampaign() {
+    CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+    List<Member> all = List.of(Member.of("n1"), Member.of("n2"), Member.of("n3"));
+    Configuration joint =
+        new Configuration(List.of(Member.of("n3")), all, List.of(Member.of("n1"), Member.of("n2")));
+    Configuration onlyN3 = joint.leaveJoint();
+    List<LogEntry> log =
+        List.of(
+            LogEntry.noop(1, 1),
+            new LogEntry(2, 1, EntryType.CONFIGURATION, joint.encode()),
+            new LogEntry(3, 1, EntryType.CONFIGURATION, onlyN3.encode()));
+    net.load("n1", new org.flotilla.raft.spi.HardState(1, "n1"), log);
+    net.load("n2", new org.flotilla.raft.spi.HardState(1, "n1"), log);
+    net.load("n3", new org.flotilla.raft.spi.HardState(1, "n1"), log.subList(0, 2));
+    assertThat(net.core("n1").role()).isEqualTo(Role.LEARNER);
+    assertThat(net.core("n3").role()).isEqualTo(Role.FOLLOWER);
+
+    net.tickAll(20 * T);
+
+    assertThat(net.leaders()).containsExactly("n3");
+    for (String id : List.of("n1", "n2", "n3")) {
+      assertThat(net.core(id).configuration()).isEqualTo(onlyN3);
+      assertThat(net.core(id).commitIndex()).isGreaterThanOrEqualTo(3);
+    }
+  }
+
+  /**
    * A member that an uncommitted configuration removes must still hear from the others: the removed
    * leader commits the entry that removes it only when their acknowledgements reach it.
    */
