@@ -898,7 +898,18 @@ final class NodeRuntime {
             });
     if (core.role() != Role.LEADER) {
       completeExceptionally(p.future, notLeader());
-    } else if (reserve(payload.remaining(), p.future)) {
+      return;
+    }
+    try {
+      // A malformed envelope would stop every member's apply thread: refuse it here.
+      Sessions.decode(payload);
+    } catch (RuntimeException e) {
+      completeExceptionally(
+          p.future,
+          new CommandRejectedException("malformed forwarded command from " + r.from() + ": " + e));
+      return;
+    }
+    if (reserve(payload.remaining(), p.future)) {
       propose(p, payload);
     }
   }
