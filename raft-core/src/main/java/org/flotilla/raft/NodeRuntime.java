@@ -782,7 +782,8 @@ final class NodeRuntime {
       f.completeExceptionally(new CommandRejectedException(e.getMessage()));
       return f;
     }
-    if (!reserve(size, f)) {
+    CompletableFuture<Result> caller = reserve(size, f);
+    if (caller == null) {
       metrics.proposalRejected();
       return f;
     }
@@ -799,10 +800,17 @@ final class NodeRuntime {
     if (!queued) {
       metrics.proposalRejected();
     }
-    return f;
+    return caller;
   }
 
-  private boolean reserve(int size, CompletableFuture<?> f) {
+  /**
+   * Reserves pending budget for an operation whose internal future is {@code f}.
+   *
+   * @return the future to hand the caller: it completes as {@code f} does, after the budget is
+   *     released, so an operation started from its completion finds the budget free; null if the
+   *     budget is exhausted ({@code f} has failed with {@link OverloadedException})
+   */
+  private <T> CompletableFuture<T> reserve(int size, CompletableFuture<T> f) {
     int count = pendingCount.incrementAndGet();
     long bytes = pendingBytes.addAndGet(size);
     if (count > options.maxPendingProposals() || bytes > options.maxPendingBytes()) {
@@ -820,15 +828,21 @@ final class NodeRuntime {
                   + " and "
                   + options.maxPendingBytes()
                   + " bytes"));
-      return false;
+      return null;
     }
+    CompletableFuture<T> caller = new CompletableFuture<>();
     CompletableFuture<?> unused =
         f.whenComplete(
             (r, e) -> {
               pendingCount.decrementAndGet();
               pendingBytes.addAndGet(-size);
+              if (e == null) {
+                caller.complete(r);
+              } else {
+                caller.completeExceptionally(e);
+              }
             });
-    return true;
+    return caller;
   }
 
   /** Queues a loop task, or fails its future; false if it failed for a full queue. */
@@ -874,12 +888,13 @@ final class NodeRuntime {
    * this member's log, but its outcome is known only when the index is applied.
    */
   private void chain(long index, PendingCommand p) {
-    p.older = commands.get(index);
-    if (commands.put(index, p) != p.older) {
-      // Only the apply thread removes concurrently, and it takes the whole chain: nothing older
-      // is left waiting for an index that has been applied.
-      p.older = null;
-    }
+    // Atomic against the apply thread's remove, and p.older is set before p is published.
+    commands.compute(
+        index,
+        (i, older) -> {
+          p.older = older;
+          return p;
+        });
   }
 
   /** The leader proposes a follower's forwarded command and answers once it was applied here. */
@@ -909,7 +924,7 @@ final class NodeRuntime {
           new CommandRejectedException("malformed forwarded command from " + r.from() + ": " + e));
       return;
     }
-    if (reserve(payload.remaining(), p.future)) {
+    if (reserve(payload.remaining(), p.future) != null) {
       propose(p, payload);
     }
   }
@@ -1081,14 +1096,15 @@ final class NodeRuntime {
       f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
       return f;
     }
-    if (!reserve(query.remaining(), f)) {
+    CompletableFuture<Result> caller = reserve(query.remaining(), f);
+    if (caller == null) {
       return f;
     }
     if (consistency == ReadConsistency.STALE) {
       if (!applier.offer(new Applier.Read(0, query, f, readDeadline()))) {
         f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
       }
-      return f;
+      return caller;
     }
     boolean lease = consistency == ReadConsistency.LEASE;
     enqueue(
@@ -1105,7 +1121,7 @@ final class NodeRuntime {
           }
         },
         f);
-    return f;
+    return caller;
   }
 
   /** A read waiting for its index to be applied gives up after two election timeouts. */
@@ -1248,13 +1264,14 @@ final class NodeRuntime {
       f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
       return f;
     }
-    if (!reserve(0, f)) {
+    CompletableFuture<Long> caller = reserve(0, f);
+    if (caller == null) {
       return f;
     }
     if (!applier.offer(new Applier.TakeSnapshot(f))) {
       f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
     }
-    return f;
+    return caller;
   }
 
   /** Called by the snapshot thread once a snapshot is durable. */

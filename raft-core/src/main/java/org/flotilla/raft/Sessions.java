@@ -15,9 +15,9 @@ import java.util.Map;
  *
  * <p>Envelope of a command entry: {@code version:u8 flags:u8 timestampMillis:i64} then, if flag bit
  * 0 is set, {@code clientIdLength:u16 clientId:utf8 sequence:i64}, then the user's command. The
- * leader writes its wall-clock time into the envelope when it proposes the entry; that timestamp is
- * the "log time" by which sessions expire, so every member expires the same sessions at the same
- * log index whatever its own clock says.
+ * leader writes its log time (see below) into the envelope when it proposes the entry; that
+ * timestamp is what sessions expire by, so every member expires the same sessions at the same log
+ * index whatever its own clock says.
  *
  * <p>The table keeps, per client, the last sequence number applied and its result. A command whose
  * sequence number was already applied is not applied again: the retry gets the first result. The

@@ -443,4 +443,19 @@ public abstract class RaftClusterScenarios {
           return config.isVoter("n4") && !config.isJoint() && config.promotable().isEmpty();
         });
   }
+
+  @Test
+  void aCommandSubmittedFromTheCompletionOfTheLastOneFindsTheBudgetFree() {
+    TestCluster c =
+        cluster(TestCluster.fastOptions().maxPendingProposals(1).build()).start("n1", "n2", "n3");
+    RaftNode leader = c.awaitLeader(ELECTION);
+    // With room for one pending operation, each command is sent from the previous one's
+    // completion: the completed command's slot must already be free.
+    Result second =
+        join(
+            leader
+                .submit(TestCluster.put("a", "1"))
+                .thenCompose(r -> leader.submit(TestCluster.put("b", "2"))));
+    assertThat(second.index()).isPositive();
+  }
 }

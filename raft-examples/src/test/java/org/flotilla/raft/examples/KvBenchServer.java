@@ -171,8 +171,9 @@ public final class KvBenchServer {
                 while (System.in.read() >= 0) {
                   // the driver never writes; EOF means it is gone
                 }
-              } catch (IOException ignored) {
-                // fall through
+              } catch (IOException e) {
+                // A broken pipe means the same as EOF: the driver is gone.
+                System.err.println("driver pipe failed (" + e + "); exiting");
               }
               System.exit(3);
             },
@@ -185,8 +186,8 @@ public final class KvBenchServer {
             () -> {
               try {
                 Thread.sleep(maxSec * 1000L);
-              } catch (InterruptedException ignored) {
-                // fall through
+              } catch (InterruptedException e) {
+                System.err.println("deadline watchdog interrupted; exiting now");
               }
               System.out.println("lifetime limit reached; exiting");
               Runtime.getRuntime().halt(4);

@@ -79,33 +79,6 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     this.received = received;
   }
 
-  /** Adds the frame decoder and this handler's kind to an accepted connection's pipeline. */
-  static void initPipeline(
-      ChannelPipeline pipeline,
-      int maxFrameSize,
-      Duration keepalive,
-      WireCodec codec,
-      String localId,
-      Predicate<String> knownMember,
-      Predicate<String> inConfiguration,
-      BiConsumer<String, String> nonMemberAccepted,
-      Transport.Inbox inbox,
-      Duration handshakeTimeout) {
-    initPipeline(
-        pipeline,
-        maxFrameSize,
-        keepalive,
-        codec,
-        localId,
-        knownMember,
-        inConfiguration,
-        nonMemberAccepted,
-        inbox,
-        handshakeTimeout,
-        localId,
-        (peer, bytes) -> {});
-  }
-
   /**
    * Adds the frame decoder and this handler's kind to an accepted connection's pipeline.
    *

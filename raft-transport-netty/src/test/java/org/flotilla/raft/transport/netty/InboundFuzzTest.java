@@ -87,7 +87,9 @@ class InboundFuzzTest {
         "a"::equals,
         (id, address) -> {},
         inbox::add,
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        "b",
+        (peer, bytes) -> {});
     ch.pipeline().fireChannelActive();
     List<ByteBuf> written = new ArrayList<>();
     int pos = 0;

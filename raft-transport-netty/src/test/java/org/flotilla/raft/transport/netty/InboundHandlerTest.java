@@ -37,7 +37,9 @@ class InboundHandlerTest {
         Set.of("a")::contains,
         (id, address) -> {},
         inbox::add,
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        "b",
+        (peer, bytes) -> {});
     ch.pipeline().fireChannelActive();
     return ch;
   }
@@ -183,7 +185,9 @@ class InboundHandlerTest {
         members::contains,
         (id, address) -> {},
         inbox::add,
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        "b",
+        (peer, bytes) -> {});
     ch.pipeline().fireChannelActive();
     ch.writeInbound(frame(WireCodecTest.CODEC.hello("a", "b")));
     readAck(ch);
@@ -208,7 +212,9 @@ class InboundHandlerTest {
         m -> {
           throw new IllegalStateException("node bug");
         },
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        "b",
+        (peer, bytes) -> {});
     ch.pipeline().fireChannelActive();
     ch.writeInbound(frame(WireCodecTest.CODEC.hello("a", "b")));
     readAck(ch);
