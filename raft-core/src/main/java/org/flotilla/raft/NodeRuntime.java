@@ -498,10 +498,12 @@ final class NodeRuntime {
       List<LogEntry> committed = rd.committedEntries();
       if (!committed.isEmpty()) {
         handedToApply = committed.get(committed.size() - 1).index();
+        // Counted before the hand-off: the apply thread may complete a caller's future at once,
+        // and a caller that then reads the metrics must see its entry counted as committed.
+        metrics.entriesCommitted(committed.size(), handedToApply);
         if (!applier.offer(new Applier.Entries(committed))) {
           throw new IllegalStateException("apply queue overflow at index " + handedToApply);
         }
-        metrics.entriesCommitted(committed.size(), handedToApply);
       }
       for (ReadState rs : rd.readStates()) {
         PendingRead r = reads.remove(rs.context());
