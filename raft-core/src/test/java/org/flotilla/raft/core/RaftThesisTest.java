@@ -290,6 +290,21 @@ class RaftThesisTest {
           .containsExactly(new ReadState(1, 1), new ReadState(2, 1), new ReadState(3, 1));
     }
 
+    /** A read whose round was lost is not stranded: the next periodic heartbeat confirms it. */
+    @Test
+    void readWhoseRoundWasLostIsConfirmedByTheNextHeartbeat() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.core("n1").readIndex(1, false);
+      net.ready("n1");
+      assertThat(net.take(Heartbeat.class)).hasSize(2);
+      net.stabilize();
+      assertThat(net.node("n1").reads).isEmpty();
+      net.tick("n1", CoreOptions.DEFAULTS.heartbeatTicks());
+      net.stabilize();
+      assertThat(net.node("n1").reads).containsExactly(new ReadState(1, 1));
+    }
+
     /**
      * Thesis §6.4.1: "the leader would use the normal heartbeat mechanism to maintain a lease ...
      * it would then reply to read-only queries without any additional communication", for an
