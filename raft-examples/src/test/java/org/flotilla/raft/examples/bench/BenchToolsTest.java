@@ -83,7 +83,11 @@ class BenchToolsTest {
     assertThat(doc.getElementsByTagName("polyline").getLength()).isEqualTo(4);
     assertThat(svg).contains(">flotilla<").contains(">jraft<");
 
-    String table = Chart.comparison(rows, dir);
+    String table = Chart.comparison(rows, dir, "spec");
     assertThat(table).contains("| put | 16 | 11000 | jraft | 5646 | 1.95x |");
+    assertThat(Chart.comparison(rows, dir, "warm"))
+        .as("table B is compared with the peers' table B only")
+        .contains("| put | 16 | 11000 | jraft | 1 | 11000.00x |")
+        .doesNotContain("5646");
   }
 }

@@ -57,7 +57,7 @@ public final class Chart {
      */
     public static List<Series> fromPeers(Path dir) throws IOException {
       Map<String, List<Point>> byPeer = new LinkedHashMap<>();
-      for (Properties p : peerRows(dir)) {
+      for (Properties p : peerRows(dir, "spec")) {
         byPeer
             .computeIfAbsent(p.getProperty("peer"), k -> new ArrayList<>())
             .add(
@@ -85,7 +85,8 @@ public final class Chart {
    */
   public record Point(String op, int c, double opsPerSec, long p50, long p99) {}
 
-  static List<Properties> peerRows(Path dir) throws IOException {
+  /** The rows of one variant ({@code spec}: table A, {@code warm}: table B) of a results dir. */
+  static List<Properties> peerRows(Path dir, String variant) throws IOException {
     List<Properties> rows = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
       return rows;
@@ -102,7 +103,7 @@ public final class Chart {
       try (Reader r = Files.newBufferedReader(f, StandardCharsets.ISO_8859_1)) {
         p.load(r);
       }
-      if ("spec".equals(p.getProperty("variant")) && p.getProperty("ops_per_sec") != null) {
+      if (variant.equals(p.getProperty("variant")) && p.getProperty("ops_per_sec") != null) {
         rows.add(p);
       }
     }
@@ -115,11 +116,13 @@ public final class Chart {
    *
    * @param rows this run
    * @param peersDir bench-peers results
+   * @param variant the peers' rows to compare with: {@code spec} (table A) or {@code warm} (B)
    * @return Markdown
    * @throws IOException if the directory cannot be read
    */
-  static String comparison(List<ClusterBench.Row> rows, Path peersDir) throws IOException {
-    List<Properties> peers = peerRows(peersDir);
+  static String comparison(List<ClusterBench.Row> rows, Path peersDir, String variant)
+      throws IOException {
+    List<Properties> peers = peerRows(peersDir, variant);
     StringBuilder sb = new StringBuilder();
     sb.append(
         "| op | C | flotilla ops/s | peer | peer ops/s | ratio | flotilla p50 ms | peer p50 ms |"

@@ -70,10 +70,11 @@ public final class ClusterBench {
     int warmup = Integer.getInteger("bench.warmup", quick ? 2 : 10);
     int measure = Integer.getInteger("bench.measure", quick ? 4 : 20);
     int preload = Integer.getInteger("bench.preload", quick ? 1 : 5);
+    int prewarm = Integer.getInteger("bench.prewarm", quick ? 3 : 90);
     String rowsProp = System.getProperty("bench.rows", "");
     List<String> rows =
         List.of(
-            (rowsProp.isBlank() ? "put1,put16,put256,read16,memory" : rowsProp)
+            (rowsProp.isBlank() ? "put1,put16,put256,read16,memory,tableB" : rowsProp)
                 .split("\\s*,\\s*", -1));
     Path out = Path.of(System.getProperty("bench.out", "target/bench")).toAbsolutePath();
     Files.createDirectories(out);
@@ -103,41 +104,89 @@ public final class ClusterBench {
         floorMs);
 
     List<Row> results = new ArrayList<>();
+    List<Row> tableB = new ArrayList<>();
     String memory = null;
     for (String r : rows) {
       if (r.equals("memory")) {
         memory = memoryRow(out);
         continue;
       }
+      if (r.equals("tableB")) {
+        tableB.addAll(runTableB(out, warmup, measure, prewarm));
+        continue;
+      }
       boolean read = r.startsWith("read");
       int c = Integer.parseInt(r.substring(read ? 4 : 3));
       Row row = runRow(out, read, c, warmup, measure, preload);
       results.add(row);
-      OUT.printf(
-          Locale.ROOT,
-          "RESULT %s C=%d ops/s=%.0f p50=%dus p99=%dus p999=%dus errors=%d cpu_s/1000ops=%.4f"
-              + " (client %.2fs, servers %.2fs) machine_busy=%.0f%%%n",
-          row.op(),
-          c,
-          row.opsPerSec(),
-          row.p50(),
-          row.p99(),
-          row.p999(),
-          row.errors(),
-          row.cpuPer1000(),
-          row.cpuClient(),
-          row.cpuServers(),
-          row.busyPct());
+      printResult("RESULT", row);
     }
     OUT.println("== load after: " + loadAverage());
     OUT.printf(Locale.ROOT, "== done in %.0f s%n%n", (System.nanoTime() - t0) / 1e9);
 
+    if (!results.isEmpty()) {
+      OUT.println("### A. Fresh cluster per row (WORKLOAD.md)");
+      printTable(results, fs, rtt, floorMs);
+    }
+    if (!tableB.isEmpty()) {
+      OUT.printf(
+          Locale.ROOT,
+          "%n### B. One cluster after a %d s untimed pre-warm (C=16 writes), in the order C=1,"
+              + " 16, 256, read%n",
+          prewarm);
+      printTable(tableB, fs, rtt, floorMs);
+      writeCsv(out.resolve("results-b.csv"), tableB, fs, rtt);
+    }
+    if (memory != null) {
+      OUT.println(memory);
+    }
+    writeCsv(out.resolve("results.csv"), results, fs, rtt);
+    List<Chart.Series> series = new ArrayList<>();
+    series.add(Chart.Series.of("flotilla", results));
+    String peers = System.getProperty("bench.peersResults", "");
+    if (!peers.isBlank()) {
+      series.addAll(Chart.Series.fromPeers(Path.of(peers)));
+      OUT.println();
+      OUT.println("### A beside the peers' table A");
+      OUT.print(Chart.comparison(results, Path.of(peers), "spec"));
+      if (!tableB.isEmpty()) {
+        OUT.println();
+        OUT.println("### B beside the peers' table B");
+        OUT.print(Chart.comparison(tableB, Path.of(peers), "warm"));
+      }
+    }
+    Path svg = out.resolve("chart.svg");
+    Files.writeString(svg, Chart.svg(series), StandardCharsets.UTF_8);
+    OUT.println("wrote " + out.resolve("results.csv") + " and " + svg);
+    System.exit(0);
+  }
+
+  private static void printResult(String label, Row row) {
+    OUT.printf(
+        Locale.ROOT,
+        "%s %s C=%d ops/s=%.0f p50=%dus p99=%dus p999=%dus errors=%d cpu_s/1000ops=%.4f"
+            + " (client %.2fs, servers %.2fs) machine_busy=%.0f%%%n",
+        label,
+        row.op(),
+        row.c(),
+        row.opsPerSec(),
+        row.p50(),
+        row.p99(),
+        row.p999(),
+        row.errors(),
+        row.cpuPer1000(),
+        row.cpuClient(),
+        row.cpuServers(),
+        row.busyPct());
+  }
+
+  private static void printTable(List<Row> rows, Histogram fs, Histogram rtt, double floorMs) {
     StringBuilder table = new StringBuilder();
     table.append(
         "| op | C | ops/s | p50 ms | p99 ms | p99.9 ms | CPU s / 1000 ops (client + servers) |"
             + " machine busy % | errors |\n");
     table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (Row row : results) {
+    for (Row row : rows) {
       table.append(
           String.format(
               Locale.ROOT,
@@ -155,12 +204,12 @@ public final class ClusterBench {
               row.errors()));
     }
     OUT.print(table);
-    for (Row row : results) {
+    for (Row row : rows) {
       if (row.op().equals("put") && row.c() == 1) {
         OUT.printf(
             Locale.ROOT,
             "%nC=1 p50 %.3f ms against the floor fsync p50 %.3f ms + loopback RTT p50 %.3f ms ="
-                + " %.3f ms: %.2fx the floor%n",
+                + " %.3f ms: %.2fx the floor%n%n",
             row.p50() / 1000.0,
             fs.getValueAtPercentile(50) / 1000.0,
             rtt.getValueAtPercentile(50) / 1000.0,
@@ -168,22 +217,6 @@ public final class ClusterBench {
             row.p50() / 1000.0 / floorMs);
       }
     }
-    if (memory != null) {
-      OUT.println(memory);
-    }
-    writeCsv(out.resolve("results.csv"), results, fs, rtt);
-    List<Chart.Series> series = new ArrayList<>();
-    series.add(Chart.Series.of("flotilla", results));
-    String peers = System.getProperty("bench.peersResults", "");
-    if (!peers.isBlank()) {
-      series.addAll(Chart.Series.fromPeers(Path.of(peers)));
-      OUT.println();
-      OUT.print(Chart.comparison(results, Path.of(peers)));
-    }
-    Path svg = out.resolve("chart.svg");
-    Files.writeString(svg, Chart.svg(series), StandardCharsets.UTF_8);
-    OUT.println("wrote " + out.resolve("results.csv") + " and " + svg);
-    System.exit(0);
   }
 
   private static String loadAverage() {
@@ -224,6 +257,65 @@ public final class ClusterBench {
         }
         return m;
       }
+    }
+  }
+
+  /**
+   * Table B of WORKLOAD.md: one cluster, {@code prewarm} seconds of untimed C = 16 PUTs so that the
+   * JIT has settled, then a warm-up and a measured window for PUTs at C = 1, 16 and 256 and for
+   * linearizable reads at C = 16, in that order, each with a client of its own.
+   */
+  private static List<Row> runTableB(Path out, int warmup, int measure, int prewarm)
+      throws Exception {
+    int[] writes = {1, 16, 256};
+    // pre-warm, four phases with their drain, and a minute of margin for start and stops
+    int lifetime = prewarm + (writes.length + 1) * (warmup + measure + 15) + 60;
+    List<Row> rows = new ArrayList<>();
+    try (Cluster cluster = Cluster.start(out, "warm", lifetime)) {
+      InetSocketAddress leader = cluster.awaitLeaderAndFirstPut();
+      try (BenchClient client = new BenchClient(leader, 4)) {
+        client.start(16, false, false);
+        Thread.sleep(prewarm * 1000L);
+        int left = client.stop(10_000);
+        OUT.printf(
+            Locale.ROOT,
+            "[warm] pre-warm done (%d s, %d errors, %d outstanding at the end)%n",
+            prewarm,
+            client.counters()[1],
+            left);
+      }
+      for (int c : writes) {
+        rows.add(tableBPhase(cluster, leader, false, c, warmup, measure));
+      }
+      rows.add(tableBPhase(cluster, leader, true, 16, warmup, measure));
+    }
+    return rows;
+  }
+
+  private static Row tableBPhase(
+      Cluster cluster, InetSocketAddress leader, boolean read, int c, int warmup, int measure)
+      throws Exception {
+    String name = "warm-" + (read ? "read" : "put") + "-c" + c;
+    try (BenchClient client = new BenchClient(leader, Math.min(c, 4))) {
+      client.start(c, read, false);
+      Row w = window(client, cluster, read, c, warmup);
+      OUT.printf(
+          Locale.ROOT,
+          "[%s] warm-up: %.0f ops/s, p50 %d us, errors %d%n",
+          name,
+          w.opsPerSec(),
+          w.p50(),
+          w.errors());
+      Row m = window(client, cluster, read, c, measure);
+      int left = client.stop(10_000);
+      if (m.errors() > 0) {
+        OUT.printf("[%s] last error: %s%n", name, client.lastError());
+      }
+      if (left > 0) {
+        OUT.printf("[%s] %d requests still outstanding after 10 s%n", name, left);
+      }
+      printResult("RESULT-B", m);
+      return m;
     }
   }
 
@@ -371,12 +463,17 @@ public final class ClusterBench {
     }
 
     static Cluster start(Path out, String name) throws Exception {
+      return start(out, name, Integer.getInteger("bench.childMaxSec", 240));
+    }
+
+    /** Starts a cluster whose members exit on their own after {@code maxSeconds}. */
+    static Cluster start(Path out, String name, int maxSeconds) throws Exception {
       Path data = out.resolve("data").resolve(name);
       deleteTree(data);
       Files.createDirectories(data);
       Cluster c = new Cluster(data, name);
       try {
-        c.launch(out);
+        c.launch(out, maxSeconds);
       } catch (Exception | Error e) {
         c.close();
         throw e;
@@ -384,7 +481,7 @@ public final class ClusterBench {
       return c;
     }
 
-    private void launch(Path out) throws Exception {
+    private void launch(Path out, int maxSeconds) throws Exception {
       int[] raft = freePorts(3);
       int[] client = freePorts(3);
       StringBuilder members = new StringBuilder();
@@ -403,7 +500,7 @@ public final class ClusterBench {
         cmd.add("-Xms2g");
         cmd.add("-Xmx2g");
         cmd.add("-Djava.util.concurrent.ForkJoinPool.common.parallelism=2");
-        cmd.add("-Dbench.childMaxSec=" + Integer.getInteger("bench.childMaxSec", 240));
+        cmd.add("-Dbench.childMaxSec=" + maxSeconds);
         String extra = System.getProperty("bench.serverJvmArgs", "").trim();
         if (!extra.isEmpty()) {
           for (String a : extra.split("\\s+", -1)) {
