@@ -1,6 +1,7 @@
 package org.flotilla.raft;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -8,8 +9,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.SnapshotMeta;
 import org.flotilla.raft.spi.SnapshotStore;
 import org.flotilla.raft.spi.Transport;
 
@@ -59,6 +62,90 @@ public final class RaftNode implements AutoCloseable {
    */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * Seeds the empty storage of one member of a <em>new</em> group with the state of a backup
+   * snapshot, so that the group starts where the backup left off (docs/operations.md, "Restoring a
+   * group from a backup"). Run it with the same backup and the same voters for every member of the
+   * new group before any of them starts, then start each with {@code members(voters)}.
+   *
+   * <p>The seeded snapshot keeps the backup's index, term and bytes (the state machine's state and
+   * the client sessions, so that retries of requests acknowledged before the backup stay
+   * exactly-once) and takes {@code voters} as the group's configuration: the backup's own members
+   * are ignored, so the new group may have other ids and addresses. The member's term is set to the
+   * backup's, since the log continues after an entry of that term.
+   *
+   * <p>It refuses storage that holds anything of its own (log entries, a snapshot, a vote, or a
+   * term beyond the backup's), so it can never overwrite a member that has run; it may be run again
+   * on storage that a crash left half-seeded. The backup's bytes are checked against its checksum
+   * as they are copied: a damaged backup is refused and nothing is committed.
+   *
+   * @param backup the snapshot to start from, for example {@code FileSnapshotStore.readBackup}
+   * @param voters the voters of the new group, this member among them
+   * @param log the member's log, which must be empty
+   * @param meta the member's term and vote, which must be unset
+   * @param snapshots the member's snapshot store, which must be empty
+   * @return what the seeded snapshot covers
+   * @throws IllegalStateException if the storage is not empty
+   * @throws IllegalArgumentException if {@code voters} is empty or lists an id twice
+   * @throws IOException if the backup cannot be read or does not match its checksum, or the
+   *     snapshot cannot be written
+   */
+  public static SnapshotMeta restoreFromBackup(
+      SnapshotStore.Stored backup,
+      List<Member> voters,
+      LogStore log,
+      MetaStore meta,
+      SnapshotStore snapshots)
+      throws IOException {
+    SnapshotMeta source = backup.meta();
+    Configuration configuration = Configuration.ofVoters(voters);
+    if (log.lastIndex() != 0 || log.baseIndex() != 0) {
+      throw new IllegalStateException(
+          "cannot restore into a log that is not empty (entries ("
+              + log.baseIndex()
+              + ", "
+              + log.lastIndex()
+              + "]): a backup seeds only a member that has never run");
+    }
+    HardState hs = meta.load();
+    if (hs.hasVoted() || hs.term() > source.term()) {
+      throw new IllegalStateException(
+          "cannot restore into a member that has run (term "
+              + hs.term()
+              + (hs.hasVoted() ? ", voted for " + hs.votedFor() : "")
+              + "; the backup is of term "
+              + source.term()
+              + ")");
+    }
+    if (snapshots.latest().isPresent()) {
+      throw new IllegalStateException(
+          "cannot restore into a snapshot store that holds a snapshot ("
+              + snapshots.latest().get().meta().index()
+              + "): a backup seeds only a member that has never run");
+    }
+    meta.save(new HardState(source.term(), ""));
+    SnapshotMeta seeded = new SnapshotMeta(source.index(), source.term(), configuration);
+    try (SnapshotStore.Sink sink = snapshots.create(seeded);
+        InputStream in = backup.open()) {
+      in.transferTo(sink.output());
+      if (sink.size() != backup.size() || sink.checksum() != backup.checksum()) {
+        throw new IOException(
+            "backup at index "
+                + source.index()
+                + " read back as "
+                + sink.size()
+                + " bytes with checksum "
+                + Integer.toHexString(sink.checksum())
+                + ", expected "
+                + backup.size()
+                + " bytes with checksum "
+                + Integer.toHexString(backup.checksum()));
+      }
+      sink.commit();
+    }
+    return seeded;
   }
 
   /**

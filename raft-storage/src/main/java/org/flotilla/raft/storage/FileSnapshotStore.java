@@ -135,7 +135,21 @@ public final class FileSnapshotStore implements SnapshotStore {
     return Optional.empty();
   }
 
-  private FileStored read(Path path) throws IOException {
+  /**
+   * Reads a snapshot file copied out of a member's snapshot directory (a backup), for {@code
+   * RaftNode.restoreFromBackup}. Its header, configuration and trailer are checked now; its data is
+   * checked against its CRC32C as it is streamed, and a stream over damaged data fails at its end.
+   *
+   * @param file a {@code snapshot-<index>-<term>.snap} file (the name itself is not required)
+   * @return the snapshot
+   * @throws StorageException if the file is not a complete, undamaged Flotilla snapshot
+   * @throws IOException if the file cannot be read
+   */
+  public static Stored readBackup(Path file) throws IOException {
+    return read(file);
+  }
+
+  private static FileStored read(Path path) throws IOException {
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = ch.size();
       ByteBuffer fixed = ByteBuffer.allocate(28);

@@ -155,4 +155,47 @@ class MetaAndSnapshotFaultTest {
         .hasMessageContaining("unknown format version 3")
         .hasMessageContaining(file.toString());
   }
+
+  @Test
+  void aBackupCopiedOutOfTheDirectoryIsReadAndCheckedAsItIsStreamed() throws Exception {
+    byte[] data = new byte[50_000];
+    for (int i = 0; i < data.length; i++) {
+      data[i] = (byte) (i * 31);
+    }
+    FileSnapshotStore store = FileSnapshotStore.open(dir.resolve("member"), 2);
+    try (SnapshotStore.Sink sink = store.create(new SnapshotMeta(42, 3, CONFIG))) {
+      sink.output().write(data);
+      sink.commit();
+    }
+    Path original;
+    try (Stream<Path> files = Files.list(dir.resolve("member"))) {
+      original = files.filter(p -> p.toString().endsWith(".snap")).findFirst().orElseThrow();
+    }
+    Path backup = Files.copy(original, dir.resolve("backup.snap"));
+
+    SnapshotStore.Stored read = FileSnapshotStore.readBackup(backup);
+    assertThat(read.meta()).isEqualTo(new SnapshotMeta(42, 3, CONFIG));
+    assertThat(read.size()).isEqualTo(data.length);
+    try (InputStream in = read.open()) {
+      assertThat(in.readAllBytes()).isEqualTo(data);
+    }
+
+    try (FileChannel ch = FileChannel.open(backup, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {(byte) 0xAA}), 20_000);
+    }
+    try (InputStream in = FileSnapshotStore.readBackup(backup).open()) {
+      assertThatThrownBy(in::readAllBytes)
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("checksum mismatch");
+    }
+    Files.write(dir.resolve("torn.snap"), Files.readAllBytes(original), StandardOpenOption.CREATE);
+    try (FileChannel ch = FileChannel.open(dir.resolve("torn.snap"), StandardOpenOption.WRITE)) {
+      ch.truncate(ch.size() - 5);
+    }
+    assertThatThrownBy(() -> FileSnapshotStore.readBackup(dir.resolve("torn.snap")))
+        .isInstanceOf(StorageException.class)
+        .hasMessageContaining("torn.snap");
+    assertThatThrownBy(() -> FileSnapshotStore.readBackup(dir.resolve("missing.snap")))
+        .isInstanceOf(IOException.class);
+  }
 }
