@@ -55,15 +55,22 @@ final class LogContext {
 
       @Override
       public Worker start(String name, Turn turn) {
-        return delegate.start(
-            name,
-            () -> {
-              if (!node.equals(MDC.get(NODE)) || !group.equals(MDC.get(GROUP))) {
-                MDC.put(GROUP, group);
-                MDC.put(NODE, node);
-              }
-              return turn.run();
-            });
+        return delegate.start(name, inContext(turn));
+      }
+
+      @Override
+      public Worker startEventLoop(String name, Turn turn) {
+        return delegate.startEventLoop(name, inContext(turn));
+      }
+
+      private Turn inContext(Turn turn) {
+        return () -> {
+          if (!node.equals(MDC.get(NODE)) || !group.equals(MDC.get(GROUP))) {
+            MDC.put(GROUP, group);
+            MDC.put(NODE, node);
+          }
+          return turn.run();
+        };
       }
 
       @Override

@@ -297,7 +297,7 @@ final class NodeRuntime {
     reachableVersion = core.configurationsVersion();
     lastConfig = core.configuration();
     nextTick = scheduler.nanoTime() + tickNanos;
-    loopWorker = scheduler.start("flotilla-" + id + "-loop", this::loopTurn);
+    loopWorker = scheduler.startEventLoop("flotilla-" + id + "-loop", this::loopTurn);
     LOG.info(
         "{}: started in term {} with {} entries after index {}{}; configuration {}",
         who,

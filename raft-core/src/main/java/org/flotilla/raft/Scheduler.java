@@ -38,6 +38,22 @@ public interface Scheduler {
    */
   Worker start(String name, Turn turn);
 
+  /**
+   * Starts a node's event loop. Its turns take microseconds and never wait for another thread of
+   * the node (they may wait for a synchronous {@code fsync} of the term and vote, or for the log's
+   * bound on unsynced bytes), so a scheduler may run them on a thread it shares with other work,
+   * such as a network I/O event loop: the transport then hands messages to the node, and the node
+   * hands messages to the transport, without a thread hand-off in either direction (see {@code
+   * NettyTransport.scheduler()}). The default starts it like any other worker.
+   *
+   * @param name the worker's name
+   * @param turn what the worker does on each turn
+   * @return the worker's handle
+   */
+  default Worker startEventLoop(String name, Turn turn) {
+    return start(name, turn);
+  }
+
   /** One turn of a worker's work. */
   @FunctionalInterface
   interface Turn {

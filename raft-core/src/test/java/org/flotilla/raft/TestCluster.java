@@ -105,6 +105,18 @@ public final class TestCluster implements AutoCloseable {
   private final List<Member> initial = new ArrayList<>();
   private Function<String, RaftMetrics> metrics = id -> RaftMetrics.noop();
   private String groupId = "default";
+  private Function<Transport, Scheduler> schedulers = t -> Scheduler.system();
+
+  /**
+   * Sets how the nodes started from now on get their scheduler, from their transport.
+   *
+   * @param factory the scheduler for a node's transport
+   * @return this cluster
+   */
+  public TestCluster withScheduler(Function<Transport, Scheduler> factory) {
+    this.schedulers = factory;
+    return this;
+  }
 
   /**
    * Sets the group id and the metrics of the nodes started from now on.
@@ -178,12 +190,14 @@ public final class TestCluster implements AutoCloseable {
     Stores s = stores.computeIfAbsent(id, storesFactory);
     KvStateMachine sm = new KvStateMachine();
     machines.put(id, sm);
+    Transport transport = transports.create(id);
     RaftNode node =
         RaftNode.builder()
             .id(id)
             .members(voters)
             .stateMachine(sm)
-            .transport(transports.create(id))
+            .transport(transport)
+            .scheduler(schedulers.apply(transport))
             .logStore(s.log())
             .metaStore(s.meta())
             .snapshotStore(s.snapshots())

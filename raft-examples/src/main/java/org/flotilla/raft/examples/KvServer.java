@@ -113,7 +113,10 @@ public final class KvServer implements AutoCloseable {
             .bindAddress(ServerConfig.host(c.raftBind()), ServerConfig.port(c.raftBind()))
             // Membership changes through POST /members: a node that was down while a new member
             // joined and took the lead must accept that leader to learn the new configuration.
-            .acceptNonMembers(true);
+            .acceptNonMembers(true)
+            // The node's event loop runs on this one I/O thread (scheduler() below): messages
+            // between members cross no thread hand-off inside a process.
+            .ioThreads(1);
     if (c.tlsCert() != null) {
       transport.tls(c.tlsCert(), c.tlsKey(), c.tlsCa());
     }
@@ -130,6 +133,7 @@ public final class KvServer implements AutoCloseable {
             .snapshotThresholdEntries(c.snapshotThreshold())
             .snapshotTrailingEntries(Math.min(10_000, Math.max(1, c.snapshotThreshold() / 2)))
             .build();
+    NettyTransport raftTransport = transport.build();
     KvStateMachine machine = new KvStateMachine(c.httpAddresses());
     JmxRaftMetrics metrics = new JmxRaftMetrics();
     RaftNode node =
@@ -139,7 +143,8 @@ public final class KvServer implements AutoCloseable {
             .metrics(metrics)
             .members(c.members())
             .stateMachine(machine)
-            .transport(transport.build())
+            .transport(raftTransport)
+            .scheduler(raftTransport.scheduler())
             .logStore(FileLogStore.open(logDir, FileLogStore.Options.defaults()))
             .metaStore(FileMetaStore.open(metaDir))
             .snapshotStore(FileSnapshotStore.open(snapDir, 2))

@@ -93,10 +93,10 @@ public final class KvBenchServer {
         NettyTransport.builder()
             .clusterId("bench")
             .bindAddress(ServerConfig.host(raftAddress), ServerConfig.port(raftAddress));
-    Integer io = Integer.getInteger("bench.ioThreads");
-    if (io != null) {
-      tb.ioThreads(io);
-    }
+    // As the example server runs: the node's event loop on the transport's one I/O thread.
+    // -Dbench.loopOnNetty=false measures the loop on a thread of its own.
+    boolean loopOnNetty = Boolean.parseBoolean(System.getProperty("bench.loopOnNetty", "true"));
+    tb.ioThreads(Integer.getInteger("bench.ioThreads", loopOnNetty ? 1 : 2));
     NettyTransport transport = tb.build();
     RaftOptions options =
         RaftOptions.builder()
@@ -115,6 +115,9 @@ public final class KvBenchServer {
       // than the default callback executor (the common pool). -Dbench.directCallbacks=false
       // measures the default.
       nb.callbackExecutor(Runnable::run);
+    }
+    if (loopOnNetty) {
+      nb.scheduler(transport.scheduler());
     }
     RaftNode node =
         nb.id(id)

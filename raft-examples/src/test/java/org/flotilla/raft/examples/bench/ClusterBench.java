@@ -239,25 +239,41 @@ public final class ClusterBench {
           Thread.sleep(preload * 1000L);
           client.setReads(true);
         }
-        Row w = window(client, cluster, read, c, warmup);
-        OUT.printf(
-            Locale.ROOT,
-            "[%s] warm-up: %.0f ops/s, p50 %d us, errors %d%n",
-            name,
-            w.opsPerSec(),
-            w.p50(),
-            w.errors());
-        Row m = window(client, cluster, read, c, measure);
-        int left = client.stop(10_000);
-        if (m.errors() > 0) {
-          OUT.printf("[%s] last error: %s%n", name, client.lastError());
-        }
-        if (left > 0) {
-          OUT.printf("[%s] %d requests still outstanding after 10 s%n", name, left);
-        }
-        return m;
+        return warmUpAndMeasure(client, cluster, name, read, c, warmup, measure);
       }
     }
+  }
+
+  /**
+   * A warm-up window, then the measured one, then stops the client (waiting up to 10 s for its
+   * outstanding requests); prints the warm-up's figures and any error or leftover.
+   */
+  private static Row warmUpAndMeasure(
+      BenchClient client,
+      Cluster cluster,
+      String name,
+      boolean read,
+      int c,
+      int warmup,
+      int measure)
+      throws InterruptedException {
+    Row w = window(client, cluster, read, c, warmup);
+    OUT.printf(
+        Locale.ROOT,
+        "[%s] warm-up: %.0f ops/s, p50 %d us, errors %d%n",
+        name,
+        w.opsPerSec(),
+        w.p50(),
+        w.errors());
+    Row m = window(client, cluster, read, c, measure);
+    int left = client.stop(10_000);
+    if (m.errors() > 0) {
+      OUT.printf("[%s] last error: %s%n", name, client.lastError());
+    }
+    if (left > 0) {
+      OUT.printf("[%s] %d requests still outstanding after 10 s%n", name, left);
+    }
+    return m;
   }
 
   /**
@@ -298,22 +314,7 @@ public final class ClusterBench {
     String name = "warm-" + (read ? "read" : "put") + "-c" + c;
     try (BenchClient client = new BenchClient(leader, Math.min(c, 4))) {
       client.start(c, read, false);
-      Row w = window(client, cluster, read, c, warmup);
-      OUT.printf(
-          Locale.ROOT,
-          "[%s] warm-up: %.0f ops/s, p50 %d us, errors %d%n",
-          name,
-          w.opsPerSec(),
-          w.p50(),
-          w.errors());
-      Row m = window(client, cluster, read, c, measure);
-      int left = client.stop(10_000);
-      if (m.errors() > 0) {
-        OUT.printf("[%s] last error: %s%n", name, client.lastError());
-      }
-      if (left > 0) {
-        OUT.printf("[%s] %d requests still outstanding after 10 s%n", name, left);
-      }
+      Row m = warmUpAndMeasure(client, cluster, name, read, c, warmup, measure);
       printResult("RESULT-B", m);
       return m;
     }
