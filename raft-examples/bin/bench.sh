@@ -4,7 +4,7 @@
 # cluster per row (table A of WORKLOAD.md), then table B (one pre-warmed cluster), and prints
 # progress lines and the tables.
 #
-#   raft-examples/bin/bench.sh                 # every row and table B: about 9 minutes
+#   raft-examples/bin/bench.sh                 # every row and table B: about 6 minutes
 #   QUICK=1 raft-examples/bin/bench.sh         # short windows, for a smoke test (about 1 minute)
 #   ROWS=put256,read16 raft-examples/bin/bench.sh   # rows: put1 put16 put256 read16 memory tableB
 #   PEERS_RESULTS=/path/to/bench-peers/results raft-examples/bin/bench.sh   # compare and chart
