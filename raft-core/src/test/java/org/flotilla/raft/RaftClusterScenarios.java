@@ -448,7 +448,18 @@ public abstract class RaftClusterScenarios {
   void aCommandSubmittedFromTheCompletionOfTheLastOneFindsTheBudgetFree() {
     TestCluster c =
         cluster(TestCluster.fastOptions().maxPendingProposals(1).build()).start("n1", "n2", "n3");
-    RaftNode leader = c.awaitLeader(ELECTION);
+    // A new leader's no-op takes the one slot until it commits; a submit before that is
+    // refused as overloaded, which is right but not what this test is about.
+    RaftNode[] ready = new RaftNode[1];
+    TestCluster.await(
+        "a leader whose no-op committed",
+        ELECTION,
+        () -> {
+          ready[0] = c.awaitLeader(ELECTION);
+          NodeStatus s = ready[0].status();
+          return s.role() == Role.LEADER && s.commitIndex() >= s.lastIndex();
+        });
+    RaftNode leader = ready[0];
     // With room for one pending operation, each command is sent from the previous one's
     // completion: the completed command's slot must already be free.
     Result second =
