@@ -10,7 +10,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -130,33 +129,46 @@ public final class KvBenchServer {
             .options(options)
             .build();
     node.start();
+    ChannelInitializer<Channel> client =
+        new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel c) {
+            c.pipeline()
+                .addLast(new LengthFieldBasedFrameDecoder(1 << 20, 0, 4, 0, 4))
+                .addLast(new Handler(node));
+          }
+        };
+    // The client protocol on the transport's I/O thread too, where the node's loop runs: a
+    // request reaches the loop without a thread hand-off. -Dbench.clientOnRaftIo=false serves it
+    // on an I/O thread of its own.
+    boolean clientOnRaftIo =
+        loopOnNetty && Boolean.parseBoolean(System.getProperty("bench.clientOnRaftIo", "true"));
     EventLoopGroup group =
-        new MultiThreadIoEventLoopGroup(
-            1, new DefaultThreadFactory("bench-client-io", true), NioIoHandler.newFactory());
+        clientOnRaftIo
+            ? null
+            : new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("bench-client-io", true), NioIoHandler.newFactory());
+    String loopback = InetAddress.getLoopbackAddress().getHostAddress();
     Channel ch =
-        new ServerBootstrap()
-            .group(group)
-            .channel(NioServerSocketChannel.class)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel c) {
-                    c.pipeline()
-                        .addLast(new LengthFieldBasedFrameDecoder(1 << 20, 0, 4, 0, 4))
-                        .addLast(new Handler(node));
-                  }
-                })
-            .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort))
-            .syncUninterruptibly()
-            .channel();
+        clientOnRaftIo
+            ? transport.bindService(loopback, clientPort, client)
+            : new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(client)
+                .bind(new InetSocketAddress(loopback, clientPort))
+                .syncUninterruptibly()
+                .channel();
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   var unused = ch.close().syncUninterruptibly();
-                  var unused2 =
-                      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+                  if (group != null) {
+                    var unused2 =
+                        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+                  }
                   node.close();
                 },
                 "bench-shutdown"));

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -483,8 +484,10 @@ public final class ClusterBench {
     }
 
     private void launch(Path out, int maxSeconds) throws Exception {
-      int[] raft = freePorts(3);
-      int[] client = freePorts(3);
+      // Six distinct ports from one call: two calls could hand out the same port twice.
+      int[] ports = freePorts(6);
+      int[] raft = Arrays.copyOfRange(ports, 0, 3);
+      int[] client = Arrays.copyOfRange(ports, 3, 6);
       StringBuilder members = new StringBuilder();
       for (int i = 0; i < 3; i++) {
         if (i > 0) {

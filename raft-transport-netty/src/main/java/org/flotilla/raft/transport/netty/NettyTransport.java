@@ -350,6 +350,56 @@ public final class NettyTransport implements Transport {
   }
 
   /**
+   * Listens for the embedding service's own protocol on this transport's I/O threads, so that a
+   * request read there reaches a node whose event loop runs on the same threads ({@link
+   * #scheduler()}) without a thread hand-off. The service's connections get {@code TCP_NODELAY} and
+   * the pipeline {@code childInitializer} builds; nothing of the transport's (no TLS, no handshake,
+   * no framing) is added to them. The listener and its connections are closed by the caller or, at
+   * the latest, by {@link #close()}. Handlers run on an I/O thread that the node's turns also use:
+   * they must not block.
+   *
+   * @param host the address to bind, a host name or literal
+   * @param port the port, 0 for one the system chooses
+   * @param childInitializer sets up each accepted connection's pipeline
+   * @return the bound listening channel
+   * @throws IOException if the address cannot be bound
+   * @throws IllegalStateException if the transport is not started or is closed
+   */
+  public Channel bindService(String host, int port, ChannelInitializer<Channel> childInitializer)
+      throws IOException {
+    Objects.requireNonNull(childInitializer, "childInitializer");
+    EventLoopGroup g = group;
+    if (g == null || closed) {
+      throw new IllegalStateException("transport not started or closed");
+    }
+    ChannelFuture bind =
+        new ServerBootstrap()
+            .group(g)
+            .channel(nativeEpoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    channels.add(ch);
+                    ch.pipeline().addLast(childInitializer);
+                  }
+                })
+            .bind(host, port)
+            .awaitUninterruptibly();
+    if (!bind.isSuccess()) {
+      throw new IOException("cannot listen on " + host + ":" + port, bind.cause());
+    }
+    channels.add(bind.channel());
+    LOG.info(
+        "{}: service listening on {} on the transport's I/O threads",
+        who,
+        bind.channel().localAddress());
+    return bind.channel();
+  }
+
+  /**
    * Returns how many outbound messages were dropped so far: queue overflow, unknown or unreachable
    * receivers, frames above the maximum size, sends after close.
    *
