@@ -3,6 +3,15 @@ package org.flotilla.raft.transport.netty;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -76,5 +85,56 @@ class NettyEventLoopClusterTest extends RaftClusterScenarios {
     t.close();
     w.wake(); // and so does one whose transport closed
     assertThat(turns.get()).isEqualTo(20);
+  }
+
+  @Test
+  void aServiceBoundOnTheTransportRunsOnTheLoopsThreadAndClosesWithIt() throws Exception {
+    NettyTransport t = NettyClusterTest.transport(NettyClusterTest.freePort()).ioThreads(1).build();
+    ChannelInitializer<Channel> echo =
+        new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(new EchoOnLoop());
+          }
+        };
+    assertThatThrownBy(() -> t.bindService("127.0.0.1", 0, echo))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not started");
+    t.start("n1", m -> {});
+    Scheduler.Worker loop = t.scheduler().startEventLoop("n1-loop", () -> Long.MAX_VALUE);
+    EchoOnLoop.loop = loop;
+    Channel listener = t.bindService("127.0.0.1", 0, echo);
+    int port = ((InetSocketAddress) listener.localAddress()).getPort();
+    assertThatThrownBy(() -> t.bindService("127.0.0.1", port, echo))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("cannot listen on 127.0.0.1:" + port);
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(new byte[] {7});
+      // 1 if the service's handler ran on the thread of the node's loop, 0 if not
+      assertThat(s.getInputStream().read()).isEqualTo(1);
+      t.close();
+      assertThat(s.getInputStream().read())
+          .as("the connection closed with the transport")
+          .isEqualTo(-1);
+    }
+    assertThat(listener.isOpen()).isFalse();
+  }
+
+  /** Answers each byte with whether it was read on the thread of {@link #loop}. */
+  private static final class EchoOnLoop extends ChannelInboundHandlerAdapter {
+    static volatile Scheduler.Worker loop;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf in = (ByteBuf) msg;
+      int n = in.readableBytes();
+      in.release();
+      ByteBuf out = ctx.alloc().buffer(n);
+      for (int i = 0; i < n; i++) {
+        out.writeByte(loop.inWorker() ? 1 : 0);
+      }
+      var unused = ctx.writeAndFlush(out);
+    }
   }
 }
