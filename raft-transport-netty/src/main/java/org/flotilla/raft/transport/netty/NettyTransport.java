@@ -277,34 +277,30 @@ public final class NettyTransport implements Transport {
             withLogContext(new DefaultThreadFactory("flotilla-net-" + localId, true)),
             io);
     ServerBootstrap sb =
-        new ServerBootstrap()
-            .group(g)
-            .channel(nativeEpoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    if (options.tls()) {
-                      ch.pipeline().addLast("tls", options.serverSsl().newHandler(ch.alloc()));
-                    }
-                    channels.add(ch);
-                    InboundHandler.initPipeline(
-                        ch.pipeline(),
-                        options.maxFrameSize(),
-                        options.keepalive(),
-                        codec,
-                        localId,
-                        NettyTransport.this::mayReceiveFrom,
-                        NettyTransport.this::isPeer,
-                        NettyTransport.this::learnAddress,
-                        inbox,
-                        options.handshakeTimeout(),
-                        who,
-                        NettyTransport.this::countReceived);
-                  }
-                });
+        serverBootstrap(
+            g,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                if (options.tls()) {
+                  ch.pipeline().addLast("tls", options.serverSsl().newHandler(ch.alloc()));
+                }
+                channels.add(ch);
+                InboundHandler.initPipeline(
+                    ch.pipeline(),
+                    options.maxFrameSize(),
+                    options.keepalive(),
+                    codec,
+                    localId,
+                    NettyTransport.this::mayReceiveFrom,
+                    NettyTransport.this::isPeer,
+                    NettyTransport.this::learnAddress,
+                    inbox,
+                    options.handshakeTimeout(),
+                    who,
+                    NettyTransport.this::countReceived);
+              }
+            });
     ChannelFuture bind = sb.bind(options.bindHost(), options.bindPort()).awaitUninterruptibly();
     if (!bind.isSuccess()) {
       g.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -373,12 +369,8 @@ public final class NettyTransport implements Transport {
       throw new IllegalStateException("transport not started or closed");
     }
     ChannelFuture bind =
-        new ServerBootstrap()
-            .group(g)
-            .channel(nativeEpoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(
+        serverBootstrap(
+                g,
                 new ChannelInitializer<Channel>() {
                   @Override
                   protected void initChannel(Channel ch) {
@@ -397,6 +389,18 @@ public final class NettyTransport implements Transport {
         who,
         bind.channel().localAddress());
     return bind.channel();
+  }
+
+  /**
+   * A listener on {@code g} whose accepted connections get {@code TCP_NODELAY} and {@code child}.
+   */
+  private ServerBootstrap serverBootstrap(EventLoopGroup g, ChannelInitializer<Channel> child) {
+    return new ServerBootstrap()
+        .group(g)
+        .channel(nativeEpoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(child);
   }
 
   /**
