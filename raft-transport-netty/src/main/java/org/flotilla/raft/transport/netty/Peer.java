@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -178,7 +179,17 @@ final class Peer {
     f.addListener(
         (ChannelFuture done) -> {
           if (!done.isSuccess()) {
-            if (attempts == 0) {
+            if (attempts == 0 && !(done.cause() instanceof IOException)) {
+              // Not the network: a broken set-up (a native library of another Netty version,
+              // a bad TLS context) that no retry will cure. Say so loudly, with the trace.
+              LOG.error(
+                  "{}: cannot connect to {} at {}, not for a network reason; retrying with"
+                      + " backoff, but this needs fixing",
+                  transport.who(),
+                  id,
+                  where,
+                  done.cause());
+            } else if (attempts == 0) {
               LOG.info(
                   "{}: cannot connect to {} at {}: {}; retrying with backoff",
                   transport.who(),
