@@ -499,8 +499,10 @@ final class NodeRuntime {
       if (!committed.isEmpty()) {
         handedToApply = committed.get(committed.size() - 1).index();
         // Counted before the hand-off: the apply thread may complete a caller's future at once,
-        // and a caller that then reads the metrics must see its entry counted as committed.
+        // and a caller that then reads the metrics must see its entry counted as committed and
+        // the commit index gauge at or past it.
         metrics.entriesCommitted(committed.size(), handedToApply);
+        gaugeCommitIndex = core.commitIndex();
         if (!applier.offer(new Applier.Entries(committed))) {
           throw new IllegalStateException("apply queue overflow at index " + handedToApply);
         }
