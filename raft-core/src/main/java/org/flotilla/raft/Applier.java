@@ -13,6 +13,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.spi.SnapshotMeta;
@@ -26,8 +27,11 @@ import org.slf4j.LoggerFactory;
  * new snapshots (written on the snapshot thread).
  *
  * <p>Threading: the fields below are confined to the apply thread, except {@link #appliedIndex}
- * (written by the apply thread, read by any) and the task queue (bounded; filled by the event loop
- * and, for stale reads and snapshot requests, by user threads).
+ * (written by the apply thread, read by any), {@link #restoresPending} (raised by the thread that
+ * queues a restore, lowered by the apply thread once it is done) and the task queue (bounded;
+ * filled by the event loop and, for stale reads and snapshot requests, by user threads). {@link
+ * #tryQueryNow} runs on the event loop; it touches only the state machine (which allowed it through
+ * {@link StateMachine#concurrentQueries()}) and those thread-safe fields.
  */
 final class Applier {
 
@@ -48,6 +52,9 @@ final class Applier {
 
   private final NodeRuntime node;
   private final StateMachine stateMachine;
+  private final boolean concurrentQueries;
+  // restores queued or running; no query runs outside the apply thread while one is
+  private final AtomicInteger restoresPending = new AtomicInteger();
   private final SnapshotStore snapshots;
   private final Executor snapshotExecutor;
   private final long snapshotThreshold;
@@ -77,6 +84,7 @@ final class Applier {
       int capacity) {
     this.node = node;
     this.stateMachine = stateMachine;
+    this.concurrentQueries = stateMachine.concurrentQueries();
     this.snapshots = snapshots;
     this.snapshotExecutor = snapshotExecutor;
     this.snapshotThreshold = options.snapshotThresholdEntries();
@@ -105,7 +113,15 @@ final class Applier {
 
   /** Queues a task; false if the queue is full. Callable from any thread. */
   boolean offer(Task task) {
+    boolean restore = task instanceof Restore;
+    if (restore) {
+      // Raised before the restore can start, so the queuing thread sees it from now on.
+      restoresPending.incrementAndGet();
+    }
     if (!tasks.offer(task)) {
+      if (restore) {
+        restoresPending.decrementAndGet();
+      }
       return false;
     }
     Scheduler.Worker w = worker;
@@ -152,6 +168,9 @@ final class Applier {
       node.applied(appliedIndex);
     } else if (task instanceof Restore r) {
       restore(r.snapshot());
+      // After appliedIndex moved: a query that sees no restore pending sees the restored index. A
+      // failed restore stops the node and leaves the count raised, so no query reads its remains.
+      restoresPending.decrementAndGet();
       logTime = sessions.logTime();
       node.applied(appliedIndex);
     } else if (task instanceof Read r) {
@@ -205,15 +224,38 @@ final class Applier {
   private void serveReads() {
     while (!waiting.isEmpty() && waiting.peek().index() <= appliedIndex) {
       Read r = waiting.poll();
-      ByteBuffer answer;
-      try {
-        answer = stateMachine.query(r.query().asReadOnlyBuffer());
-      } catch (RuntimeException e) {
-        node.completeExceptionally(r.future(), e);
-        continue;
-      }
-      node.complete(r.future(), new Result(appliedIndex, answer));
+      answer(appliedIndex, r.query(), r.future());
     }
+  }
+
+  /**
+   * Answers a read whose index is confirmed at once, on the calling thread (the event loop), if the
+   * state machine allows {@linkplain StateMachine#concurrentQueries() concurrent queries}, no
+   * snapshot restore is queued or running, and the applied index has reached {@code index}.
+   *
+   * @return false if the read must go through the apply thread instead
+   */
+  boolean tryQueryNow(long index, ByteBuffer query, CompletableFuture<Result> future) {
+    if (!concurrentQueries || restoresPending.get() != 0) {
+      return false;
+    }
+    long applied = appliedIndex;
+    if (applied < index) {
+      return false;
+    }
+    answer(applied, query, future);
+    return true;
+  }
+
+  private void answer(long appliedAt, ByteBuffer query, CompletableFuture<Result> future) {
+    ByteBuffer answer;
+    try {
+      answer = stateMachine.query(query.asReadOnlyBuffer());
+    } catch (RuntimeException e) {
+      node.completeExceptionally(future, e);
+      return;
+    }
+    node.complete(future, new Result(appliedAt, answer));
   }
 
   /** Fails reads whose deadline passed; returns the wait until the next deadline. */

@@ -514,8 +514,9 @@ final class NodeRuntime {
         }
         if (rs.failed()) {
           completeExceptionally(r.future(), notLeader());
-        } else if (!applier.offer(
-            new Applier.Read(rs.index(), r.query(), r.future(), readDeadline()))) {
+        } else if (!applier.tryQueryNow(rs.index(), r.query(), r.future())
+            && !applier.offer(
+                new Applier.Read(rs.index(), r.query(), r.future(), readDeadline()))) {
           completeExceptionally(r.future(), new OverloadedException("apply queue full"));
         }
       }

@@ -18,7 +18,10 @@ import java.nio.ByteBuffer;
  *   <li><b>Threading.</b> {@link #apply}, {@link #query}, {@link #snapshot()} and {@link #restore}
  *       are called on the node's single apply thread, one at a time, never concurrently with each
  *       other. Only {@link Snapshot#writeTo(OutputStream)} runs on another thread (the node's
- *       snapshot thread), concurrently with later applies.
+ *       snapshot thread), concurrently with later applies. A state machine whose queries are
+ *       thread-safe may say so with {@link #concurrentQueries()}; {@code query} may then also run
+ *       on the node's event loop thread, concurrently with {@code apply} (never with {@code
+ *       restore}).
  *   <li><b>Order.</b> Commands are applied exactly in log order, each exactly once per incarnation
  *       of the state (after a restart the state is restored from the newest snapshot and the log
  *       after it is applied again). Client retries are deduplicated by the node when the client
@@ -49,6 +52,34 @@ public interface StateMachine {
    * @return the answer
    */
   ByteBuffer query(ByteBuffer query);
+
+  /**
+   * Tells whether {@link #query} may run on the node's event loop thread, concurrently with {@link
+   * #apply}. Read once, when the node is built. The default is false: every query runs on the apply
+   * thread.
+   *
+   * <p>When true, a linearizable or lease read whose read index the apply thread has already
+   * reached is answered on the event loop as soon as its index is confirmed, without a hand-off to
+   * the apply thread and back (measured in docs/performance.md). A read whose index is not yet
+   * applied still waits on the apply thread, and no query runs while a snapshot is being restored.
+   * Stale reads always run on the apply thread. In return the state machine promises:
+   *
+   * <ul>
+   *   <li>{@code query} is thread-safe against a concurrent {@code apply} and sees the effect of
+   *       each applied command either entirely or not at all (for example a map from key to value
+   *       in a {@link java.util.concurrent.ConcurrentHashMap}, each command changing one key);
+   *   <li>{@code query} is quick and does not block: the event loop, which also sends heartbeats,
+   *       waits for it.
+   * </ul>
+   *
+   * <p>A query may then see commands applied after the read's index, which linearizability allows:
+   * they were committed before the query ran.
+   *
+   * @return whether queries may run on the event loop, concurrently with applies
+   */
+  default boolean concurrentQueries() {
+    return false;
+  }
 
   /**
    * Captures a consistent view of the state for a snapshot. Called on the apply thread; return

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -105,6 +106,7 @@ public final class TestCluster implements AutoCloseable {
   private final List<Member> initial = new ArrayList<>();
   private Function<String, RaftMetrics> metrics = id -> RaftMetrics.noop();
   private String groupId = "default";
+  private boolean concurrentQueries;
   private Function<Transport, Scheduler> schedulers = t -> Scheduler.system();
 
   /**
@@ -115,6 +117,18 @@ public final class TestCluster implements AutoCloseable {
    */
   public TestCluster withScheduler(Function<Transport, Scheduler> factory) {
     this.schedulers = factory;
+    return this;
+  }
+
+  /**
+   * Sets whether the state machines of the nodes started from now on allow {@linkplain
+   * StateMachine#concurrentQueries() concurrent queries}.
+   *
+   * @param on whether they do
+   * @return this cluster
+   */
+  public TestCluster withConcurrentQueries(boolean on) {
+    this.concurrentQueries = on;
     return this;
   }
 
@@ -188,7 +202,7 @@ public final class TestCluster implements AutoCloseable {
    */
   public RaftNode startNode(String id, List<Member> voters) {
     Stores s = stores.computeIfAbsent(id, storesFactory);
-    KvStateMachine sm = new KvStateMachine();
+    KvStateMachine sm = new KvStateMachine(concurrentQueries);
     machines.put(id, sm);
     Transport transport = transports.create(id);
     RaftNode node =
@@ -366,11 +380,45 @@ public final class TestCluster implements AutoCloseable {
     return new String(bytes, StandardCharsets.UTF_8);
   }
 
-  /** A key-value map that counts applications per command text. Apply-thread confined. */
+  /**
+   * A key-value map that counts applications per command text, and records the names of the threads
+   * its queries ran on. Apply-thread confined, except queries when {@link #concurrentQueries()} is
+   * on (the maps are concurrent and each command changes one key).
+   */
   public static final class KvStateMachine implements StateMachine {
     private final Map<String, String> map = new ConcurrentHashMap<>();
     private final Map<String, Integer> applications = new ConcurrentHashMap<>();
+    private final Set<String> queryThreads = ConcurrentHashMap.newKeySet();
     private final AtomicLong applied = new AtomicLong();
+    private final boolean concurrentQueries;
+
+    /** Creates a machine whose queries run on the apply thread only. */
+    public KvStateMachine() {
+      this(false);
+    }
+
+    /**
+     * Creates a machine.
+     *
+     * @param concurrentQueries what {@link #concurrentQueries()} answers
+     */
+    public KvStateMachine(boolean concurrentQueries) {
+      this.concurrentQueries = concurrentQueries;
+    }
+
+    @Override
+    public boolean concurrentQueries() {
+      return concurrentQueries;
+    }
+
+    /**
+     * Returns the names of the threads queries have run on.
+     *
+     * @return the thread names, a live view
+     */
+    public Set<String> queryThreads() {
+      return queryThreads;
+    }
 
     @Override
     public ByteBuffer apply(long index, ByteBuffer command) {
@@ -384,6 +432,7 @@ public final class TestCluster implements AutoCloseable {
 
     @Override
     public ByteBuffer query(ByteBuffer query) {
+      queryThreads.add(Thread.currentThread().getName());
       String v = map.get(string(query).substring(1));
       return v == null ? null : ByteBuffer.wrap(v.getBytes(StandardCharsets.UTF_8));
     }

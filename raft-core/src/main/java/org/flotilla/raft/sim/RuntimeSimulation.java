@@ -34,7 +34,9 @@ import org.flotilla.raft.spi.Transport;
  * the public API; at the end the faults heal and the history is checked for linearizability, every
  * member's applied log is compared index by index, and the cluster must serve again. On even seeds
  * the members forward commands to the leader ({@link RaftOptions#forwardToLeader()}); on odd seeds
- * a follower refuses them.
+ * a follower refuses them. When bit 1 of the seed is clear, the state machine allows {@linkplain
+ * StateMachine#concurrentQueries() concurrent queries}, so reads whose index is applied are
+ * answered on the event loop; otherwise every read goes through the apply thread.
  *
  * <p>Not thread-safe; a run executes on the caller's thread.
  */
@@ -241,6 +243,11 @@ public final class RuntimeSimulation {
     @Override
     public ByteBuffer query(ByteBuffer query) {
       return ByteBuffer.allocate(8).putLong(0, map.apply(query));
+    }
+
+    @Override
+    public boolean concurrentQueries() {
+      return (seed & 2) == 0;
     }
 
     @Override

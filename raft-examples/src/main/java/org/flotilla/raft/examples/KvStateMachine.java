@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.flotilla.raft.StateMachine;
 
 /**
@@ -22,8 +23,12 @@ import org.flotilla.raft.StateMachine;
  * opcode byte, then length-prefixed fields. Results are binary too; the HTTP layer decodes them
  * with the {@code decode} methods.
  *
- * <p>Not thread-safe; confined to the node's apply thread, except {@link #httpAddresses()}, which
- * publishes an immutable copy through a volatile field and may be read from any thread.
+ * <p>Threading: confined to the node's apply thread, except two things. {@link #query} may also run
+ * on the node's event loop, concurrently with {@link #apply} ({@link #concurrentQueries()}): the
+ * data is a {@link ConcurrentHashMap} and every command changes at most one key with one map
+ * operation, so a query sees each command entirely or not at all; {@link #restore}, which clears
+ * and refills the map, never runs beside a query. {@link #httpAddresses()} publishes an immutable
+ * copy through a volatile field and may be read from any thread.
  */
 final class KvStateMachine implements StateMachine {
 
@@ -37,7 +42,7 @@ final class KvStateMachine implements StateMachine {
   private static final byte GET = 'G';
   private static final int SNAPSHOT_MAGIC = 0x464b5631; // "FKV1"
 
-  private final Map<String, byte[]> data = new HashMap<>();
+  private final Map<String, byte[]> data = new ConcurrentHashMap<>();
   private final Map<String, String> http = new HashMap<>();
   private volatile Map<String, String> httpView = Map.of();
 
@@ -108,6 +113,12 @@ final class KvStateMachine implements StateMachine {
     }
     byte[] value = data.get(readString(in));
     return encodeOptional(value == null ? (byte) 0 : (byte) 1, value);
+  }
+
+  /** Queries read one key of a concurrent map: safe beside applies, and quick. */
+  @Override
+  public boolean concurrentQueries() {
+    return true;
   }
 
   @Override
