@@ -100,7 +100,7 @@ class ConcurrentQueriesTest {
                           .as("read after %d was acknowledged", floor)
                           .isGreaterThanOrEqualTo(floor);
                       assertThat(seen)
-                          .as("reads of one reader go back")
+                          .as("what one reader saw went back")
                           .isGreaterThanOrEqualTo(last);
                       last = seen;
                       reads++;
