@@ -392,11 +392,6 @@ public final class TestCluster implements AutoCloseable {
     private final AtomicLong applied = new AtomicLong();
     private final boolean concurrentQueries;
 
-    /** Creates a machine whose queries run on the apply thread only. */
-    public KvStateMachine() {
-      this(false);
-    }
-
     /**
      * Creates a machine.
      *
