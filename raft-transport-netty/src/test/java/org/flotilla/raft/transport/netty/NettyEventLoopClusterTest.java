@@ -101,24 +101,28 @@ class NettyEventLoopClusterTest extends RaftClusterScenarios {
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("not started");
     t.start("n1", m -> {});
-    Scheduler.Worker loop = t.scheduler().startEventLoop("n1-loop", () -> Long.MAX_VALUE);
-    EchoOnLoop.loop = loop;
-    Channel listener = t.bindService("127.0.0.1", 0, echo);
-    int port = ((InetSocketAddress) listener.localAddress()).getPort();
-    assertThatThrownBy(() -> t.bindService("127.0.0.1", port, echo))
-        .isInstanceOf(IOException.class)
-        .hasMessageContaining("cannot listen on 127.0.0.1:" + port);
-    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-      s.setSoTimeout(10_000);
-      s.getOutputStream().write(new byte[] {7});
-      // 1 if the service's handler ran on the thread of the node's loop, 0 if not
-      assertThat(s.getInputStream().read()).isEqualTo(1);
-      t.close();
-      assertThat(s.getInputStream().read())
-          .as("the connection closed with the transport")
-          .isEqualTo(-1);
+    try {
+      Scheduler.Worker loop = t.scheduler().startEventLoop("n1-loop", () -> Long.MAX_VALUE);
+      EchoOnLoop.loop = loop;
+      Channel listener = t.bindService("127.0.0.1", 0, echo);
+      int port = ((InetSocketAddress) listener.localAddress()).getPort();
+      assertThatThrownBy(() -> t.bindService("127.0.0.1", port, echo))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("cannot listen on 127.0.0.1:" + port);
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(new byte[] {7});
+        // 1 if the service's handler ran on the thread of the node's loop, 0 if not
+        assertThat(s.getInputStream().read()).isEqualTo(1);
+        t.close();
+        assertThat(s.getInputStream().read())
+            .as("the connection closed with the transport")
+            .isEqualTo(-1);
+      }
+      assertThat(listener.isOpen()).isFalse();
+    } finally {
+      t.close(); // a no-op once closed above; frees the threads if an assertion failed first
     }
-    assertThat(listener.isOpen()).isFalse();
   }
 
   /** Answers each byte with whether it was read on the thread of {@link #loop}. */
