@@ -271,7 +271,7 @@ final class Applier {
         it.remove();
         node.completeExceptionally(
             r.future(),
-            new RaftException(
+            new ReadTimeoutException(
                 "read index "
                     + r.index()
                     + " not applied in time (applied "

@@ -1142,7 +1142,8 @@ final class NodeRuntime {
         it.remove();
         completeExceptionally(
             r.future(),
-            new RaftException(id + ": no read index within two election timeouts; retry"));
+            new ReadNotConfirmedException(
+                id + ": no read index within two election timeouts; retry"));
       }
     }
   }

@@ -246,7 +246,10 @@ public final class RaftNode implements AutoCloseable {
    * @param query the query's bytes, passed to {@link StateMachine#query(ByteBuffer)}
    * @param consistency how fresh the answer must be; see {@link ReadConsistency}
    * @return the answer with the applied index it was read at; fails with {@link NotLeaderException}
-   *     if no leader could confirm the read
+   *     if no leader is known or the leader lost its leadership before confirming the read, with
+   *     {@link ReadNotConfirmedException} if no read index arrived within two election timeouts,
+   *     and with {@link ReadTimeoutException} if this member did not apply up to the read index
+   *     within two election timeouts; a failed read can always be retried
    */
   public CompletableFuture<Result> read(ByteBuffer query, ReadConsistency consistency) {
     return runtime.read(query, consistency);

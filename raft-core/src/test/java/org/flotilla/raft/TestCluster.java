@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
@@ -108,6 +110,7 @@ public final class TestCluster implements AutoCloseable {
   private String groupId = "default";
   private boolean concurrentQueries;
   private Function<Transport, Scheduler> schedulers = t -> Scheduler.system();
+  private Executor callbacks = ForkJoinPool.commonPool();
 
   /**
    * Sets how the nodes started from now on get their scheduler, from their transport.
@@ -117,6 +120,18 @@ public final class TestCluster implements AutoCloseable {
    */
   public TestCluster withScheduler(Function<Transport, Scheduler> factory) {
     this.schedulers = factory;
+    return this;
+  }
+
+  /**
+   * Sets the executor on which the nodes started from now on complete their futures (by default the
+   * common pool): a virtual scheduler's executor completes them in virtual time.
+   *
+   * @param executor the callback executor
+   * @return this cluster
+   */
+  public TestCluster withCallbackExecutor(Executor executor) {
+    this.callbacks = executor;
     return this;
   }
 
@@ -212,6 +227,7 @@ public final class TestCluster implements AutoCloseable {
             .stateMachine(sm)
             .transport(transport)
             .scheduler(schedulers.apply(transport))
+            .callbackExecutor(callbacks)
             .logStore(s.log())
             .metaStore(s.meta())
             .snapshotStore(s.snapshots())
