@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Starts, inspects or stops a local 3-node Flotilla key-value cluster on 127.0.0.1.
-#   local-cluster.sh start    build the jar if missing, start n1..n3, wait for a leader
+#   local-cluster.sh start [FLAG...]
+#                             build the jar if missing, start n1..n3, wait for a leader; FLAGs go
+#                             to every node started, e.g. --segment-size 65536 --snapshot-threshold
+#                             100 for snapshot catch-up (flotilla-kv --help lists them)
 #   local-cluster.sh status   show each node's /status
 #   local-cluster.sh stop     stop the nodes (SIGTERM, then SIGKILL after 10 s)
 # Data and logs live under $FLOTILLA_CLUSTER_DIR (default: <repo>/raft-examples/target/local-cluster).
@@ -13,6 +16,7 @@ jar="$repo/raft-examples/target/flotilla-kv.jar"
 dir="${FLOTILLA_CLUSTER_DIR:-$repo/raft-examples/target/local-cluster}"
 ids=(n1 n2 n3)
 members="n1=127.0.0.1:7001@127.0.0.1:8001,n2=127.0.0.1:7002@127.0.0.1:8002,n3=127.0.0.1:7003@127.0.0.1:8003"
+flags=() # the flags after "start", passed to every node it starts
 
 http_port() { echo $((8000 + ${1#n})); }
 
@@ -41,7 +45,7 @@ start() {
       continue
     fi
     nohup java -Xmx256m -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
-      >"$dir/$id.log" 2>&1 &
+      ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
     echo $! >"$dir/$id.pid"
     echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"
   done
@@ -110,8 +114,8 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; flags=("$@"); start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [FLAG...]|stop|status" >&2; exit 2 ;;
 esac

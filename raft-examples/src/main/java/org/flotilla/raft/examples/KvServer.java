@@ -145,7 +145,9 @@ public final class KvServer implements AutoCloseable {
             .stateMachine(machine)
             .transport(raftTransport)
             .scheduler(raftTransport.scheduler())
-            .logStore(FileLogStore.open(logDir, FileLogStore.Options.defaults()))
+            .logStore(
+                FileLogStore.open(
+                    logDir, FileLogStore.Options.defaults().withSegmentSize(c.segmentSize())))
             .metaStore(FileMetaStore.open(metaDir))
             .snapshotStore(FileSnapshotStore.open(snapDir, 2))
             .options(options)

@@ -24,6 +24,8 @@ import org.flotilla.raft.Member;
  * @param electionTimeout the base election timeout
  * @param heartbeat the heartbeat interval
  * @param snapshotThreshold entries between automatic snapshots
+ * @param segmentSize the size of the log's segment files, in bytes: the log is compacted (after a
+ *     snapshot) a whole segment at a time
  * @param tlsCert PEM certificate chain, or null without TLS
  * @param tlsKey PEM private key, or null
  * @param tlsCa PEM CA certificates, or null
@@ -45,6 +47,7 @@ record ServerConfig(
     Duration electionTimeout,
     Duration heartbeat,
     long snapshotThreshold,
+    long segmentSize,
     Path tlsCert,
     Path tlsKey,
     Path tlsCa,
@@ -76,6 +79,9 @@ record ServerConfig(
         --election-timeout-ms N     base election timeout (default 1000)
         --heartbeat-ms N            heartbeat interval (default 100)
         --snapshot-threshold N      entries between automatic snapshots (default 10000)
+        --segment-size BYTES        size of the log's segment files, 4096 to 1073741824
+                                    (default 67108864); after a snapshot the log is
+                                    compacted a whole segment at a time
         --tls-cert FILE             PEM certificate chain for mutual TLS between members
         --tls-key FILE              PEM private key (PKCS#8)
         --tls-ca FILE               PEM CA certificates members must be signed by
@@ -185,6 +191,7 @@ record ServerConfig(
           "--heartbeat-ms must be below --election-timeout-ms: " + heartbeat + " >= " + election);
     }
     long snapshot = number(flags, "--snapshot-threshold", 10_000, 0, 1_000_000_000L);
+    long segmentSize = number(flags, "--segment-size", 64 << 20, 4096, 1 << 30);
     Path cert = file(flags, "--tls-cert");
     Path key = file(flags, "--tls-key");
     Path ca = file(flags, "--tls-ca");
@@ -210,6 +217,7 @@ record ServerConfig(
         election,
         heartbeat,
         snapshot,
+        segmentSize,
         cert,
         key,
         ca,
@@ -231,6 +239,7 @@ record ServerConfig(
           "--election-timeout-ms",
           "--heartbeat-ms",
           "--snapshot-threshold",
+          "--segment-size",
           "--tls-cert",
           "--tls-key",
           "--tls-ca",

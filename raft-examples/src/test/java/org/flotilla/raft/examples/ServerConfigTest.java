@@ -38,6 +38,35 @@ class ServerConfigTest {
   }
 
   @Test
+  void segmentSizeDefaultsTo64MiBAndIsChecked() {
+    String[] base = {"--id", "n1", "--data-dir", "d", "--members", MEMBERS};
+    assertThat(ServerConfig.parse(base).segmentSize()).isEqualTo(64L << 20);
+    String[] small = {"--id", "n1", "--data-dir", "d", "--members", MEMBERS, "--segment-size=4096"};
+    assertThat(ServerConfig.parse(small).segmentSize()).isEqualTo(4096);
+    assertBad(
+        "--segment-size must be in [4096, 1073741824]: 4095",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        MEMBERS,
+        "--segment-size",
+        "4095");
+    assertBad(
+        "--segment-size must be a whole number, got '1MiB'",
+        "--id",
+        "n1",
+        "--data-dir",
+        "d",
+        "--members",
+        MEMBERS,
+        "--segment-size",
+        "1MiB");
+    assertThat(ServerConfig.USAGE).contains("--segment-size BYTES");
+  }
+
+  @Test
   void joiningNodeIsNotInTheVotersAndNeedsItsOwnAddresses() {
     ServerConfig c =
         ServerConfig.parse(
