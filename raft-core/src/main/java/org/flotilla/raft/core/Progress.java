@@ -185,11 +185,18 @@ public final class Progress {
    * @return false if the rejection is stale and was ignored
    */
   boolean maybeDecrement(long rejected, long hint) {
+    if (state != State.SNAPSHOT && rejected <= match) {
+      // The follower no longer holds entries it acknowledged: its disk lost a write it had
+      // reported durable (found at a restart), or this is a reordered rejection older than its
+      // acknowledgements. Either way what it holds below the hint is a prefix of what matched (a
+      // log loses only a tail: corruption elsewhere stops the member), so the match drops to there
+      // and replication starts over from probing. Lowering match is always safe: it only delays
+      // commitment; keeping it would never re-send the lost entries.
+      match = Math.max(0, Math.min(match, Math.min(hint, rejected) - 1));
+      becomeProbe();
+      return true;
+    }
     if (state == State.REPLICATE) {
-      // A rejection at or below match is stale: those entries were acknowledged since.
-      if (rejected <= match) {
-        return false;
-      }
       becomeProbe();
       next = Math.max(match + 1, Math.min(hint, rejected));
       return true;

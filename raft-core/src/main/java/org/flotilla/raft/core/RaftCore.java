@@ -28,6 +28,7 @@ import org.flotilla.raft.message.ReadIndexResponse;
 import org.flotilla.raft.message.RequestVote;
 import org.flotilla.raft.message.RequestVoteResponse;
 import org.flotilla.raft.message.TimeoutNow;
+import org.flotilla.raft.spi.DurableMark;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.LogReader;
 import org.flotilla.raft.spi.SnapshotMeta;
@@ -74,6 +75,10 @@ public final class RaftCore {
   private long term;
   private String votedFor = "";
   private HardState savedHardState;
+  // The last entry this member's log store ever reported durable (it may have acknowledged up to
+  // there). invariant: while the log does not cover it, this member neither campaigns nor votes for
+  // a log that does not cover it (Protocol-Aware Recovery, FAST 2018).
+  private final DurableMark durableMark;
 
   private Role role = Role.FOLLOWER;
   private String leader;
@@ -156,6 +161,7 @@ public final class RaftCore {
               + snapshotIndex);
     }
     this.log = new RaftLog(store, snapshotIndex);
+    this.durableMark = store.durableMark();
     Configuration initial = snapshot != null ? snapshot.configuration() : bootstrap;
     configs.add(new ConfigAt(snapshotIndex, initial));
     recoverConfigurations(store, snapshotIndex);
@@ -365,8 +371,34 @@ public final class RaftCore {
    * once that configuration commits (§6).
    */
   private boolean mayCampaign() {
+    if (awaitingRepair()) {
+      // Our own vote would be for a log that lost entries we may have acknowledged.
+      return false;
+    }
     return promotable()
         || (configurationIndex() > log.committed() && configs.get(0).configuration().isVoter(id));
+  }
+
+  /**
+   * Tells whether this member's log lost entries it may have acknowledged: the log no longer covers
+   * the {@linkplain DurableMark durable mark} its store recorded (a lost or zeroed write found at
+   * start). Until a leader brings the log back over the mark, the member does not campaign and
+   * grants votes only to candidates whose logs cover the mark, so that the entries it lost, which
+   * may have been committed with its acknowledgement, cannot lose their majority.
+   *
+   * @return true while the log is shorter than what this member may have acknowledged
+   */
+  public boolean awaitingRepair() {
+    return !durableMark.coveredBy(log.lastIndex(), log.lastTerm());
+  }
+
+  /**
+   * Returns the durable mark read from the log store at start.
+   *
+   * @return the mark
+   */
+  public DurableMark durableMark() {
+    return durableMark;
   }
 
   // ---------------------------------------------------------------- role transitions
@@ -687,7 +719,12 @@ public final class RaftCore {
         votedFor.equals(rv.from())
             || (votedFor.isEmpty() && leader == null)
             || (rv.preVote() && rv.term() > term);
-    boolean grant = canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
+    // A member whose log lost entries it may have acknowledged votes as if it still held them: only
+    // for a candidate whose log covers its durable mark (Protocol-Aware Recovery).
+    boolean grant =
+        canVote
+            && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())
+            && durableMark.coveredBy(rv.lastLogIndex(), rv.lastLogTerm());
     if (grant && !rv.preVote()) {
       electionElapsed = 0;
       votedFor = rv.from();
@@ -786,6 +823,14 @@ public final class RaftCore {
           "election safety violation: two leaders in term " + term + ": " + id + ", " + hb.from());
     }
     acceptLeader(hb.from());
+    if (hb.commitIndex() > log.lastIndex()) {
+      // The leader sends min(its commit, our match): it believes we hold entries that our log lost
+      // (a lost disk write, found at restart). Say where our log ends, so that it repairs us now
+      // rather than at its next append.
+      send(
+          new AppendEntriesResponse(
+              id, hb.from(), term, false, 0, hb.commitIndex(), log.lastIndex(), 0));
+    }
     // The leader sends min(its commit, our match), so this never passes our matching prefix.
     log.commitTo(Math.min(hb.commitIndex(), log.lastIndex()));
     pruneConfigs();
@@ -823,7 +868,7 @@ public final class RaftCore {
 
   private void handleTimeoutNow() {
     // thesis §3.10: the transfer target starts an election at once, skipping pre-vote.
-    if (promotable() && role != Role.LEADER) {
+    if (promotable() && !awaitingRepair() && role != Role.LEADER) {
       campaign(false, true);
     }
   }

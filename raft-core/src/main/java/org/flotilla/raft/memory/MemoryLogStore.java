@@ -3,6 +3,7 @@ package org.flotilla.raft.memory;
 import java.util.ArrayList;
 import java.util.List;
 import org.flotilla.raft.message.LogEntry;
+import org.flotilla.raft.spi.DurableMark;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.StorageException;
 
@@ -59,6 +60,8 @@ public final class MemoryLogStore implements LogStore {
   // invariant: baseIndex <= durableIndex <= lastIndex(), except after compact past the durable
   // index
   private long durableIndex;
+  // the last entry ever reported durable, in up-to-date order; survives crash() and lost tails
+  private DurableMark mark = DurableMark.NONE;
   private Throwable failure;
   private boolean closed;
   private long syncs;
@@ -197,6 +200,7 @@ public final class MemoryLogStore implements LogStore {
     baseIndex = index;
     baseTerm = term;
     durableIndex = index;
+    mark = mark.max(index, term);
   }
 
   @Override
@@ -223,6 +227,7 @@ public final class MemoryLogStore implements LogStore {
     }
     durableIndex = index;
     syncs++;
+    mark = mark.max(index, term(index));
     listener.durable(index, term(index));
   }
 
@@ -253,6 +258,31 @@ public final class MemoryLogStore implements LogStore {
       entries.subList(offset(durableIndex + 1), entries.size()).clear();
     }
     closed = false;
+  }
+
+  @Override
+  public DurableMark durableMark() {
+    return mark;
+  }
+
+  /**
+   * Simulates a disk that lost writes it had reported durable, found at a restart: after a {@link
+   * #crash()}, drops the last {@code count} entries (at most down to the base index) while the
+   * {@linkplain #durableMark() durable mark} stays where it was. Out of Raft's fault model; the
+   * node must notice that its log no longer covers its mark.
+   *
+   * @param count how many durable entries to lose, at least 1
+   * @return how many entries were lost
+   */
+  public int loseDurableTail(int count) {
+    if (count < 1) {
+      throw new IllegalArgumentException("count must be at least 1: " + count);
+    }
+    crash();
+    int lost = (int) Math.min(count, lastIndex() - baseIndex);
+    entries.subList(entries.size() - lost, entries.size()).clear();
+    durableIndex = lastIndex();
+    return lost;
   }
 
   /**
@@ -288,6 +318,7 @@ public final class MemoryLogStore implements LogStore {
   public void close() {
     if (failure == null) {
       durableIndex = Math.max(durableIndex, lastIndex());
+      mark = mark.max(lastIndex(), term(lastIndex()));
     }
     closed = true;
   }

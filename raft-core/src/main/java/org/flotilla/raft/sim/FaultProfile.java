@@ -15,6 +15,9 @@ package org.flotilla.raft.sim;
  * @param lossyFsync out of Raft's fault model: a disk that acknowledges a sync and then loses the
  *     synced data in a crash
  * @param termRewrite out of Raft's fault model: a network that rewrites the term of messages
+ * @param lostTailRate probability that a crash also loses the last one to three log entries that
+ *     the member's disk had reported durable, while its durable mark survives (a lost or zeroed
+ *     write found at restart); the member must notice and be repaired (Protocol-Aware Recovery)
  */
 public record FaultProfile(
     double dropRate,
@@ -26,7 +29,8 @@ public record FaultProfile(
     double transferRate,
     double membershipRate,
     boolean lossyFsync,
-    boolean termRewrite) {
+    boolean termRewrite,
+    double lostTailRate) {
 
   /**
    * Creates a profile, checking the values.
@@ -41,6 +45,7 @@ public record FaultProfile(
    * @param membershipRate see above
    * @param lossyFsync see above
    * @param termRewrite see above
+   * @param lostTailRate see above
    */
   public FaultProfile {
     for (double p :
@@ -51,7 +56,8 @@ public record FaultProfile(
           crashRate,
           slowDiskRate,
           transferRate,
-          membershipRate
+          membershipRate,
+          lostTailRate
         }) {
       if (p < 0 || p > 1) {
         throw new IllegalArgumentException("fault rates must be in [0, 1]: " + p);
@@ -68,16 +74,18 @@ public record FaultProfile(
    * @return the profile
    */
   public static FaultProfile none() {
-    return new FaultProfile(0, 0, 200, 0, 0, 0, 0, 0, false, false);
+    return new FaultProfile(0, 0, 200, 0, 0, 0, 0, 0, false, false, 0);
   }
 
   /**
-   * Returns every fault of Raft's model at rates that keep the cluster making progress.
+   * Returns every fault of Raft's model at rates that keep the cluster making progress, and lost
+   * durable tails in a quarter of the crashes.
    *
    * @return the profile
    */
   public static FaultProfile standard() {
-    return new FaultProfile(0.03, 0.02, 2_000, 0.002, 0.0015, 0.002, 0.001, 0.001, false, false);
+    return new FaultProfile(
+        0.03, 0.02, 2_000, 0.002, 0.0015, 0.002, 0.001, 0.001, false, false, 0.25);
   }
 
   /**
@@ -98,6 +106,28 @@ public record FaultProfile(
         transferRate,
         membershipRate,
         lossy,
-        rewrite);
+        rewrite,
+        lostTailRate);
+  }
+
+  /**
+   * Returns a copy with the given rate of crashes that lose a durable tail.
+   *
+   * @param rate the probability, in [0, 1]
+   * @return the copy
+   */
+  public FaultProfile withLostTailRate(double rate) {
+    return new FaultProfile(
+        dropRate,
+        duplicateRate,
+        maxDelay,
+        partitionRate,
+        crashRate,
+        slowDiskRate,
+        transferRate,
+        membershipRate,
+        lossyFsync,
+        termRewrite,
+        rate);
   }
 }

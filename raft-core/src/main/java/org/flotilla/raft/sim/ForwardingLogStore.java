@@ -2,6 +2,7 @@ package org.flotilla.raft.sim;
 
 import java.util.List;
 import org.flotilla.raft.message.LogEntry;
+import org.flotilla.raft.spi.DurableMark;
 import org.flotilla.raft.spi.LogStore;
 
 /** A {@link LogStore} that forwards every call, for simulated disks to extend. */
@@ -36,6 +37,11 @@ class ForwardingLogStore implements LogStore {
   @Override
   public long durableIndex() {
     return delegate.durableIndex();
+  }
+
+  @Override
+  public DurableMark durableMark() {
+    return delegate.durableMark();
   }
 
   @Override

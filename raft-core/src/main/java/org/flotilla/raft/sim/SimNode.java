@@ -18,6 +18,7 @@ import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.InstallSnapshot;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.LogReader;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.SnapshotMeta;
 
@@ -90,8 +91,9 @@ final class SimNode {
       // The log does not reach the snapshot or disagrees with it: the snapshot wins.
       log.reset(snapshotMeta.index(), snapshotMeta.term());
     }
+    LogReader view = sim.repairLostTails ? log : withoutDurableMark(log);
     core =
-        new RaftCore(id, options, bootstrap, log, meta.load(), snapshotMeta, sim.random().split());
+        new RaftCore(id, options, bootstrap, view, meta.load(), snapshotMeta, sim.random().split());
     state = RegisterMap.restore(snapshotData);
     applied = snapshotMeta == null ? 0 : snapshotMeta.index();
     appliedConfig = snapshotMeta == null ? bootstrap : snapshotMeta.configuration();
@@ -295,5 +297,35 @@ final class SimNode {
   @Override
   public String toString() {
     return up ? core.toString() : id + "{down}";
+  }
+
+  /** The log as a store that keeps no durable mark sees it. */
+  private static LogReader withoutDurableMark(LogReader log) {
+    return new LogReader() {
+      @Override
+      public long baseIndex() {
+        return log.baseIndex();
+      }
+
+      @Override
+      public long baseTerm() {
+        return log.baseTerm();
+      }
+
+      @Override
+      public long lastIndex() {
+        return log.lastIndex();
+      }
+
+      @Override
+      public long term(long index) {
+        return log.term(index);
+      }
+
+      @Override
+      public List<LogEntry> entries(long fromIndex, long toIndexExclusive, long maxBytes) {
+        return log.entries(fromIndex, toIndexExclusive, maxBytes);
+      }
+    };
   }
 }

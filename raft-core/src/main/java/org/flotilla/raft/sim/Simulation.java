@@ -61,6 +61,7 @@ public final class Simulation {
   private final int keyCount;
   private final FaultProfile faults;
   private final CoreOptions options;
+  final boolean repairLostTails;
 
   private final SplittableRandom random;
   private final PriorityQueue<Event> events = new PriorityQueue<>();
@@ -95,6 +96,7 @@ public final class Simulation {
     this.keyCount = b.keys;
     this.faults = b.faults;
     this.options = b.options;
+    this.repairLostTails = b.repairLostTails;
     this.random = new SplittableRandom(seed);
     int n = voterCount + learnerCount + spareCount;
     this.blocked = new boolean[n][n];
@@ -226,6 +228,13 @@ public final class Simulation {
         healTicks = (now - start) / TICK;
         return;
       }
+    }
+    if (violations.isEmpty() && lostTailsBlockAQuorum()) {
+      // The rule that keeps a lost tail's committed entries safe rightly stops a group whose
+      // undamaged voters are no majority (a two-voter configuration, say): no one can tell which of
+      // the lost entries were committed. The runtime reports such a member; an operator decides.
+      record("no leader after healing: the voters that lost no tail are no majority");
+      return;
     }
     if (violations.isEmpty()) {
       violation(
@@ -393,6 +402,14 @@ public final class Simulation {
       if (n.up) {
         record("crash " + n.id);
         n.crash();
+        // At most one member at a time holds a log shorter than what it may have acknowledged: with
+        // a majority damaged, no rule can tell which committed entries survive (FAST 2018 assumes
+        // the same), and the group rightly stops.
+        if (random.nextDouble() < faults.lostTailRate()
+            && nodes.stream().noneMatch(Simulation::lostTail)) {
+          int lost = n.log.loseDurableTail(1 + random.nextInt(3));
+          record("lost durable tail of " + n.id + ": " + lost + " entries");
+        }
       } else {
         record("restart " + n.id);
         n.start();
@@ -642,6 +659,31 @@ public final class Simulation {
     return true;
   }
 
+  /**
+   * Tells whether the voters of the newest configuration that lost no durable tail are no majority
+   * of it.
+   */
+  private boolean lostTailsBlockAQuorum() {
+    SimNode newest = nodes.get(0);
+    for (SimNode n : nodes) {
+      if (n.up && n.core.configurationIndex() > newest.core.configurationIndex()) {
+        newest = n;
+      }
+    }
+    List<Member> voters = newest.core.configuration().voters();
+    long healthy = voters.stream().filter(m -> !lostTail(byId.get(m.id()))).count();
+    return healthy * 2 <= voters.size();
+  }
+
+  /**
+   * Tells whether a member's durable log ends before its durable mark: it lost a tail that no
+   * leader has repaired durably yet.
+   */
+  private static boolean lostTail(SimNode n) {
+    long durable = n.log.durableIndex();
+    return !n.log.durableMark().coveredBy(durable, n.log.term(durable));
+  }
+
   // ---------------------------------------------------------------- safety checks
 
   void violation(String what) {
@@ -795,6 +837,7 @@ public final class Simulation {
     private int clients = 3;
     private int keys = 3;
     private FaultProfile faults = FaultProfile.standard();
+    private boolean repairLostTails = true;
     private CoreOptions options = CoreOptions.DEFAULTS.withTimeouts(10, 1).withFlowControl(8, 4096);
 
     private Builder() {}
@@ -914,6 +957,20 @@ public final class Simulation {
      */
     public Builder options(CoreOptions value) {
       this.options = value;
+      return this;
+    }
+
+    /**
+     * Sets whether members use their log store's durable mark to notice a lost durable tail (true,
+     * the default, as the runtime does). False hands the cores a log without its mark, so a member
+     * that lost acknowledged entries votes and campaigns on its shorter log: for tests that show
+     * the rule is needed.
+     *
+     * @param value whether members see their durable marks
+     * @return this builder
+     */
+    public Builder repairLostTails(boolean value) {
+      repairLostTails = value;
       return this;
     }
 

@@ -65,4 +65,18 @@ public interface LogReader {
    * @throws StorageException if the entries cannot be read (the node stops)
    */
   List<LogEntry> entries(long fromIndex, long toIndexExclusive, long maxBytes);
+
+  /**
+   * Returns the last entry this log has recorded as reported durable, kept where a lost tail of the
+   * log does not take it along. A log that ends before its mark has lost entries it may have
+   * acknowledged; see {@link DurableMark}.
+   *
+   * <p>The default, for stores that keep no mark, is {@link DurableMark#NONE}: such a store cannot
+   * tell a lost write from a log that was never longer.
+   *
+   * @return the mark, never null
+   */
+  default DurableMark durableMark() {
+    return DurableMark.NONE;
+  }
 }

@@ -120,8 +120,6 @@ class ProgressTest {
   void rejectionWhileReplicatingFallsBackToProbeAtTheHint() {
     Progress p = replicating(4, 8);
     p.sent(10, true, 0);
-    assertThat(p.maybeDecrement(4, 1)).isFalse();
-    assertThat(p.state()).isEqualTo(Progress.State.REPLICATE);
     assertThat(p.maybeDecrement(5, 1)).isTrue();
     assertThat(p.state()).isEqualTo(Progress.State.PROBE);
     assertThat(p.inflightCount()).isZero();
@@ -134,6 +132,32 @@ class ProgressTest {
     r.sent(10, true, 0);
     assertThat(r.maybeDecrement(6, 9)).isTrue();
     assertThat(r.next()).isEqualTo(6);
+  }
+
+  /**
+   * A rejection at or below match means the follower lost entries it acknowledged (a lost disk
+   * write found at restart) or is older than its acknowledgements: match drops to what the follower
+   * still holds and replication probes from there, so the lost entries are sent again. Before this
+   * rule a follower that lost its last durable record was never repaired (issue 14, finding 3).
+   */
+  @Test
+  void rejectionAtOrBelowMatchLowersMatchAndProbesFromTheFollowersEnd() {
+    Progress p = replicating(4, 8);
+    p.sent(10, true, 0);
+    assertThat(p.maybeDecrement(4, 3)).isTrue();
+    assertThat(p.match()).isEqualTo(2);
+    assertThat(p.state()).isEqualTo(Progress.State.PROBE);
+    assertThat(p.next()).isEqualTo(3);
+    assertThat(p.inflightCount()).isZero();
+    // while probing at match, the follower's answer that it ends before match moves both back
+    Progress q = replicating(4, 8);
+    q.becomeProbe();
+    assertThat(q.next()).isEqualTo(5);
+    q.sent(4, false, 0);
+    assertThat(q.maybeDecrement(4, 4)).isTrue();
+    assertThat(q.match()).isEqualTo(3);
+    assertThat(q.next()).isEqualTo(4);
+    assertThat(q.canSend()).isTrue();
   }
 
   /** While probing only the answer to the probe in flight counts. */

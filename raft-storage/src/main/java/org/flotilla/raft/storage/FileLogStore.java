@@ -23,6 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.flotilla.raft.message.LogEntry;
+import org.flotilla.raft.spi.DurableMark;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.StorageException;
 import org.slf4j.Logger;
@@ -80,6 +81,8 @@ public final class FileLogStore implements LogStore {
   private static final Logger log = LoggerFactory.getLogger(FileLogStore.class);
   private static final Pattern SEGMENT_NAME = Pattern.compile("(\\d{20})\\.log");
   private static final String RESET_TMP = "reset.tmp";
+  // how long the durable mark may lag the durable reports while the log is busy
+  private static final long MARK_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private static final DurabilityListener NO_LISTENER =
       new DurabilityListener() {
@@ -285,6 +288,14 @@ public final class FileLogStore implements LogStore {
   // lines; written by setListener, read by the sync thread.
   private volatile Map<String, String> logContext;
   private volatile boolean stopping;
+  // The durable mark (docs/storage-format.md): opened by recover(), then written only by the sync
+  // thread (and by close() once that thread has stopped).
+  private DurableMarkFile markFile;
+  // the mark recorded in markFile, for durableMark(); written by whoever writes markFile
+  private volatile DurableMark recordedMark = DurableMark.NONE;
+  // sync thread only: the last entry reported durable, and when markFile was last written
+  private DurableMark reportedMark = DurableMark.NONE;
+  private long markWrittenAt;
   private final Thread syncThread;
   private final SegmentPreallocator preallocator;
 
@@ -368,6 +379,18 @@ public final class FileLogStore implements LogStore {
     Segment active = active();
     active.channel.force(false);
     durableIndex = lastIndex;
+    markFile = DurableMarkFile.open(dir, channels);
+    recordedMark = markFile.mark();
+    reportedMark = recordedMark;
+    if (!recordedMark.coveredBy(lastIndex, term(lastIndex))) {
+      log.warn(
+          "Log {} ends at {} but entry {}@{} was reported durable before: its tail was lost (a lost"
+              + " or zeroed write); the node waits for a leader to repair it before it votes",
+          dir,
+          lastIndex,
+          recordedMark.index(),
+          recordedMark.term());
+    }
     log.info(
         "Opened log {}: entries ({}, {}] in {} segments, recovered in {} ms",
         dir,
@@ -872,6 +895,18 @@ public final class FileLogStore implements LogStore {
   }
 
   /**
+   * Returns the durable mark recorded in {@code durable.mark}: the last entry this log recorded as
+   * reported durable. Read at open, before any append, a recovered log that ends before it lost a
+   * tail.
+   *
+   * @return the mark
+   */
+  @Override
+  public DurableMark durableMark() {
+    return recordedMark;
+  }
+
+  /**
    * Tells whether the store has failed (a write or {@code fsync} failed); it then rejects every
    * append.
    *
@@ -941,6 +976,10 @@ public final class FileLogStore implements LogStore {
         }
         Target t = pending.getAndSet(null);
         if (t == null) {
+          // Idle: record the durable mark before parking (one small force nobody waits for).
+          if (writeMark()) {
+            continue;
+          }
           if (stopping) {
             return;
           }
@@ -948,6 +987,9 @@ public final class FileLogStore implements LogStore {
           continue;
         }
         sync(t);
+        if (System.nanoTime() - markWrittenAt >= MARK_INTERVAL_NANOS) {
+          writeMark();
+        }
       }
     } catch (IOException | RuntimeException | Error e) {
       fail(e);
@@ -979,6 +1021,7 @@ public final class FileLogStore implements LogStore {
       if (t.index >= 0 && t.epoch == epoch.get() && t.index > durableIndex) {
         long entries = t.index - durableIndex;
         durableIndex = t.index;
+        reportedMark = reportedMark.max(t.index, t.term);
         listener.synced(entries, bytes, nanos);
         listener.durable(t.index, t.term);
       } else {
@@ -988,6 +1031,25 @@ public final class FileLogStore implements LogStore {
     } finally {
       reportLock.unlock();
     }
+  }
+
+  /**
+   * Writes the last entry reported durable to the mark file if the file is behind. Sync thread
+   * only. The mark lags the reports by at most {@link #MARK_INTERVAL_NANOS} under load and by one
+   * small force when idle: a write lost within that window after a crash goes unnoticed, which is
+   * the price of not forcing a second file before every acknowledgement.
+   *
+   * @return true if it wrote
+   */
+  private boolean writeMark() throws IOException {
+    DurableMark m = reportedMark;
+    if (m.equals(recordedMark) || !recordedMark.coveredBy(m.index(), m.term())) {
+      return false;
+    }
+    markFile.write(m);
+    recordedMark = m;
+    markWrittenAt = System.nanoTime();
+    return true;
   }
 
   private StorageException fail(Throwable cause) {
@@ -1039,6 +1101,9 @@ public final class FileLogStore implements LogStore {
     try {
       if (failure.get() == null && !segments.isEmpty()) {
         active().channel.force(false);
+        // everything appended is durable now: the mark follows (the sync thread has stopped)
+        reportedMark = reportedMark.max(lastIndex, term(lastIndex));
+        writeMark();
       }
     } catch (IOException e) {
       throw fail(e);
@@ -1059,6 +1124,13 @@ public final class FileLogStore implements LogStore {
         s.channel.close();
       } catch (IOException e) {
         log.warn("Cannot close {}", s.path, e);
+      }
+    }
+    if (markFile != null) {
+      try {
+        markFile.close();
+      } catch (IOException e) {
+        log.warn("Cannot close {}", markFile, e);
       }
     }
   }

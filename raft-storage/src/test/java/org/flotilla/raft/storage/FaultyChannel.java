@@ -24,18 +24,26 @@ final class FaultyChannel extends FileChannel {
     volatile CountDownLatch holdForce;
     final CountDownLatch forceEntered = new CountDownLatch(1);
     final AtomicInteger forces = new AtomicInteger();
+    // forces of segment files only (not the durable mark or the directory)
+    final AtomicInteger segmentForces = new AtomicInteger();
 
     ChannelFactory factory() {
-      return (path, options) -> new FaultyChannel(FileChannel.open(path, options), this);
+      return (path, options) ->
+          new FaultyChannel(
+              FileChannel.open(path, options),
+              this,
+              path.getFileName().toString().endsWith(".log"));
     }
   }
 
   private final FileChannel delegate;
   private final Faults faults;
+  private final boolean segment;
 
-  FaultyChannel(FileChannel delegate, Faults faults) {
+  FaultyChannel(FileChannel delegate, Faults faults, boolean segment) {
     this.delegate = delegate;
     this.faults = faults;
+    this.segment = segment;
   }
 
   private void checkWrite() throws IOException {
@@ -47,6 +55,9 @@ final class FaultyChannel extends FileChannel {
   @Override
   public void force(boolean metaData) throws IOException {
     faults.forces.incrementAndGet();
+    if (segment) {
+      faults.segmentForces.incrementAndGet();
+    }
     CountDownLatch hold = faults.holdForce;
     if (hold != null) {
       faults.forceEntered.countDown();

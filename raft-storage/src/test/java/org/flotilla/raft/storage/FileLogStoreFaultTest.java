@@ -406,7 +406,7 @@ class FileLogStoreFaultTest {
       faults.holdForce = release;
       store.append(entries(1, 1, 1));
       assertThat(faults.forceEntered.await(20, TimeUnit.SECONDS)).isTrue();
-      int forcesBefore = faults.forces.get();
+      int forcesBefore = faults.segmentForces.get();
       for (long i = 2; i <= 100; i++) {
         store.append(List.of(entry(i, 1)));
       }
@@ -414,7 +414,7 @@ class FileLogStoreFaultTest {
       release.countDown();
       l.awaitDurable(100, 1, WAIT);
       // one force for the held target, one for all 99 appends made while it was held
-      assertThat(faults.forces.get() - forcesBefore).isEqualTo(1);
+      assertThat(faults.segmentForces.get() - forcesBefore).isEqualTo(1);
       assertThat(l.reports()).hasSize(2);
     } finally {
       store.close();
