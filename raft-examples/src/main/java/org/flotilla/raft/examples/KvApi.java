@@ -23,8 +23,11 @@ import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NodeStoppedException;
 import org.flotilla.raft.NotLeaderException;
 import org.flotilla.raft.OverloadedException;
+import org.flotilla.raft.RaftException;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.ReadConsistency;
+import org.flotilla.raft.ReadNotConfirmedException;
+import org.flotilla.raft.ReadTimeoutException;
 import org.flotilla.raft.Result;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +39,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Status codes tell definite from unknown outcomes: 503 (with {@code Retry-After}) means nothing
  * was proposed, 504 means the request timed out after it was proposed and may still take effect.
+ *
+ * <p>A failed operation is answered with {@code {"error": CODE, "message": ..., "outcome":
+ * "not-applied"|"unknown"}}: 503 for a refusal ({@code not leader}, {@code no leader}, {@code
+ * overloaded}, {@code rejected}, {@code read not confirmed}), 504 for a time-out or an unknown
+ * outcome ({@code read timeout}, {@code timeout}, {@code outcome unknown}; a read that timed out
+ * changed nothing and may be retried), and 500 only for an exception of a type not expected here, a
+ * bug ({@code internal error}). Failures are logged at most one line per code every five seconds,
+ * with a stack trace only for a bug.
  *
  * <p>Thread-safe: {@link #handle} may be called from any thread; responses complete on the node's
  * callback executor or the forwarder's event loop.
@@ -83,11 +94,28 @@ final class KvApi {
     }
 
     static Response error(int status, String message, String outcome) {
-      Response r =
+      return retryAfter(
           json(
               status,
-              "{\"error\":" + Json.quote(message) + ",\"outcome\":" + Json.quote(outcome) + "}");
-      if (status == 503) {
+              "{\"error\":" + Json.quote(message) + ",\"outcome\":" + Json.quote(outcome) + "}"));
+    }
+
+    /** An error with a short {@code error} and a longer {@code message}, such as the cause. */
+    static Response error(int status, String error, String message, String outcome) {
+      return retryAfter(
+          json(
+              status,
+              "{\"error\":"
+                  + Json.quote(error)
+                  + ",\"message\":"
+                  + Json.quote(message)
+                  + ",\"outcome\":"
+                  + Json.quote(outcome)
+                  + "}"));
+    }
+
+    private static Response retryAfter(Response r) {
+      if (r.status == 503) {
         return new Response(r.status, r.contentType, r.body, Map.of("Retry-After", "1"));
       }
       return r;
@@ -116,6 +144,7 @@ final class KvApi {
   private final Forwarder forwarder;
   private final Duration timeout;
   private final JmxRaftMetrics metrics;
+  private final RateLimitedLog failures;
 
   KvApi(RaftNode node, KvStateMachine machine, Forwarder forwarder, Duration timeout) {
     this(node, machine, forwarder, timeout, null);
@@ -132,11 +161,28 @@ final class KvApi {
       Forwarder forwarder,
       Duration timeout,
       JmxRaftMetrics metrics) {
+    this(node, machine, forwarder, timeout, metrics, RateLimitedLog.warnings(LOG));
+  }
+
+  /**
+   * Creates the API.
+   *
+   * @param metrics the node's metrics, served at {@code GET /metrics}; null to answer 404 there
+   * @param failures where failed operations are logged
+   */
+  KvApi(
+      RaftNode node,
+      KvStateMachine machine,
+      Forwarder forwarder,
+      Duration timeout,
+      JmxRaftMetrics metrics,
+      RateLimitedLog failures) {
     this.node = node;
     this.machine = machine;
     this.forwarder = forwarder;
     this.timeout = timeout;
     this.metrics = metrics;
+    this.failures = failures;
   }
 
   /**
@@ -147,12 +193,7 @@ final class KvApi {
    */
   CompletableFuture<Response> handle(Request r) {
     try {
-      return route(r)
-          .exceptionally(
-              e -> {
-                LOG.warn("{} {} failed", r.method(), r.uri(), e);
-                return Response.error(500, "internal error: " + e, "unknown");
-              });
+      return route(r).exceptionally(e -> failure(unwrap(e)));
     } catch (IllegalArgumentException e) {
       return CompletableFuture.completedFuture(Response.error(400, e.getMessage(), "not-applied"));
     }
@@ -403,18 +444,16 @@ final class KvApi {
 
   private CompletableFuture<Response> forwardOrRefuse(Request r, NotLeaderException e) {
     if (r.forwarded()) {
-      return done(
-          Response.error(503, e.getMessage() + " (request was already forwarded)", "not-applied"));
+      return done(refused("not leader", e.getMessage() + " (request was already forwarded)"));
     }
     Member leader = e.leader().orElse(null);
     if (leader == null || leader.id().equals(node.id())) {
-      return done(Response.error(503, "no leader is known; retry later", "not-applied"));
+      return done(refused("no leader", "no leader is known; retry later"));
     }
     String http = machine.httpAddresses().get(leader.id());
     if (http == null) {
       return done(
-          Response.error(
-              503, "the leader " + leader.id() + " has no known HTTP address", "not-applied"));
+          refused("not leader", "the leader " + leader.id() + " has no known HTTP address"));
     }
     return forwarder.forward(http, r);
   }
@@ -427,28 +466,57 @@ final class KvApi {
     return t;
   }
 
-  private static Response failure(Throwable cause) {
+  /**
+   * Answers a failed operation: 503 for a refusal (nothing was done), 504 for a time-out or an
+   * unknown outcome, 400 for a bad argument, 500 for an exception of a type not expected here (a
+   * bug). Logs at most one line per code every few seconds, with a stack trace only for a bug.
+   */
+  private Response failure(Throwable cause) {
     if (cause instanceof OverloadedException) {
-      return Response.error(503, "overloaded: " + cause.getMessage(), "not-applied");
+      return refused("overloaded", "overloaded: " + cause.getMessage());
     }
     if (cause instanceof CommandRejectedException) {
-      return Response.error(503, "rejected: " + cause.getMessage(), "not-applied");
+      return refused("rejected", "rejected: " + cause.getMessage());
     }
     if (cause instanceof NotLeaderException) {
-      return Response.error(503, cause.getMessage(), "not-applied");
+      return refused("not leader", cause.getMessage());
+    }
+    if (cause instanceof ReadNotConfirmedException) {
+      return refused("read not confirmed", cause.getMessage());
+    }
+    if (cause instanceof ReadTimeoutException) {
+      return unknown(
+          "read timeout", cause.getMessage() + "; the read changed nothing and may be retried");
     }
     if (cause instanceof TimeoutException) {
-      return Response.error(504, "timed out; the operation may still take effect", "unknown");
+      return unknown("timeout", "timed out; the operation may still take effect");
     }
     if (cause instanceof NodeStoppedException) {
       return Response.error(
           504, "the node stopped; the operation may still take effect", "unknown");
     }
+    if (cause instanceof RaftException) {
+      // RaftException itself, or a subclass not known here: the outcome is unknown.
+      return unknown("outcome unknown", cause.getMessage());
+    }
     if (cause instanceof IllegalArgumentException) {
       return Response.error(400, cause.getMessage(), "not-applied");
     }
-    LOG.warn("operation failed", cause);
-    return Response.error(500, String.valueOf(cause), "unknown");
+    failures.log(
+        "internal error " + cause.getClass().getName(), "500 internal error: " + cause, cause);
+    return Response.error(500, "internal error", String.valueOf(cause), "unknown");
+  }
+
+  /** A 503: refused, nothing was proposed. */
+  private Response refused(String code, String message) {
+    failures.log(code, "503 " + code + ": " + message, null);
+    return Response.error(503, code, message, "not-applied");
+  }
+
+  /** A 504: timed out, or the outcome is unknown. */
+  private Response unknown(String code, String message) {
+    failures.log(code, "504 " + code + ": " + message, null);
+    return Response.error(504, code, message, "unknown");
   }
 
   // ------------------------------------------------------------------ cluster

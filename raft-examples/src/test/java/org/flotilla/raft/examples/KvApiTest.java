@@ -4,11 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.flotilla.raft.LossyTransport;
 import org.flotilla.raft.Member;
+import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.Role;
@@ -16,7 +23,12 @@ import org.flotilla.raft.memory.MemoryLogStore;
 import org.flotilla.raft.memory.MemoryMetaStore;
 import org.flotilla.raft.memory.MemoryNetwork;
 import org.flotilla.raft.memory.MemorySnapshotStore;
+import org.flotilla.raft.message.AppendEntries;
+import org.flotilla.raft.message.ReadIndexRequest;
+import org.flotilla.raft.sim.VirtualScheduler;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -202,5 +214,188 @@ class KvApiTest {
       assertThat(r.bodyText()).contains("\"outcome\":\"not-applied\"");
     }
     assertThat(call("GET", "/kv/k?consistency=stale", "").status()).isEqualTo(404);
+  }
+
+  /**
+   * Reads that get no read index, or whose index is not applied in time, are answered 503 or 504
+   * with a code, never 500, and logged once per code rather than once per request. Three nodes run
+   * in virtual time on the test's thread; a {@link LossyTransport} drops what each case needs lost;
+   * the API runs on a follower.
+   */
+  @Nested
+  class ReadFailures {
+    private final VirtualScheduler time = new VirtualScheduler();
+    private final MemoryNetwork virtualNetwork =
+        MemoryNetwork.create(
+            time.executor(),
+            MemoryNetwork.DEFAULT_LINK_CAPACITY,
+            MemoryNetwork.DEFAULT_MAX_MESSAGE_BYTES);
+    private final Map<String, LossyTransport> transports = new HashMap<>();
+    private final Map<String, RaftNode> nodes = new LinkedHashMap<>();
+    private final List<String> logged = new ArrayList<>();
+    private final List<Throwable> traces = new ArrayList<>();
+    private final AtomicLong logClock = new AtomicLong();
+    private RaftNode leader;
+    private RaftNode follower;
+    private KvApi followerApi;
+
+    @BeforeEach
+    void startThreeNodes() {
+      List<Member> members = List.of(Member.of("n1"), Member.of("n2"), Member.of("n3"));
+      for (Member m : members) {
+        LossyTransport t = new LossyTransport(virtualNetwork.transport());
+        transports.put(m.id(), t);
+        RaftNode n =
+            RaftNode.builder()
+                .id(m.id())
+                .members(members)
+                .stateMachine(new KvStateMachine(Map.of()))
+                .transport(t)
+                .logStore(new MemoryLogStore())
+                .metaStore(new MemoryMetaStore())
+                .snapshotStore(new MemorySnapshotStore())
+                .options(fast())
+                .scheduler(time)
+                .callbackExecutor(time.executor())
+                .build();
+        n.start();
+        nodes.put(m.id(), n);
+      }
+      runUntil(
+          "a leader that every member knows, with its first entry applied",
+          () -> {
+            leader = null;
+            for (RaftNode n : nodes.values()) {
+              NodeStatus st = n.status();
+              if (st != null && st.role() == Role.LEADER && st.appliedIndex() >= st.lastIndex()) {
+                leader = n;
+              }
+            }
+            return leader != null
+                && nodes.values().stream()
+                    .allMatch(n -> n.leader() != null && n.leader().id().equals(leader.id()));
+          });
+      follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+      KvApi.Forwarder refuse =
+          (address, r) -> {
+            throw new AssertionError(
+                "a read on a follower is not forwarded, but went to " + address);
+          };
+      RateLimitedLog log =
+          new RateLimitedLog(
+              (line, trace) -> {
+                logged.add(line);
+                traces.add(trace);
+              },
+              logClock::get,
+              Duration.ofSeconds(5));
+      followerApi =
+          new KvApi(
+              follower, new KvStateMachine(Map.of()), refuse, Duration.ofSeconds(5), null, log);
+      CompletableFuture<KvApi.Response> put = handle(leaderApi(), "PUT", "/kv/x", "1");
+      runUntil("the first put", put::isDone);
+      assertThat(put.join().status()).as(put.join().bodyText()).isEqualTo(200);
+    }
+
+    @AfterEach
+    void closeNodes() {
+      nodes.values().forEach(RaftNode::close);
+      virtualNetwork.close();
+    }
+
+    private KvApi leaderApi() {
+      return new KvApi(
+          leader,
+          new KvStateMachine(Map.of()),
+          (a, r) -> {
+            throw new AssertionError("the leader does not forward");
+          },
+          Duration.ofSeconds(5));
+    }
+
+    private CompletableFuture<KvApi.Response> handle(
+        KvApi on, String method, String uri, String body) {
+      return on.handle(
+          new KvApi.Request(method, uri, null, null, false, body.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Moves virtual time in 10 ms steps until the condition holds, at most 30 s of it. */
+    private void runUntil(String what, BooleanSupplier condition) {
+      long deadline = time.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!condition.getAsBoolean()) {
+        assertThat(time.nanoTime()).as("within 30 s of virtual time: " + what).isLessThan(deadline);
+        time.runUntil(time.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10));
+      }
+    }
+
+    /** Sends three reads at once and returns their responses, after checking they are alike. */
+    private KvApi.Response threeReads() {
+      List<CompletableFuture<KvApi.Response>> reads = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        reads.add(handle(followerApi, "GET", "/kv/x", ""));
+      }
+      runUntil("the reads are answered", () -> reads.stream().allMatch(CompletableFuture::isDone));
+      KvApi.Response first = reads.get(0).join();
+      for (CompletableFuture<KvApi.Response> r : reads) {
+        assertThat(r.join().status()).isEqualTo(first.status());
+      }
+      return first;
+    }
+
+    @Test
+    void aReadWithNoReadIndexIs503ReadNotConfirmedWithRetryAfter() {
+      transports.get(follower.id()).lose(m -> m instanceof ReadIndexRequest);
+      KvApi.Response r = threeReads();
+
+      assertThat(r.status()).as(r.bodyText()).isEqualTo(503);
+      assertThat(r.headers()).containsEntry("Retry-After", "1");
+      assertThat(r.contentType()).isEqualTo("application/json");
+      Map<String, String> body = Json.parseObject(r.bodyText());
+      assertThat(body)
+          .containsEntry("error", "read not confirmed")
+          .containsEntry("outcome", "not-applied");
+      assertThat(body.get("message")).contains("no read index within two election timeouts");
+      assertOneLineWithoutTrace("503 read not confirmed");
+
+      // The next line for the cause, once the interval passed, counts those held back.
+      logClock.addAndGet(TimeUnit.SECONDS.toNanos(5));
+      assertThat(threeReads().status()).isEqualTo(503);
+      assertThat(logged).hasSize(2);
+      assertThat(logged.get(1)).contains("(and 2 more like it since the last line)");
+
+      transports.get(follower.id()).lose(m -> false);
+      KvApi.Response retry = threeReads();
+      assertThat(retry.status()).as(retry.bodyText()).isEqualTo(200);
+      assertThat(retry.bodyText()).isEqualTo("1");
+    }
+
+    @Test
+    void aReadWhoseIndexIsNotAppliedInTimeIs504ReadTimeout() {
+      String f = follower.id();
+      // The follower still gets heartbeats and read-index answers, but no entries.
+      transports.get(leader.id()).lose(m -> m instanceof AppendEntries && m.to().equals(f));
+      CompletableFuture<KvApi.Response> put = handle(leaderApi(), "PUT", "/kv/x", "2");
+      runUntil("the second put", put::isDone);
+      assertThat(put.join().status()).isEqualTo(200);
+
+      KvApi.Response r = threeReads();
+      assertThat(r.status()).as(r.bodyText()).isEqualTo(504);
+      assertThat(r.headers()).doesNotContainKey("Retry-After");
+      Map<String, String> body = Json.parseObject(r.bodyText());
+      assertThat(body).containsEntry("error", "read timeout").containsEntry("outcome", "unknown");
+      assertThat(body.get("message")).contains("not applied in time");
+      assertOneLineWithoutTrace("504 read timeout");
+
+      transports.get(leader.id()).lose(m -> false);
+      KvApi.Response retry = threeReads();
+      assertThat(retry.status()).as(retry.bodyText()).isEqualTo(200);
+      assertThat(retry.bodyText()).isEqualTo("2");
+    }
+
+    private void assertOneLineWithoutTrace(String prefix) {
+      assertThat(logged).as("one line for three failed reads").hasSize(1);
+      assertThat(logged.get(0)).startsWith(prefix);
+      assertThat(traces).as("no stack trace").containsOnlyNulls();
+    }
   }
 }
