@@ -119,6 +119,8 @@ final class NodeRuntime {
   private long leaderClockBase;
   private long leaderClockStartNanos;
   private Role lastRole;
+  // the core's awaitingRepair() as last logged
+  private boolean awaitingRepair;
   private long lastTerm = -1;
   private String lastLeader;
   private Configuration lastConfig;
@@ -251,6 +253,17 @@ final class NodeRuntime {
         new RaftCore(
             id, coreOptions, bootstrap, logStore, hs, snapshotMeta, new SplittableRandom());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
+    awaitingRepair = core.awaitingRepair();
+    if (awaitingRepair) {
+      LOG.warn(
+          "{}: the log ends at {} but this member may have acknowledged up to {}@{} (its disk lost"
+              + " a write it had reported durable): it will not campaign, and votes only for"
+              + " members that hold that entry, until a leader has repaired its log",
+          who,
+          logStore.lastIndex(),
+          core.durableMark().index(),
+          core.durableMark().term());
+    }
     lastConfig = core.configuration();
     refreshStatus();
     publishGauges();
@@ -610,6 +623,13 @@ final class NodeRuntime {
   // ---------------------------------------------------------------- changes and status
 
   private void observeChanges() {
+    if (awaitingRepair && !core.awaitingRepair()) {
+      awaitingRepair = false;
+      LOG.info(
+          "{}: the leader repaired the log past {}; this member votes and campaigns again",
+          who,
+          core.durableMark().index());
+    }
     Role role = core.role();
     long term = core.term();
     String leader = core.leader();
