@@ -27,6 +27,7 @@ import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.Role;
+import org.flotilla.raft.spi.StorageException;
 import org.flotilla.raft.storage.FileLogStore;
 import org.flotilla.raft.storage.FileMetaStore;
 import org.flotilla.raft.storage.FileSnapshotStore;
@@ -84,6 +85,12 @@ public final class KvServer implements AutoCloseable {
     KvServer server;
     try {
       server = start(config);
+    } catch (StorageException e) {
+      // A data directory in use by another process, or damaged: the message names the directory
+      // (and the holder's process id, or the file and offset); a stack trace would bury it.
+      LOG.error("flotilla-kv {} cannot start: {}", config.id(), e.getMessage());
+      System.exit(1);
+      return;
     } catch (IOException | RuntimeException e) {
       LOG.error("flotilla-kv {} cannot start", config.id(), e);
       System.exit(1);

@@ -58,6 +58,23 @@ final class ServerProcess {
     return process != null && process.isAlive();
   }
 
+  /** Returns the process id of the running (or last) process. */
+  long pid() {
+    return process.pid();
+  }
+
+  /**
+   * Waits for the process to exit by itself and returns its exit status.
+   *
+   * @throws IllegalStateException if it still runs after the timeout
+   */
+  int awaitExit(long timeout, TimeUnit unit) throws InterruptedException {
+    if (!process.waitFor(timeout, unit)) {
+      throw new IllegalStateException(id + " still runs after " + timeout + " " + unit);
+    }
+    return process.exitValue();
+  }
+
   /** Kills the process with SIGKILL and waits for it to die. */
   void kill() throws InterruptedException {
     if (process == null) {

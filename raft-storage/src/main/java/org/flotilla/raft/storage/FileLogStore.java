@@ -75,6 +75,10 @@ import org.slf4j.MDC;
  * DurabilityListener#synced(long, long, long)} with the entries made durable, the bytes covered and
  * the time the {@code fsync} took (the node turns it into its log-sync metrics). The sync thread
  * logs with the slf4j MDC of the thread that called {@link #setListener} (the node's group and id).
+ *
+ * <p><b>The store owns its directory.</b> From open to close it holds the lock file {@code
+ * log.lock} there ({@link DirectoryLock}): a second log store on the same directory, in this
+ * process or another, fails to open instead of writing into the same segments.
  */
 public final class FileLogStore implements LogStore {
 
@@ -83,6 +87,7 @@ public final class FileLogStore implements LogStore {
   private static final String RESET_TMP = "reset.tmp";
   // how long the durable mark may lag the durable reports while the log is busy
   private static final long MARK_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  static final String LOCK = "log.lock";
 
   private static final DurabilityListener NO_LISTENER =
       new DurabilityListener() {
@@ -255,6 +260,7 @@ public final class FileLogStore implements LogStore {
   }
 
   private final Path dir;
+  private final DirectoryLock lock;
   private final Options options;
   private final ChannelFactory channels;
 
@@ -299,8 +305,9 @@ public final class FileLogStore implements LogStore {
   private final Thread syncThread;
   private final SegmentPreallocator preallocator;
 
-  private FileLogStore(Path dir, Options options, ChannelFactory channels) {
+  private FileLogStore(Path dir, DirectoryLock lock, Options options, ChannelFactory channels) {
     this.dir = dir;
+    this.lock = lock;
     this.options = options;
     this.channels = channels;
     this.cache = new EntryCache(options.cacheEntries(), options.cacheMaxEntryBytes());
@@ -318,21 +325,25 @@ public final class FileLogStore implements LogStore {
    * @param dir the log's directory
    * @param options the options
    * @return the open store, its sync thread started
-   * @throws StorageException if the log is corrupt or cannot be read, naming the file and offset
+   * @throws StorageException if the log is corrupt or cannot be read, naming the file and offset,
+   *     or if another log store (in this process or another) has the directory open
    */
   public static FileLogStore open(Path dir, Options options) {
     return open(dir, options, ChannelFactory.DEFAULT);
   }
 
   static FileLogStore open(Path dir, Options options, ChannelFactory channels) {
-    FileLogStore store = new FileLogStore(dir, options, channels);
+    DirectoryLock lock = DirectoryLock.acquire(dir, LOCK, "log");
+    FileLogStore store = new FileLogStore(dir, lock, options, channels);
     try {
       store.recover();
     } catch (IOException e) {
       store.closeChannels();
+      lock.close();
       throw new StorageException("cannot open log in " + dir + ": " + e, e);
     } catch (RuntimeException e) {
       store.closeChannels();
+      lock.close();
       throw e;
     }
     store.syncThread.start();
@@ -1074,8 +1085,8 @@ public final class FileLogStore implements LogStore {
   // ------------------------------------------------------------------ close
 
   /**
-   * Syncs what is pending, stops the sync thread and closes the files. Entries appended before are
-   * durable on return unless the store has failed.
+   * Syncs what is pending, stops the sync thread, closes the files and releases the directory.
+   * Entries appended before are durable on return unless the store has failed.
    *
    * @throws StorageException if the final sync fails
    */
@@ -1109,6 +1120,7 @@ public final class FileLogStore implements LogStore {
       throw fail(e);
     } finally {
       closeChannels();
+      lock.close();
     }
   }
 

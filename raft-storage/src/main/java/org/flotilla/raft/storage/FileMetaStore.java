@@ -23,6 +23,10 @@ import org.slf4j.LoggerFactory;
  * old file or the new one. A leftover {@code meta.tmp} at open is a save that never completed and
  * is deleted. The format is in docs/storage-format.md.
  *
+ * <p>The store owns its directory: from open to close it holds the lock file {@code meta.lock}
+ * there ({@link DirectoryLock}), and a second metadata store on the same directory, in this process
+ * or another, fails to open.
+ *
  * <p>Not thread-safe; confined to the node's event loop. A failed save is final: the store rejects
  * every later save.
  */
@@ -38,15 +42,18 @@ public final class FileMetaStore implements MetaStore {
 
   static final String FILE = "meta";
   static final String TMP = "meta.tmp";
+  static final String LOCK = "meta.lock";
 
   private final Path dir;
+  private final DirectoryLock lock;
   private final ChannelFactory channels;
   private HardState state;
   private StorageException failure;
   private boolean closed;
 
-  private FileMetaStore(Path dir, ChannelFactory channels, HardState state) {
+  private FileMetaStore(Path dir, DirectoryLock lock, ChannelFactory channels, HardState state) {
     this.dir = dir;
+    this.lock = lock;
     this.channels = channels;
     this.state = state;
   }
@@ -56,15 +63,16 @@ public final class FileMetaStore implements MetaStore {
    *
    * @param dir the directory
    * @return the store
-   * @throws StorageException if the file is corrupt, of an unknown version, or unreadable
+   * @throws StorageException if the file is corrupt, of an unknown version, or unreadable, or if
+   *     another metadata store (in this process or another) has the directory open
    */
   public static FileMetaStore open(Path dir) {
     return open(dir, ChannelFactory.DEFAULT);
   }
 
   static FileMetaStore open(Path dir, ChannelFactory channels) {
+    DirectoryLock lock = DirectoryLock.acquire(dir, LOCK, "metadata");
     try {
-      Files.createDirectories(dir);
       Path tmp = dir.resolve(TMP);
       if (Files.deleteIfExists(tmp)) {
         log.warn("Deleted {}: a metadata save that never completed", tmp);
@@ -76,9 +84,13 @@ public final class FileMetaStore implements MetaStore {
       } catch (NoSuchFileException e) {
         state = HardState.INITIAL;
       }
-      return new FileMetaStore(dir, channels, state);
+      return new FileMetaStore(dir, lock, channels, state);
     } catch (IOException e) {
+      lock.close();
       throw new StorageException("cannot open metadata in " + dir + ": " + e, e);
+    } catch (RuntimeException e) {
+      lock.close();
+      throw e;
     }
   }
 
@@ -173,9 +185,11 @@ public final class FileMetaStore implements MetaStore {
     }
   }
 
+  /** Closes the store and releases its directory. Idempotent. */
   @Override
   public void close() {
     closed = true;
+    lock.close();
   }
 
   private void checkOpen() {

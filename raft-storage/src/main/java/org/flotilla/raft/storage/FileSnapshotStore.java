@@ -33,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * happened, and is deleted. A reader verifies the CRC32C as it streams and fails at the end if it
  * does not match. The format is in docs/storage-format.md.
  *
+ * <p>The store owns its directory: from open to close it holds the lock file {@code snapshots.lock}
+ * there ({@link DirectoryLock}), and a second snapshot store on the same directory, in this process
+ * or another, fails to open.
+ *
  * <p>Thread-safe: {@link #latest()} reads the directory, commits and deletions are serialized by
  * one lock, and a reader keeps its own open channel, so a deleted snapshot stays readable.
  */
@@ -53,14 +57,18 @@ public final class FileSnapshotStore implements SnapshotStore {
   /** Trailer: int64 data length, int32 data CRC32C, int32 trailer magic. */
   static final int TRAILER = 16;
 
+  static final String LOCK = "snapshots.lock";
+
   private final Path dir;
+  private final DirectoryLock lock;
   private final int retain;
   private final ChannelFactory channels;
   private final ReentrantLock commitLock = new ReentrantLock();
   private volatile boolean closed;
 
-  private FileSnapshotStore(Path dir, int retain, ChannelFactory channels) {
+  private FileSnapshotStore(Path dir, DirectoryLock lock, int retain, ChannelFactory channels) {
     this.dir = dir;
+    this.lock = lock;
     this.retain = retain;
     this.channels = channels;
   }
@@ -73,6 +81,8 @@ public final class FileSnapshotStore implements SnapshotStore {
    * @param retain how many of the newest snapshots to keep, at least 1
    * @return the store
    * @throws IOException if the directory cannot be read
+   * @throws StorageException if another snapshot store (in this process or another) has the
+   *     directory open
    */
   public static FileSnapshotStore open(Path dir, int retain) throws IOException {
     return open(dir, retain, ChannelFactory.DEFAULT);
@@ -82,14 +92,17 @@ public final class FileSnapshotStore implements SnapshotStore {
     if (retain < 1) {
       throw new IllegalArgumentException("must retain at least one snapshot: " + retain);
     }
-    Files.createDirectories(dir);
+    DirectoryLock lock = DirectoryLock.acquire(dir, LOCK, "snapshot");
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.tmp")) {
       for (Path p : stream) {
         log.warn("Deleting {}: a snapshot whose commit (rename) never happened", p);
         Files.delete(p);
       }
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
     }
-    return new FileSnapshotStore(dir, retain, channels);
+    return new FileSnapshotStore(dir, lock, retain, channels);
   }
 
   private static String fileName(long index, long term) {
@@ -251,9 +264,29 @@ public final class FileSnapshotStore implements SnapshotStore {
     }
   }
 
+  /**
+   * Closes the store and releases its directory, after a commit in progress. Readers already open
+   * stay readable. Idempotent.
+   */
   @Override
   public void close() {
     closed = true;
+    commitLock.lock();
+    try {
+      lock.close();
+    } finally {
+      commitLock.unlock();
+    }
+  }
+
+  /**
+   * For tests: what the death of the process leaves behind. The directory lock is released, as the
+   * operating system releases it, and nothing else is done: sinks keep their temporary files and
+   * channels. The store must not be used afterwards.
+   */
+  void crash() {
+    closed = true;
+    lock.close();
   }
 
   /** A committed snapshot file; immutable. */
@@ -461,6 +494,7 @@ public final class FileSnapshotStore implements SnapshotStore {
         channel.close();
         commitLock.lock();
         try {
+          checkOpen(); // once closed, the directory may belong to another store
           Files.move(
               tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
           try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {

@@ -107,6 +107,7 @@ class MetaAndSnapshotFaultTest {
     // written and even forced, but the node died before the rename
     SnapshotStore.Sink unfinished = store.create(new SnapshotMeta(20, 1, CONFIG));
     unfinished.output().write(new byte[100_000]);
+    store.crash(); // the directory lock goes with the process; nothing else is closed
     try (FileSnapshotStore reopened = FileSnapshotStore.open(dir, 2)) {
       assertThat(reopened.latest().orElseThrow().meta().index()).isEqualTo(10);
       try (Stream<Path> files = Files.list(dir)) {
