@@ -36,6 +36,12 @@ public final class Progress {
   private long next;
   private boolean probeSent;
   private long pendingSnapshot;
+  // thesis §6.2 CheckQuorum: the tick of the member's last response in the leader's term; until
+  // the first one, the tick the leader began tracking it (its election, or the member's addition),
+  // which gives every member one election timeout to answer.
+  private long lastHeardTick;
+  // invariant: true iff the member answered at least once in this term and lastHeardTick is
+  // within the last election timeout, as of the leader's latest tick or response
   private boolean recentActive;
   private long ackedRound;
   private long leaseTick = Long.MIN_VALUE;
@@ -49,6 +55,7 @@ public final class Progress {
     this.next = next;
     this.maxInflight = maxInflight;
     this.lastProgressTick = now;
+    this.lastHeardTick = now;
   }
 
   /**
@@ -88,7 +95,8 @@ public final class Progress {
   }
 
   /**
-   * Tells whether the member answered within the current check-quorum period.
+   * Tells whether the member answered within the last election timeout, as of the leader's latest
+   * tick or message.
    *
    * @return true if it did
    */
@@ -96,8 +104,25 @@ public final class Progress {
     return recentActive;
   }
 
-  void setRecentActive(boolean active) {
-    recentActive = active;
+  /** Records an answer from the member at tick {@code now}. */
+  void heard(long now) {
+    lastHeardTick = now;
+    recentActive = true;
+  }
+
+  /**
+   * Returns the tick of the member's last answer in this term, or of when the leader began tracking
+   * it if it has not answered yet.
+   */
+  long lastHeardTick() {
+    return lastHeardTick;
+  }
+
+  /** Clears {@link #recentActive()} once {@code window} ticks have passed since the last answer. */
+  void expireActivity(long now, int window) {
+    if (lastHeardTick <= now - window) {
+      recentActive = false;
+    }
   }
 
   long ackedRound() {

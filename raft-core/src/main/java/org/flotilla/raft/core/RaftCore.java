@@ -549,22 +549,26 @@ public final class RaftCore {
   }
 
   private void tickLeader() {
+    // A leader's electionElapsed stays 0, so it ignores RequestVotes that are not transfers
+    // (thesis §4.2.3) for as long as it leads.
     heartbeatElapsed++;
-    electionElapsed++;
     if (leadTransferee != null && ++transferElapsed >= options.electionTimeoutTicks()) {
       // thesis §3.10: abort a transfer that has not completed within an election timeout.
       abortTransfer();
     }
-    if (electionElapsed >= options.electionTimeoutTicks()) {
-      electionElapsed = 0;
-      if (options.checkQuorum() && !quorumActive()) {
-        // thesis §6.2: a leader that cannot reach a quorum steps down.
-        becomeFollower(term, null);
-        return;
-      }
-      for (Progress p : progress.values()) {
-        p.setRecentActive(false);
-      }
+    int window = options.electionTimeoutTicks();
+    for (Progress p : progress.values()) {
+      p.expireActivity(now, window);
+    }
+    // thesis §6.2 CheckQuorum: "a leader in Raft steps down if an election timeout elapses without
+    // a successful round of heartbeats to a majority of its cluster". Checked on every tick over a
+    // sliding window: the leader steps down at the first tick that is a full election timeout after
+    // the last tick at which it had heard from a quorum. Leases do not depend on this schedule;
+    // invariant (leaseValid, checkInvariants): a valid lease implies a quorum heard within the
+    // window, so this never ends a lease early, and stepping down ends lease reads at once.
+    if (options.checkQuorum() && quorumHeardTick() <= now - window) {
+      becomeFollower(term, null);
+      return;
     }
     if (heartbeatElapsed >= options.heartbeatTicks()) {
       heartbeatElapsed = 0;
@@ -574,14 +578,22 @@ public final class RaftCore {
     }
   }
 
-  private boolean quorumActive() {
+  /**
+   * Returns the latest tick {@code t} such that a quorum of the configuration in force (both halves
+   * of a joint one; learners never count) has been heard from at {@code t} or later, this leader
+   * counting as heard now and a member not yet heard from as heard when the leader began tracking
+   * it.
+   */
+  private long quorumHeardTick() {
     return Quorum.committedValue(
-            configuration(),
-            m ->
-                m.equals(id)
-                    ? 1
-                    : (progress.containsKey(m) && progress.get(m).recentActive() ? 1 : 0))
-        == 1;
+        configuration(),
+        m -> {
+          if (m.equals(id)) {
+            return now;
+          }
+          Progress p = progress.get(m);
+          return p == null ? Long.MIN_VALUE : p.lastHeardTick();
+        });
   }
 
   /**
@@ -893,7 +905,7 @@ public final class RaftCore {
     if (p == null) {
       return;
     }
-    p.setRecentActive(true);
+    p.heard(now);
     if (aer.success() && aer.matchIndex() > log.lastIndex()) {
       throw new IllegalStateException(
           id
@@ -931,7 +943,9 @@ public final class RaftCore {
     if (p == null) {
       return;
     }
-    p.setRecentActive(true);
+    // Heard before the round is acknowledged, so lastHeardTick >= leaseTick for every member: the
+    // lease never outlives CheckQuorum (see leaseValid).
+    p.heard(now);
     p.resumeProbe();
     if (hbr.round() <= round && round - hbr.round() < ROUND_HISTORY) {
       p.ackRound(hbr.round(), roundSentTick[(int) (hbr.round() % ROUND_HISTORY)]);
@@ -944,7 +958,7 @@ public final class RaftCore {
     if (p == null) {
       return;
     }
-    p.setRecentActive(true);
+    p.heard(now);
     if (p.state() == Progress.State.SNAPSHOT) {
       p.snapshotProgress(now);
     }
@@ -1137,10 +1151,10 @@ public final class RaftCore {
       progress.keySet().removeIf(peer -> !c.contains(peer));
       for (Member m : c.all()) {
         if (!m.id().equals(id) && !progress.containsKey(m.id())) {
-          Progress p =
-              new Progress(m.id(), log.lastIndex() + 1, options.maxInflightMessages(), now);
-          p.setRecentActive(true);
-          progress.put(m.id(), p);
+          // CheckQuorum gives the new member one election timeout from now to answer.
+          progress.put(
+              m.id(),
+              new Progress(m.id(), log.lastIndex() + 1, options.maxInflightMessages(), now));
         }
       }
       if (leadTransferee != null && !c.isVoter(leadTransferee)) {
@@ -1217,6 +1231,12 @@ public final class RaftCore {
     }
     // A follower's vote refusal lasts at least T - 1 of its ticks after the heartbeat: one tick
     // of margin beyond the configured drift covers tick quantisation.
+    // thesis §6.4.1 / §6.2: the lease is measured only from the send ticks of heartbeat rounds a
+    // quorum acknowledged (Progress.leaseTick), never from the CheckQuorum schedule. A member's
+    // leaseTick <= its lastHeardTick (the acknowledgement was heard no earlier than the round was
+    // sent), so a valid lease implies quorumHeardTick() >= leaseStart > now - T: CheckQuorum never
+    // steps down a leader whose lease holds (checkInvariants asserts it), and a member that is no
+    // longer leader serves no lease read, so stepping down sooner can only end leases sooner.
     long oldestValid = now - (options.electionTimeoutTicks() - options.leaseDriftTicks()) + 2;
     long leaseStart =
         Quorum.committedValue(
@@ -1487,6 +1507,13 @@ public final class RaftCore {
       if (p.match() >= p.next()) {
         throw new IllegalStateException(id + ": progress " + p);
       }
+    }
+    // thesis §6.2 / §6.4.1: a lease never outlives CheckQuorum's window (see leaseValid).
+    if (role == Role.LEADER
+        && leaseValid()
+        && quorumHeardTick() <= now - options.electionTimeoutTicks()) {
+      throw new IllegalStateException(
+          id + ": lease holds without a quorum heard within an election timeout");
     }
   }
 

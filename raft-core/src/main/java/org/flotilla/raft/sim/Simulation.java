@@ -12,9 +12,13 @@ import org.flotilla.raft.Configuration;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.Role;
 import org.flotilla.raft.core.CoreOptions;
+import org.flotilla.raft.core.Quorum;
 import org.flotilla.raft.message.AppendEntries;
+import org.flotilla.raft.message.AppendEntriesResponse;
 import org.flotilla.raft.message.Heartbeat;
+import org.flotilla.raft.message.HeartbeatResponse;
 import org.flotilla.raft.message.InstallSnapshot;
+import org.flotilla.raft.message.InstallSnapshotResponse;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.message.RequestVoteResponse;
@@ -68,6 +72,8 @@ public final class Simulation {
   private final List<SimNode> nodes = new ArrayList<>();
   private final Map<String, SimNode> byId = new HashMap<>();
   private final boolean[][] blocked;
+  // lastResponseAt[to][from]: when a response from 'from' was last delivered to 'to'
+  private final long[][] lastResponseAt;
   private final List<Client> clients = new ArrayList<>();
   private final List<Operation> history = new ArrayList<>();
   private final List<String> violations = new ArrayList<>();
@@ -100,6 +106,7 @@ public final class Simulation {
     this.random = new SplittableRandom(seed);
     int n = voterCount + learnerCount + spareCount;
     this.blocked = new boolean[n][n];
+    this.lastResponseAt = new long[n][n];
   }
 
   /**
@@ -125,37 +132,8 @@ public final class Simulation {
    * @return what happened: violations (empty on success), counts and the history
    */
   public SimulationResult run() {
-    List<Member> voters = new ArrayList<>();
-    List<Member> learners = new ArrayList<>();
-    for (int i = 1; i <= voterCount; i++) {
-      voters.add(Member.of("n" + i));
-    }
-    for (int i = 1; i <= learnerCount; i++) {
-      learners.add(Member.of("l" + i));
-    }
-    Configuration bootstrap = Configuration.of(voters, learners);
-    List<String> ids = new ArrayList<>();
-    voters.forEach(m -> ids.add(m.id()));
-    learners.forEach(m -> ids.add(m.id()));
-    for (int i = 1; i <= spareCount; i++) {
-      ids.add("s" + i);
-    }
-    for (String id : ids) {
-      SimNode node = new SimNode(id, this, options, bootstrap);
-      nodes.add(node);
-      byId.put(id, node);
-    }
     try {
-      for (SimNode node : nodes) {
-        node.start();
-        long phase = 1 + random.nextLong(TICK);
-        schedule(phase, () -> tickLoop(node));
-      }
-      for (int c = 0; c < clientCount; c++) {
-        Client client = new Client(c);
-        clients.add(client);
-        schedule(random.nextLong(5 * TICK), () -> invoke(client));
-      }
+      startCluster();
       while (eventsRun < steps && violations.isEmpty()) {
         runOneEvent();
         injectFaults();
@@ -164,10 +142,7 @@ public final class Simulation {
         heal();
       }
     } catch (RuntimeException e) {
-      java.io.StringWriter w = new java.io.StringWriter();
-      e.printStackTrace(new java.io.PrintWriter(w));
-      violation(
-          "exception: " + w.toString().lines().limit(8).reduce((a, b) -> a + "\n" + b).orElse(""));
+      violation(exceptionSummary(e));
     }
     for (Client c : clients) {
       if (c.current != null) {
@@ -194,6 +169,46 @@ public final class Simulation {
         faultsInjected,
         healTicks,
         violations.isEmpty() ? "" : String.join("\n", trace));
+  }
+
+  private static String exceptionSummary(RuntimeException e) {
+    java.io.StringWriter w = new java.io.StringWriter();
+    e.printStackTrace(new java.io.PrintWriter(w));
+    return "exception: " + w.toString().lines().limit(8).reduce((a, b) -> a + "\n" + b).orElse("");
+  }
+
+  /** Creates and starts the members, their tick loops and the clients. */
+  private void startCluster() {
+    List<Member> voters = new ArrayList<>();
+    List<Member> learners = new ArrayList<>();
+    for (int i = 1; i <= voterCount; i++) {
+      voters.add(Member.of("n" + i));
+    }
+    for (int i = 1; i <= learnerCount; i++) {
+      learners.add(Member.of("l" + i));
+    }
+    Configuration bootstrap = Configuration.of(voters, learners);
+    List<String> ids = new ArrayList<>();
+    voters.forEach(m -> ids.add(m.id()));
+    learners.forEach(m -> ids.add(m.id()));
+    for (int i = 1; i <= spareCount; i++) {
+      ids.add("s" + i);
+    }
+    for (String id : ids) {
+      SimNode node = new SimNode(id, this, options, bootstrap);
+      nodes.add(node);
+      byId.put(id, node);
+    }
+    for (SimNode node : nodes) {
+      node.start();
+      long phase = 1 + random.nextLong(TICK);
+      schedule(phase, () -> tickLoop(node));
+    }
+    for (int c = 0; c < clientCount; c++) {
+      Client client = new Client(c);
+      clients.add(client);
+      schedule(random.nextLong(5 * TICK), () -> invoke(client));
+    }
   }
 
   private void runOneEvent() {
@@ -243,6 +258,95 @@ public final class Simulation {
               + " ticks after faults healed: "
               + nodes);
     }
+  }
+
+  /**
+   * How an isolated leader stepped down (thesis §6.2 CheckQuorum), in simulated microseconds.
+   *
+   * @param leader the leader that was isolated, or null if none was elected
+   * @param quorumHeardAt the latest time at which a quorum of voters (the leader included) had
+   *     answered it before the isolation: the last response CheckQuorum can count
+   * @param isolatedAt when every link of the leader was cut, both ways
+   * @param steppedDownAt when it stopped leading, or -1 if it did not within the allowed ticks
+   * @param violations safety violations and errors seen during the run
+   */
+  record LeaderIsolation(
+      String leader,
+      long quorumHeardAt,
+      long isolatedAt,
+      long steppedDownAt,
+      List<String> violations) {}
+
+  /**
+   * Runs the cluster, with the profile's message loss, duplication and delay but no other faults,
+   * until a leader has committed an entry of its term, lets it lead for a random time of up to
+   * three election timeouts (so the isolation falls anywhere in the tick and in any older check
+   * period), then cuts every link of the leader in both directions and runs until it steps down.
+   * Use instead of {@link #run()}, once.
+   *
+   * @param maxTicks how many ticks after the isolation the leader is given to step down
+   * @return the timings
+   */
+  LeaderIsolation isolateLeader(int maxTicks) {
+    SimNode leader = null;
+    long isolatedAt = -1;
+    long quorumHeardAt = -1;
+    long steppedDownAt = -1;
+    try {
+      startCluster();
+      long deadline = now + HEAL_TICKS * TICK;
+      while (violations.isEmpty() && now < deadline) {
+        runOneEvent();
+        SimNode l = currentLeader();
+        if (l != null && l.core.isLeaderReady()) {
+          leader = l;
+          break;
+        }
+      }
+      if (leader != null) {
+        SimNode isolated = leader;
+        int index = nodes.indexOf(isolated);
+        long[] isolation = {-1};
+        schedule(
+            random.nextLong(3L * options.electionTimeoutTicks() * TICK),
+            () -> {
+              isolation[0] = now;
+              for (int i = 0; i < nodes.size(); i++) {
+                blocked[index][i] = true;
+                blocked[i][index] = true;
+              }
+              record("isolate leader " + isolated.id);
+            });
+        while (violations.isEmpty() && isolated.core.role() == Role.LEADER) {
+          runOneEvent();
+          if (isolation[0] >= 0 && now > isolation[0] + (long) maxTicks * TICK) {
+            break;
+          }
+        }
+        isolatedAt = isolation[0];
+        if (isolated.core.role() != Role.LEADER) {
+          steppedDownAt = now;
+          if (isolatedAt < 0) {
+            violation(isolated.id + " stopped leading before it was isolated");
+          }
+        }
+        quorumHeardAt =
+            Quorum.committedValue(
+                isolated.core.configuration(),
+                m ->
+                    m.equals(isolated.id)
+                        ? isolation[0]
+                        : lastResponseAt[index][nodes.indexOf(byId.get(m))]);
+      }
+    } catch (RuntimeException e) {
+      violation(exceptionSummary(e));
+    }
+    return new LeaderIsolation(
+        leader == null ? null : leader.id,
+        quorumHeardAt,
+        isolatedAt,
+        steppedDownAt,
+        List.copyOf(violations));
   }
 
   /** A leader of the newest term has committed its whole log, and every voter has applied it. */
@@ -356,6 +460,12 @@ public final class Simulation {
             if (to.up && !blocked[fromIndex][toIndex]) {
               RaftMessage delivered = rewrite(msg, to.core.term());
               record("deliver " + delivered);
+              if ((delivered instanceof AppendEntriesResponse
+                      || delivered instanceof HeartbeatResponse
+                      || delivered instanceof InstallSnapshotResponse)
+                  && delivered.term() == to.core.term()) {
+                lastResponseAt[toIndex][fromIndex] = now;
+              }
               to.deliver(delivered);
             }
           });

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.flotilla.raft.core.CoreNetwork.bytes;
 
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.flotilla.raft.Configuration;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.Role;
@@ -125,6 +127,17 @@ class RaftThesisTest {
   @DisplayName("thesis §6.2 CheckQuorum")
   class CheckQuorum {
 
+    /** Ticks only {@code id} until it stops leading; returns how many ticks that took, or -1. */
+    private int ticksUntilStepDown(CoreNetwork net, String id, int max) {
+      for (int i = 1; i <= max; i++) {
+        net.tick(id, 1);
+        if (net.core(id).role() != Role.LEADER) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
     /**
      * "A leader in Raft steps down if an election timeout elapses without a successful round of
      * heartbeats to a majority of its cluster."
@@ -134,11 +147,141 @@ class RaftThesisTest {
       CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
       net.elect("n1");
       net.isolate("n1");
-      net.tickAll(T);
+      net.tickAll(T - 1);
       assertThat(net.core("n1").role()).isEqualTo(Role.LEADER);
-      net.tickAll(T);
+      net.tickAll(1);
       assertThat(net.core("n1").role()).isNotEqualTo(Role.LEADER);
       assertThat(net.core("n1").leader()).isNull();
+    }
+
+    /**
+     * "... steps down if an election timeout elapses without a successful round of heartbeats to a
+     * majority": the election timeout is counted from the last answer, not from fixed check
+     * boundaries. Wherever in the leader's term the isolation starts, it steps down exactly T ticks
+     * after the tick at which it last heard from its followers (a check at period boundaries took
+     * between T + 1 and 2T).
+     */
+    @Test
+    void isolatedLeaderStepsDownOneElectionTimeoutAfterItsLastAnswerAtAnyOffset() {
+      Map<Integer, Integer> ticksToStepDown = new TreeMap<>();
+      Map<Integer, Integer> expected = new TreeMap<>();
+      for (int offset = 0; offset <= 2 * T; offset++) {
+        CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+        net.elect("n1");
+        // A heartbeat every tick: the followers' last answers arrive at the offset's tick.
+        net.tickAll(offset);
+        net.isolate("n1");
+        ticksToStepDown.put(offset, ticksUntilStepDown(net, "n1", 3 * T));
+        expected.put(offset, T);
+      }
+      assertThat(ticksToStepDown)
+          .as("offset after election -> ticks to step down")
+          .isEqualTo(expected);
+    }
+
+    /**
+     * The window slides with every answer: a leader that hears from a quorum less than an election
+     * timeout apart keeps leading indefinitely, and steps down a full election timeout after the
+     * last answer.
+     */
+    @Test
+    void answersLessThanAnElectionTimeoutApartKeepTheLeader() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.isolate("n1");
+      for (int i = 0; i < 5; i++) {
+        net.tick("n1", T - 1);
+        assertThat(net.core("n1").role()).isEqualTo(Role.LEADER);
+        // One heartbeat gets through to n2 and its answer back.
+        Heartbeat hb =
+            net.take(Heartbeat.class).stream()
+                .filter(h -> h.to().equals("n2"))
+                .reduce((a, b) -> b)
+                .orElseThrow();
+        net.dropAll();
+        net.core("n2").step(hb);
+        net.ready("n2");
+        net.take(HeartbeatResponse.class).forEach(r -> net.core("n1").step(r));
+        net.ready("n1");
+      }
+      assertThat(ticksUntilStepDown(net, "n1", 3 * T)).isEqualTo(T);
+    }
+
+    /**
+     * Learners do not count toward a quorum (thesis §4.2.1): a leader that still hears from a
+     * learner but from no other voter steps down on time.
+     */
+    @Test
+    void answersFromALearnerDoNotKeepTheLeader() {
+      Configuration c = Configuration.of(CoreNetwork.config(3).voters(), List.of(Member.of("l1")));
+      CoreNetwork net = new CoreNetwork(CoreOptions.DEFAULTS, c);
+      net.elect("n1");
+      net.cut("n1", "n2");
+      net.cut("n1", "n3");
+      for (int i = 0; i < T - 1; i++) {
+        net.tick("n1", 1);
+        net.stabilize();
+      }
+      assertThat(net.core("n1").role()).isEqualTo(Role.LEADER);
+      assertThat(net.core("n1").progress().get("l1").recentActive()).isTrue();
+      net.tick("n1", 1);
+      assertThat(net.core("n1").role()).isNotEqualTo(Role.LEADER);
+    }
+
+    /**
+     * In a joint configuration "agreement ... requires separate majorities from both the old and
+     * new configurations" (§6), and so does staying leader: hearing only from the old half, the
+     * leader steps down an election timeout after the new members joined (each member is given one
+     * election timeout from when the leader starts tracking it).
+     */
+    @Test
+    void inAJointConfigurationBothHalvesMustAnswer() {
+      CoreNetwork net = new CoreNetwork(CoreOptions.DEFAULTS, CoreNetwork.config(3), "n4", "n5");
+      net.elect("n1");
+      net.cut("n1", "n4");
+      net.cut("n1", "n5");
+      assertThat(net.core("n1").proposeConfiguration(RaftMembershipTest.voters("n1", "n4", "n5")))
+          .isPositive();
+      net.stabilize();
+      assertThat(net.core("n1").configuration().isJoint()).isTrue();
+      for (int i = 0; i < T - 1; i++) {
+        net.tick("n1", 1);
+        net.stabilize();
+      }
+      assertThat(net.core("n1").role()).isEqualTo(Role.LEADER);
+      assertThat(net.core("n1").progress().get("n2").recentActive()).isTrue();
+      net.tick("n1", 1);
+      assertThat(net.core("n1").role()).isNotEqualTo(Role.LEADER);
+    }
+
+    /**
+     * Thesis §6.4.1 with §6.2: a lease is bounded by the heartbeat rounds a quorum acknowledged,
+     * not by the check, and it runs out before the isolated leader steps down, never after; a
+     * member that no longer leads serves no lease read.
+     */
+    @Test
+    void leaseRunsOutBeforeTheIsolatedLeaderStepsDown() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      net.tickAll(2);
+      net.isolate("n1");
+      int lastLeaseRead = -1;
+      int stepDown = -1;
+      for (int i = 1; i <= 2 * T; i++) {
+        net.tick("n1", 1);
+        if (net.core("n1").role() != Role.LEADER) {
+          stepDown = i;
+          break;
+        }
+        net.core("n1").readIndex(i, true);
+        if (net.ready("n1").readStates().contains(new ReadState(i, 1))) {
+          lastLeaseRead = i;
+        }
+      }
+      assertThat(stepDown).isEqualTo(T);
+      assertThat(lastLeaseRead).isEqualTo(T - CoreOptions.DEFAULTS.leaseDriftTicks() - 2);
+      net.core("n1").readIndex(99, true);
+      assertThat(net.ready("n1").readStates()).containsExactly(new ReadState(99, ReadState.FAILED));
     }
 
     /** Without check-quorum the isolated leader keeps believing it leads. */

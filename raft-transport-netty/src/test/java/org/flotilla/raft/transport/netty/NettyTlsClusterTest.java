@@ -132,8 +132,7 @@ class NettyTlsClusterTest {
     assertThat(status.configuration().isLearner("n4")).isTrue();
     NodeStatus.PeerStatus n4 =
         status.peers().stream().filter(p -> p.id().equals("n4")).findFirst().orElseThrow();
-    // (recentlyActive is no evidence either way: a leader marks every member active when it takes
-    // office and clears the mark only at its next quorum check.)
+    assertThat(n4.recentlyActive()).as("n4 answered within the last election timeout").isFalse();
     assertThat(n4.matchIndex()).as("entries n4 acknowledged").isZero();
     // Not one message got through either way: n4 has heard of no leader and applied nothing.
     assertThat(rogue.status().leader()).isNull();
