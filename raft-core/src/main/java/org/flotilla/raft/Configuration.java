@@ -24,6 +24,10 @@ import java.util.Set;
  * RaftNode#addMember(Member)}); being part of the configuration, that intent survives a change of
  * leader.
  *
+ * <p>{@link #EMPTY}, with no member at all, is the configuration of a member that has none of its
+ * own yet: one started with {@code RaftNode.Builder.join()}, until the leader that adds it sends
+ * the group's configuration. Under it no election and no quorum can ever succeed.
+ *
  * @param voters the voters (C<sub>new</sub> during a joint change)
  * @param outgoing the outgoing voters of a joint change (C<sub>old</sub>), empty otherwise
  * @param learners the non-voting members
@@ -32,14 +36,22 @@ import java.util.Set;
 public record Configuration(
     List<Member> voters, List<Member> outgoing, List<Member> learners, List<String> promotable) {
 
+  /**
+   * The configuration of a member that has none of its own yet (no voters, no learners): it never
+   * campaigns, and nothing it would count ever reaches a quorum.
+   */
+  public static final Configuration EMPTY =
+      new Configuration(List.of(), List.of(), List.of(), List.of());
+
   private static final int FORMAT_VERSION = 1;
   // Version 2 adds the promotable list; a configuration without one is still written as version 1.
   private static final int FORMAT_VERSION_PROMOTABLE = 2;
 
   /**
    * Creates a configuration, checking that ids are unique within each list, that no learner is also
-   * a voter, and that there is at least one voter. Ids in {@code promotable} that name no learner
-   * are dropped, so removing or promoting a learner also ends the intent to promote it.
+   * a voter, and that there is at least one voter unless the configuration is {@linkplain #EMPTY
+   * empty} (no member at all). Ids in {@code promotable} that name no learner are dropped, so
+   * removing or promoting a learner also ends the intent to promote it.
    *
    * @param voters the voters
    * @param outgoing the outgoing voters, or empty
@@ -50,7 +62,7 @@ public record Configuration(
     voters = List.copyOf(voters);
     outgoing = List.copyOf(outgoing);
     learners = List.copyOf(learners);
-    if (voters.isEmpty()) {
+    if (voters.isEmpty() && !(outgoing.isEmpty() && learners.isEmpty())) {
       throw new IllegalArgumentException("a configuration needs at least one voter");
     }
     Set<String> voterIds = ids(voters, "voters");
@@ -88,22 +100,42 @@ public record Configuration(
   /**
    * Returns a simple (non-joint) configuration.
    *
-   * @param voters the voters
+   * @param voters the voters, at least one
    * @param learners the learners
    * @return the configuration
+   * @throws IllegalArgumentException if there is no voter, or an id is used twice
    */
   public static Configuration of(List<Member> voters, List<Member> learners) {
+    requireVoter(voters);
     return new Configuration(voters, List.of(), learners);
   }
 
   /**
    * Returns a simple configuration of voters only.
    *
-   * @param voters the voters
+   * @param voters the voters, at least one
    * @return the configuration
+   * @throws IllegalArgumentException if there is no voter, or an id is used twice
    */
   public static Configuration ofVoters(List<Member> voters) {
+    requireVoter(voters);
     return new Configuration(voters, List.of(), List.of());
+  }
+
+  private static void requireVoter(List<Member> voters) {
+    if (voters.isEmpty()) {
+      throw new IllegalArgumentException("a configuration needs at least one voter");
+    }
+  }
+
+  /**
+   * Tells whether this is the {@linkplain #EMPTY empty} configuration of a member that has none of
+   * its own yet.
+   *
+   * @return true if there is no member at all
+   */
+  public boolean isEmpty() {
+    return voters.isEmpty(); // the constructor allows no voter only with no other member
   }
 
   /**

@@ -57,6 +57,24 @@ class ConfigurationTest {
     assertThatThrownBy(() -> Configuration.decode(longer.flip())).hasMessageContaining("trailing");
   }
 
+  /**
+   * The empty configuration (a member that joins and has none yet) is the only one without a voter;
+   * it encodes like any other, and the factories never make it.
+   */
+  @Test
+  void theEmptyConfigurationRoundTripsAndIsTheOnlyOneWithoutAVoter() {
+    assertThat(Configuration.EMPTY.isEmpty()).isTrue();
+    assertThat(Configuration.EMPTY.all()).isEmpty();
+    assertThat(Configuration.decode(Configuration.EMPTY.encode())).isEqualTo(Configuration.EMPTY);
+    assertThat(Configuration.ofVoters(List.of(A)).isEmpty()).isFalse();
+    assertThatThrownBy(() -> new Configuration(List.of(), List.of(), List.of(B)))
+        .hasMessageContaining("at least one voter");
+    assertThatThrownBy(() -> new Configuration(List.of(), List.of(A), List.of()))
+        .hasMessageContaining("at least one voter");
+    assertThatThrownBy(() -> Configuration.of(List.of(), List.of()))
+        .hasMessageContaining("at least one voter");
+  }
+
   @Test
   void rejectsInvalidMembership() {
     assertThatThrownBy(() -> Configuration.ofVoters(List.of()))

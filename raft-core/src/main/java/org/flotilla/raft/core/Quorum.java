@@ -46,12 +46,16 @@ public final class Quorum {
   /**
    * Returns the largest value that a majority of {@code voters} has reached.
    *
-   * @param voters the voters, not empty
+   * @param voters the voters
    * @param value each voter's value
-   * @return the value
+   * @return the value; {@link Long#MIN_VALUE} for no voters (the {@linkplain Configuration#EMPTY
+   *     empty configuration}), which has no majority and so reaches nothing
    */
   static long majorityValue(List<Member> voters, ToLongFunction<String> value) {
     int n = voters.size();
+    if (n == 0) {
+      return Long.MIN_VALUE;
+    }
     long[] values = new long[n];
     for (int i = 0; i < n; i++) {
       values[i] = value.applyAsLong(voters.get(i).id());

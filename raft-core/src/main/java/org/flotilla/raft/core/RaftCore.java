@@ -130,7 +130,9 @@ public final class RaftCore {
    *
    * @param id this member's id
    * @param options the protocol settings
-   * @param bootstrap the initial configuration, used when neither the log nor a snapshot holds one
+   * @param bootstrap the initial configuration, used when neither the log nor a snapshot holds one:
+   *     {@link Configuration#EMPTY} for a member that joins a running group, which then never
+   *     campaigns and waits for a leader to send it the group's configuration
    * @param store the log store (read only)
    * @param hardState the persisted term and vote
    * @param snapshot the newest snapshot, whose state the driver has restored, or null
@@ -1087,7 +1089,8 @@ public final class RaftCore {
       return REJECTED_TRANSFERRING;
     }
     Configuration current = configuration();
-    if (target.isJoint()) {
+    if (target.isJoint() || target.isEmpty()) {
+      // A group without voters could never elect a leader again.
       return REJECTED_INVALID;
     }
     if (current.isJoint() || configurationIndex() > log.committed() || !committedInTerm()) {

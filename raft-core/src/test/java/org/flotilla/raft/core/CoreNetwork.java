@@ -62,6 +62,8 @@ final class CoreNetwork {
   private final CoreOptions options;
   private final Configuration bootstrap;
   private final Map<String, Node> nodes = new LinkedHashMap<>();
+  // Members started with no configuration of their own (RaftNode.Builder.join()).
+  private final Set<String> joining = new HashSet<>();
   private final List<RaftMessage> inflight = new ArrayList<>();
   private final Set<String> cut = new HashSet<>();
   private final List<Predicate<RaftMessage>> filters = new ArrayList<>();
@@ -105,6 +107,15 @@ final class CoreNetwork {
     return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * Adds a member that starts with no configuration of its own ({@link Configuration#EMPTY}), as
+   * {@code RaftNode.Builder.join()} starts it: it waits for a leader to add it.
+   */
+  void join(String id) {
+    joining.add(id);
+    add(id);
+  }
+
   private void add(String id) {
     Node n = new Node(id);
     nodes.put(id, n);
@@ -115,7 +126,13 @@ final class CoreNetwork {
     n.hardState = hs;
     n.core =
         new RaftCore(
-            n.id, options, bootstrap, n.store, hs, snapshot, new SplittableRandom(n.id.hashCode()));
+            n.id,
+            options,
+            joining.contains(n.id) ? Configuration.EMPTY : bootstrap,
+            n.store,
+            hs,
+            snapshot,
+            new SplittableRandom(n.id.hashCode()));
     RaftCore core = n.core;
     n.store.setListener(
         new LogStore.DurabilityListener() {

@@ -87,4 +87,19 @@ class QuorumTest {
     assertThat(Quorum.voteResult(JOINT, Map.of("n2", false, "n3", false, "n4", true)))
         .isEqualTo(VoteResult.LOST);
   }
+
+  /**
+   * The empty configuration of a member that joins (it has none of its own yet) has no majority: no
+   * election under it is ever won, and no value is ever reached, whatever the votes and values
+   * (etcd-raft's convention that the empty configuration wins is exactly what a joining member must
+   * not inherit).
+   */
+  @Test
+  void theEmptyConfigurationNeverWinsAndReachesNothing() {
+    assertThat(Quorum.voteResult(Configuration.EMPTY, Map.of())).isEqualTo(VoteResult.LOST);
+    assertThat(Quorum.voteResult(Configuration.EMPTY, Map.of("n1", true)))
+        .isEqualTo(VoteResult.LOST);
+    assertThat(Quorum.committedValue(Configuration.EMPTY, id -> Long.MAX_VALUE))
+        .isEqualTo(Long.MIN_VALUE);
+  }
 }

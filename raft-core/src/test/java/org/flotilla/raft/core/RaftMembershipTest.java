@@ -358,4 +358,61 @@ class RaftMembershipTest {
       assertThat(net.core("n3").role()).isEqualTo(Role.FOLLOWER);
     }
   }
+
+  @Nested
+  @DisplayName("Joining with no configuration of its own (RaftNode.Builder.join())")
+  class Joining {
+
+    /**
+     * A member that joins starts from the empty configuration: whatever the time without a leader,
+     * and even when told to (TimeoutNow), it never campaigns, so it can never become a group of
+     * one.
+     */
+    @Test
+    void aMemberWithNoConfigurationNeverCampaigns() {
+      CoreNetwork net = new CoreNetwork(CoreNetwork.plain(), voters("n1", "n2", "n3"));
+      net.join("n4");
+      RaftCore n4 = net.core("n4");
+      assertThat(n4.configuration()).isEqualTo(Configuration.EMPTY);
+      assertThat(n4.role()).isEqualTo(Role.LEARNER);
+      net.tick("n4", 10 * T);
+      n4.step(new TimeoutNow("n1", "n4", 0));
+      net.ready("n4");
+      assertThat(n4.role()).isEqualTo(Role.LEARNER);
+      assertThat(n4.term()).isZero();
+      assertThat(net.inflight()).isEmpty();
+    }
+
+    /**
+     * The leader adds the member; its first message brings the log, and with it the configuration
+     * that names the member: it catches up and, promoted, votes and counts like any voter.
+     */
+    @Test
+    void theLeaderThatAddsItBringsItTheLogAndTheConfiguration() {
+      CoreNetwork net = new CoreNetwork(CoreOptions.DEFAULTS, voters("n1", "n2", "n3"));
+      net.join("n4");
+      net.elect("n1");
+      RaftCore n1 = net.core("n1");
+      n1.propose(List.of(bytes("a"), bytes("b")));
+      net.stabilize();
+      Configuration target = voters("n1", "n2", "n3", "n4");
+      n1.proposeConfiguration(target);
+      net.stabilize();
+      net.tickAll(1);
+      RaftCore n4 = net.core("n4");
+      assertThat(n4.configuration()).isEqualTo(target);
+      assertThat(n4.role()).isEqualTo(Role.FOLLOWER);
+      assertThat(n4.lastIndex()).isEqualTo(n1.lastIndex());
+      assertThat(net.termsOf("n4")).isEqualTo(net.termsOf("n1"));
+    }
+
+    /** The empty configuration is never a change's target: a group without voters is dead. */
+    @Test
+    void noLeaderProposesTheEmptyConfiguration() {
+      CoreNetwork net = CoreNetwork.voters(3, CoreOptions.DEFAULTS);
+      net.elect("n1");
+      assertThat(net.core("n1").proposeConfiguration(Configuration.EMPTY))
+          .isEqualTo(RaftCore.REJECTED_INVALID);
+    }
+  }
 }
