@@ -1,5 +1,7 @@
 package org.flotilla.raft.memory;
 
+import java.util.Optional;
+import org.flotilla.raft.Configuration;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.MetaStore;
 import org.flotilla.raft.spi.StorageException;
@@ -7,9 +9,10 @@ import org.flotilla.raft.spi.StorageException;
 /**
  * An in-memory {@link MetaStore} for tests and the deterministic simulator.
  *
- * <p>{@link #save(HardState)} is durable on return, as the contract asks, so {@link #crash()} loses
- * nothing: it only reopens a closed store, so that one instance can outlive a simulated restart.
- * {@link #fail(Throwable)} makes every later save throw, as a failed {@code fsync} would.
+ * <p>{@link #save(HardState)} and {@link #saveInitialConfiguration(Configuration)} are durable on
+ * return, as the contract asks, so {@link #crash()} loses nothing: it only reopens a closed store,
+ * so that one instance can outlive a simulated restart. {@link #fail(Throwable)} makes every later
+ * save throw, as a failed {@code fsync} would.
  *
  * <p>Not thread-safe; confined to the thread that drives the node (its event loop, or the
  * simulator's single thread).
@@ -17,6 +20,7 @@ import org.flotilla.raft.spi.StorageException;
 public final class MemoryMetaStore implements MetaStore {
 
   private HardState state = HardState.INITIAL;
+  private Configuration initialConfiguration; // null until saved
   private Throwable failure;
   private boolean closed;
   private long saves;
@@ -43,8 +47,26 @@ public final class MemoryMetaStore implements MetaStore {
     saves++;
   }
 
+  @Override
+  public Optional<Configuration> loadInitialConfiguration() {
+    checkOpen();
+    return Optional.ofNullable(initialConfiguration);
+  }
+
+  @Override
+  public void saveInitialConfiguration(Configuration configuration) {
+    checkOpen();
+    if (configuration == null) {
+      throw new IllegalArgumentException("configuration is null");
+    }
+    if (failure != null) {
+      throw new StorageException("meta store has failed: " + failure, failure);
+    }
+    initialConfiguration = configuration;
+  }
+
   /**
-   * Returns how many saves succeeded so far.
+   * Returns how many saves of the hard state succeeded so far.
    *
    * @return the count
    */
@@ -61,8 +83,8 @@ public final class MemoryMetaStore implements MetaStore {
   }
 
   /**
-   * Simulates a failing disk: every later {@link #save(HardState)} throws {@link StorageException}.
-   * The store never recovers.
+   * Simulates a failing disk: every later save throws {@link StorageException}. The store never
+   * recovers.
    *
    * @param cause the failure
    */

@@ -1,10 +1,16 @@
 package org.flotilla.raft.spi;
 
+import java.util.Optional;
+import org.flotilla.raft.Configuration;
+
 /**
- * Durable storage of a node's {@link HardState} (term and vote).
+ * Durable storage of a node's {@link HardState} (term and vote) and of the configuration it first
+ * started from.
  *
- * <p>Threading: called only from the node's event loop. {@link #save(HardState)} is rare (once per
- * term change or vote) and durable on return, so it may block for one sync.
+ * <p>Threading: called only from the node's event loop (and, before it starts, from the thread that
+ * calls {@code RaftNode.start()}). {@link #save(HardState)} is rare (once per term change or vote)
+ * and durable on return, so it may block for one sync; {@link #saveInitialConfiguration} is called
+ * once in a member's life, at its first start.
  */
 public interface MetaStore extends AutoCloseable {
 
@@ -18,12 +24,51 @@ public interface MetaStore extends AutoCloseable {
 
   /**
    * Saves the state atomically: after a crash, {@link #load()} returns either the previous state or
-   * this one, never a mix. Durable on return.
+   * this one, never a mix. Durable on return. The stored initial configuration is kept.
    *
    * @param state the state
    * @throws StorageException if it cannot be saved (the node stops)
    */
   void save(HardState state);
+
+  /**
+   * Loads the configuration this member first started from, as saved by {@link
+   * #saveInitialConfiguration}: the initial voters and learners of a new group, or {@link
+   * Configuration#EMPTY} for a member that joined a running group. The node starts from it on every
+   * later start (until the log or a snapshot holds a newer configuration), and refuses a different
+   * list from its builder.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: a store that keeps none. The node
+   * then starts from whatever its builder gives on every start, as it did before this method
+   * existed, and warns that a member restarted with another list would run with that list.
+   *
+   * @return the stored configuration, or empty if none was saved (a new member, or metadata written
+   *     by a version that did not store it)
+   * @throws StorageException if the stored configuration cannot be read or is corrupt
+   * @throws UnsupportedOperationException if this store keeps no initial configuration
+   */
+  default Optional<Configuration> loadInitialConfiguration() {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not store the initial configuration");
+  }
+
+  /**
+   * Saves the configuration this member starts from, before it first takes part: atomically with
+   * the hard state (a crash leaves the previous metadata or the new one) and durably on return.
+   * Later {@link #save(HardState)} calls keep it. Saving again replaces it.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}, as {@link
+   * #loadInitialConfiguration()} does; a store overrides both or neither.
+   *
+   * @param configuration the initial configuration, or {@link Configuration#EMPTY} for a member
+   *     that joins a running group
+   * @throws StorageException if it cannot be saved (the node does not start)
+   * @throws UnsupportedOperationException if this store keeps no initial configuration
+   */
+  default void saveInitialConfiguration(Configuration configuration) {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not store the initial configuration");
+  }
 
   /** Releases the store's resources. */
   @Override

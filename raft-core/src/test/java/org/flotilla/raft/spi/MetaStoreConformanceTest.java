@@ -2,6 +2,9 @@ package org.flotilla.raft.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+import org.flotilla.raft.Configuration;
+import org.flotilla.raft.Member;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,5 +84,46 @@ public abstract class MetaStoreConformanceTest {
     store.save(new HardState(Long.MAX_VALUE, id));
     reopen();
     assertThat(store.load()).isEqualTo(new HardState(Long.MAX_VALUE, id));
+  }
+
+  private static final Configuration INITIAL =
+      Configuration.of(
+          List.of(
+              Member.of("n1", "10.0.0.1:7000"),
+              new Member("n2", "[::1]:7000", 7),
+              Member.of("n3", "host-3.example:7000")),
+          List.of(Member.of("l1", "10.0.0.9:7000")));
+
+  @Test
+  void newStoreHoldsNoInitialConfiguration() {
+    assertThat(store.loadInitialConfiguration()).isEmpty();
+  }
+
+  @Test
+  void initialConfigurationSurvivesReopenAndLaterHardStateSaves() throws Exception {
+    store.save(new HardState(2, "n3"));
+    store.saveInitialConfiguration(INITIAL);
+    assertThat(store.loadInitialConfiguration()).contains(INITIAL);
+    assertThat(store.load()).isEqualTo(new HardState(2, "n3"));
+    store.save(new HardState(3, "n1"));
+    reopen();
+    assertThat(store.loadInitialConfiguration()).contains(INITIAL);
+    assertThat(store.load()).isEqualTo(new HardState(3, "n1"));
+  }
+
+  @Test
+  void theEmptyConfigurationOfAJoiningMemberRoundTrips() throws Exception {
+    store.saveInitialConfiguration(Configuration.EMPTY);
+    reopen();
+    assertThat(store.loadInitialConfiguration()).contains(Configuration.EMPTY);
+    assertThat(store.load()).isEqualTo(HardState.INITIAL);
+  }
+
+  @Test
+  void savingTheInitialConfigurationAgainReplacesIt() throws Exception {
+    store.saveInitialConfiguration(Configuration.EMPTY);
+    store.saveInitialConfiguration(INITIAL);
+    reopen();
+    assertThat(store.loadInitialConfiguration()).contains(INITIAL);
   }
 }

@@ -89,11 +89,11 @@ class MetaAndSnapshotFaultTest {
     }
     Path file = dir.resolve(FileMetaStore.FILE);
     byte[] bytes = Files.readAllBytes(file);
-    bytes[7] = 2;
+    bytes[7] = 3;
     Files.write(file, bytes);
     assertThatThrownBy(() -> FileMetaStore.open(dir))
         .isInstanceOf(StorageException.class)
-        .hasMessageContaining("unknown format version 2")
+        .hasMessageContaining("unknown format version 3")
         .hasMessageContaining(file.toString());
   }
 
