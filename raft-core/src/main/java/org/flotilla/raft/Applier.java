@@ -73,6 +73,8 @@ final class Applier {
   private long appliedTerm;
   private Configuration appliedConfig;
   private long lastSnapshotIndex;
+  // the entry whose StateMachine.apply threw, if one did (apply thread)
+  private LogEntry failedEntry;
 
   Applier(
       NodeRuntime node,
@@ -138,7 +140,8 @@ final class Applier {
       int handled = 0;
       while (handled < 1024 && (task = tasks.poll()) != null) {
         if (task instanceof Stop) {
-          failWaiting(new NodeStoppedException("node stopped before the read was served", null));
+          failWaiting(
+              new NodeStoppedException("node stopped before the read was served", null, false));
           return -1;
         }
         handle(task);
@@ -151,8 +154,28 @@ final class Applier {
       }
       return expireReads();
     } catch (RuntimeException | IOException | Error e) {
-      node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
-      failWaiting(new NodeStoppedException("node stopped before the read was served", e));
+      LogEntry failed = failedEntry;
+      if (failed != null) {
+        // Nothing after it is applied, and it is not skipped: a restart applies it again.
+        node.fatal(
+            "the state machine threw applying entry "
+                + failed.index()
+                + " (term "
+                + failed.term()
+                + ")",
+            failed.index(),
+            e,
+            "It applied up to entry "
+                + appliedIndex
+                + " and applies nothing more. Way out: fix the state machine, then restart this"
+                + " member on the same data: it applies entry "
+                + failed.index()
+                + " again, with the fixed code, and catches up (docs/operations.md, \"A member"
+                + " that failed\")");
+      } else {
+        node.fatal("apply thread failed at index " + (appliedIndex + 1), e);
+      }
+      failWaiting(new NodeStoppedException("node stopped before the read was served", e, false));
       return -1;
     }
   }
@@ -192,8 +215,13 @@ final class Applier {
     Sessions.Status status = Sessions.Status.APPLIED;
     if (entry.type() == EntryType.COMMAND) {
       Sessions.Envelope envelope = Sessions.decode(entry.payload());
-      Sessions.Outcome outcome =
-          sessions.apply(envelope, cmd -> stateMachine.apply(entry.index(), cmd));
+      Sessions.Outcome outcome;
+      try {
+        outcome = sessions.apply(envelope, cmd -> stateMachine.apply(entry.index(), cmd));
+      } catch (RuntimeException | Error e) {
+        failedEntry = entry;
+        throw e;
+      }
       result = outcome.result();
       status = outcome.status();
     } else if (entry.type() == EntryType.CONFIGURATION) {

@@ -73,6 +73,8 @@ public final class JmxRaftMetrics implements RaftMetrics, RaftNodeMXBean {
 
   // Written once by register (before any reader can reach the beans), read by any thread.
   private volatile Gauges gauges;
+  // Written once by nodeFailed, read by any thread.
+  private volatile NodeStatus.Failure failure;
 
   // Guarded by registrationLock.
   private final ReentrantLock registrationLock = new ReentrantLock();
@@ -322,6 +324,11 @@ public final class JmxRaftMetrics implements RaftMetrics, RaftNodeMXBean {
     lastSnapshotBytes.set(bytes);
   }
 
+  @Override
+  public void nodeFailed(NodeStatus.Failure failure) {
+    this.failure = failure;
+  }
+
   // ---------------------------------------------------------------- RaftNodeMXBean
 
   @Override
@@ -341,6 +348,17 @@ public final class JmxRaftMetrics implements RaftMetrics, RaftNodeMXBean {
     Gauges g = gauges;
     Role r = g == null ? null : g.role();
     return r == null ? "" : r.name();
+  }
+
+  @Override
+  public boolean isFailed() {
+    return failure != null;
+  }
+
+  @Override
+  public String getFailure() {
+    NodeStatus.Failure f = failure;
+    return f == null ? "" : f.reason() + ": " + f.cause();
   }
 
   @Override

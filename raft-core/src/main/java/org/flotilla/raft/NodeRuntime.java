@@ -13,8 +13,10 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,6 +38,7 @@ import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
 import org.flotilla.raft.spi.SnapshotMeta;
 import org.flotilla.raft.spi.SnapshotStore;
+import org.flotilla.raft.spi.StorageException;
 import org.flotilla.raft.spi.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,6 +93,15 @@ final class NodeRuntime {
   private final AtomicLong droppedInbound = new AtomicLong();
   private volatile boolean running;
   private volatile Throwable fatalError;
+  // The fatal error that stopped the node: set once, by the first call of fatal(); null while
+  // healthy. Once set, the status and the role gauge say FAILED.
+  private final AtomicReference<NodeStatus.Failure> failure = new AtomicReference<>();
+  // After a fatal error the metrics stay registered, so that monitoring sees it, until close().
+  private final AtomicBoolean metricsUnregistered = new AtomicBoolean();
+  // Counted down once the release of the resources is done (by close) or handed to stopWorker (by
+  // the event loop after a fatal error), so that close() can wait for it.
+  private final CountDownLatch stopHandedOff = new CountDownLatch(1);
+  private volatile Scheduler.Worker stopWorker;
   private volatile NodeStatus status;
   // Written by the loop at the end of every turn (and by start before the loop runs); read by the
   // metrics' gauges on any thread.
@@ -298,7 +310,7 @@ final class NodeRuntime {
 
           @Override
           public void failed(Throwable cause) {
-            fatal("log store failed", cause);
+            fatal("the log store failed", cause);
           }
         });
     running = true;
@@ -327,6 +339,12 @@ final class NodeRuntime {
 
   void close() {
     if (!stopping.compareAndSet(false, true)) {
+      if (failure.get() != null) {
+        // Stopped by a fatal error: wait until the stores are released (a node restarted on them
+        // must find them free), then unregister the metrics it left for monitoring to see.
+        awaitFatalStop();
+        unregisterMetrics();
+      }
       return;
     }
     running = false;
@@ -336,20 +354,51 @@ final class NodeRuntime {
         LOG.warn("{}: event loop did not stop within 10 s", who);
       }
     }
-    shutdownResources(new NodeStoppedException(id + " was closed", fatalError));
+    shutdownResources(new NodeStoppedException(id + " was closed", fatalError), true);
+    stopHandedOff.countDown();
   }
 
-  private void shutdownResources(NodeStoppedException reason) {
+  private void awaitFatalStop() {
+    // The loop hands the stop off as it ends (a virtual scheduler's awaitStop runs it to its end).
+    Scheduler.Worker loop = loopWorker;
+    if (loop != null && !loop.inWorker() && !loop.awaitStop(10_000)) {
+      LOG.warn("{}: event loop did not stop within 10 s", who);
+    }
+    try {
+      if (!stopHandedOff.await(10, TimeUnit.SECONDS)) {
+        LOG.warn("{}: the stop after the fatal error did not begin within 10 s", who);
+        return;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    Scheduler.Worker w = stopWorker;
+    if (w != null && !w.inWorker() && !w.awaitStop(10_000)) {
+      LOG.warn("{}: the stop after the fatal error did not finish within 10 s", who);
+    }
+  }
+
+  /**
+   * Fails pending work and releases the threads, the transport and the stores.
+   *
+   * @param reason the failure of pending commands (their outcome is unknown)
+   * @param unregister whether to unregister the metrics too (not after a fatal error: see close)
+   */
+  private void shutdownResources(NodeStoppedException reason, boolean unregister) {
     for (PendingCommand p : commands.values()) {
       for (PendingCommand q = p; q != null; q = q.older) {
         completeExceptionally(q.future, reason);
       }
     }
     commands.clear();
+    // Queued tasks never ran: nothing of theirs was proposed.
+    NodeStoppedException notRun =
+        new NodeStoppedException(reason.getMessage(), reason.getCause(), false);
     Runnable r;
     while ((r = queue.poll()) != null) {
       if (r instanceof FailableTask f) {
-        f.fail(reason);
+        f.fail(notRun);
       }
     }
     if (applyWorker != null
@@ -363,8 +412,16 @@ final class NodeRuntime {
     closeQuietly("log store", logStore::close);
     closeQuietly("meta store", metaStore::close);
     closeQuietly("snapshot store", snapshotStore::close);
-    metrics.unregister();
+    if (unregister) {
+      unregisterMetrics();
+    }
     LOG.info("{}: stopped", who);
+  }
+
+  private void unregisterMetrics() {
+    if (metricsUnregistered.compareAndSet(false, true)) {
+      metrics.unregister();
+    }
   }
 
   private void closeQuietly(String what, Runnable close) {
@@ -375,22 +432,108 @@ final class NodeRuntime {
     }
   }
 
-  /** Stops the node after an error it cannot recover from. Callable from any thread. */
+  /**
+   * Stops the node after an error it cannot recover from that concerns no particular entry (a
+   * storage failure, a failed thread, an unsendable message). See {@link #fatal(String, long,
+   * Throwable, String)}.
+   */
   void fatal(String what, Throwable cause) {
-    if (fatalError != null) {
+    fatal(
+        what,
+        0,
+        cause,
+        "Way out: fix what the error names (the disk, its space or permissions, a plug-in) and"
+            + " restart this member on the same data: it recovers what is durable and the other"
+            + " members send it the rest (docs/operations.md, \"A member that failed\")");
+  }
+
+  /**
+   * Stops the node after an error it cannot recover from. Every fatal error takes this one path:
+   * storage, the state machine, the event loop, an unsendable message. At once, the node stops
+   * taking work ({@link #isRunning()} turns false, so new calls fail with a {@link
+   * NodeStoppedException} carrying the cause), its status and role gauge say {@link Role#FAILED}
+   * with the failure, it logs one ERROR line that tells the operator the way out, and its metrics
+   * and listeners hear of it. The event loop then fails pending work with {@link
+   * NodeStoppedException} and releases the threads and stores ({@link #finishLoop()}). Only the
+   * first call counts. Callable from any thread.
+   *
+   * @param what what failed, in words
+   * @param index the log index the failure concerns, or 0
+   * @param cause the error
+   * @param wayOut what the operator should do, for the log line
+   */
+  void fatal(String what, long index, Throwable cause, String wayOut) {
+    NodeStatus.Failure f = new NodeStatus.Failure(what, index, cause);
+    if (!failure.compareAndSet(null, f)) {
+      LOG.debug("{}: after the fatal error, also: {}", who, what, cause);
       return;
     }
+    // The cause before the flag: a caller that finds the node not running finds the cause too.
     fatalError = cause;
-    LOG.error("{}: fatal error, stopping: {}", who, what, cause);
-    for (RaftListener l : listeners) {
-      callback(() -> l.onFatalError(cause));
-    }
     running = false;
+    publishFailure(f);
+    LOG.error("{}: FAILED: {}; this member stopped. {}", who, what, wayOut, cause);
+    try {
+      metrics.nodeFailed(f);
+    } catch (RuntimeException e) {
+      LOG.warn("{}: the metrics failed to record the failure", who, e);
+    }
+    long term = gaugeTerm;
+    for (RaftListener l : listeners) {
+      callback(
+          () -> {
+            l.onRoleChange(Role.FAILED, term);
+            l.onFatalError(cause);
+          });
+    }
     wakeLoop();
+  }
+
+  /**
+   * Publishes the failed view: the status (role FAILED, the indexes reached, no leader, no peers)
+   * and the role gauge. From any thread; the loop publishes it again as it finishes, in case a
+   * refresh of its own raced with this one.
+   */
+  private void publishFailure(NodeStatus.Failure f) {
+    gaugeRole = Role.FAILED;
+    gaugeLeader = null;
+    NodeStatus s = status;
+    if (s != null) {
+      status = failed(s, f);
+    }
+  }
+
+  private NodeStatus failed(NodeStatus s, NodeStatus.Failure f) {
+    return new NodeStatus(
+        s.id(),
+        Role.FAILED,
+        s.term(),
+        null,
+        s.commitIndex(),
+        applier.appliedIndex(),
+        s.lastIndex(),
+        s.snapshotIndex(),
+        s.configuration(),
+        List.of(),
+        f);
   }
 
   boolean isRunning() {
     return running;
+  }
+
+  /**
+   * The failure of a call made when the node is not running: nothing was proposed. After a fatal
+   * error it names the failure and carries its cause.
+   */
+  private NodeStoppedException notRunning() {
+    NodeStatus.Failure f = failure.get();
+    Throwable cause = f == null ? fatalError : f.cause();
+    String why =
+        f == null
+            ? id + " is not running"
+            : id + " is not running: it stopped after a fatal error: " + f.reason();
+    return new NodeStoppedException(why + "; nothing was proposed", cause, false);
   }
 
   // ---------------------------------------------------------------- the event loop
@@ -416,8 +559,10 @@ final class NodeRuntime {
         processReady();
         publishGauges();
       }
+    } catch (StorageException e) {
+      fatal("a store failed on the event loop", e);
     } catch (RuntimeException | Error e) {
-      fatal("event loop failed", e);
+      fatal("the event loop failed", e);
     }
     if (!running) {
       finishLoop();
@@ -446,10 +591,30 @@ final class NodeRuntime {
   }
 
   private void finishLoop() {
+    NodeStatus.Failure f = failure.get();
+    if (f != null) {
+      publishFailure(f);
+    }
     failLoopWork(new NodeStoppedException(id + " stopped", fatalError));
-    if (fatalError != null && stopping.compareAndSet(false, true)) {
-      // Fail-stop: release everything; close() later finds nothing left to do.
-      shutdownResources(new NodeStoppedException(id + " stopped after a fatal error", fatalError));
+    if (f != null && stopping.compareAndSet(false, true)) {
+      // Fail-stop: release everything; close() later finds nothing left to do but unregister the
+      // metrics. Off the loop: a loop that runs on the transport's own I/O thread could not close
+      // that transport from it.
+      NodeStoppedException reason =
+          new NodeStoppedException(id + " stopped after a fatal error: " + f.reason(), f.cause());
+      Scheduler.Turn shutdown =
+          () -> {
+            shutdownResources(reason, false);
+            return -1;
+          };
+      try {
+        stopWorker = scheduler.start("flotilla-" + id + "-stop", shutdown);
+      } catch (RuntimeException | Error e) {
+        LOG.warn("{}: cannot start a thread to stop; stopping on the event loop", who, e);
+        shutdownResources(reason, false);
+      } finally {
+        stopHandedOff.countDown();
+      }
     }
   }
 
@@ -730,8 +895,9 @@ final class NodeRuntime {
     gaugeTerm = core.term();
     gaugeCommitIndex = core.commitIndex();
     gaugeLastIndex = core.lastIndex();
-    gaugeRole = core.role();
-    gaugeLeader = core.leader();
+    boolean failed = failure.get() != null;
+    gaugeRole = failed ? Role.FAILED : core.role();
+    gaugeLeader = failed ? null : core.leader();
   }
 
   private static String describe(Configuration c) {
@@ -761,7 +927,7 @@ final class NodeRuntime {
               p.recentActive()));
     }
     SnapshotMeta s = core.latestSnapshot();
-    status =
+    NodeStatus fresh =
         new NodeStatus(
             id,
             core.role(),
@@ -772,7 +938,10 @@ final class NodeRuntime {
             core.lastIndex(),
             s == null ? 0 : s.index(),
             c,
-            List.copyOf(peers));
+            List.copyOf(peers),
+            null);
+    NodeStatus.Failure f = failure.get();
+    status = f == null ? fresh : failed(fresh, f);
   }
 
   NodeStatus status() {
@@ -796,7 +965,7 @@ final class NodeRuntime {
   CompletableFuture<Result> submit(String clientId, long sequence, ByteBuffer command) {
     CompletableFuture<Result> f = new CompletableFuture<>();
     if (!running) {
-      f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
+      f.completeExceptionally(notRunning());
       return f;
     }
     int size = command.remaining();
@@ -877,7 +1046,7 @@ final class NodeRuntime {
       return false;
     } else if (!running && queue.remove(task)) {
       // The loop stopped between the caller's check and the post: nobody would run it.
-      task.fail(new NodeStoppedException(id + " is not running", fatalError));
+      task.fail(notRunning());
     }
     return true;
   }
@@ -1118,7 +1287,7 @@ final class NodeRuntime {
   CompletableFuture<Result> read(ByteBuffer query, ReadConsistency consistency) {
     CompletableFuture<Result> f = new CompletableFuture<>();
     if (!running) {
-      f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
+      f.completeExceptionally(notRunning());
       return f;
     }
     CompletableFuture<Result> caller = reserve(query.remaining(), f);
@@ -1287,7 +1456,7 @@ final class NodeRuntime {
   CompletableFuture<Long> takeSnapshot() {
     CompletableFuture<Long> f = new CompletableFuture<>();
     if (!running) {
-      f.completeExceptionally(new NodeStoppedException(id + " is not running", fatalError));
+      f.completeExceptionally(notRunning());
       return f;
     }
     CompletableFuture<Long> caller = reserve(0, f);
@@ -1342,14 +1511,17 @@ final class NodeRuntime {
   }
 
   private void failLoopWork(NodeStoppedException reason) {
+    // Deferred tasks proposed nothing yet, and reads change nothing: their outcome is known.
+    NodeStoppedException definite =
+        new NodeStoppedException(reason.getMessage(), reason.getCause(), false);
     for (Runnable r : deferred) {
       if (r instanceof FailableTask f) {
-        f.fail(reason);
+        f.fail(definite);
       }
     }
     deferred.clear();
     for (PendingRead r : reads.values()) {
-      completeExceptionally(r.future(), reason);
+      completeExceptionally(r.future(), definite);
     }
     reads.clear();
     for (Forwarded fw : forwarded.values()) {

@@ -5,8 +5,11 @@ import java.util.List;
 /**
  * A point-in-time view of a node, for monitoring.
  *
+ * <p>A node stopped by a fatal error reports {@link Role#FAILED} with the {@link #failure()} that
+ * stopped it, the indexes it had reached, no leader and no peers, until it is closed.
+ *
  * @param id the node's id
- * @param role its role
+ * @param role its role; {@link Role#FAILED} after a fatal error
  * @param term its current term
  * @param leader the leader it knows of, or null
  * @param commitIndex its commit index
@@ -15,6 +18,7 @@ import java.util.List;
  * @param snapshotIndex the index of its newest snapshot, 0 if none
  * @param configuration the configuration in force
  * @param peers on a leader, the replication progress of every other member; empty otherwise
+ * @param failure why the node stopped, if its role is {@link Role#FAILED}; null otherwise
  */
 public record NodeStatus(
     String id,
@@ -26,7 +30,21 @@ public record NodeStatus(
     long lastIndex,
     long snapshotIndex,
     Configuration configuration,
-    List<PeerStatus> peers) {
+    List<PeerStatus> peers,
+    Failure failure) {
+
+  /**
+   * Why a node stopped: the fatal error that put it in the {@link Role#FAILED} role. The node
+   * applies nothing more; restarting it on the same stores (after fixing the cause) resumes from
+   * what is durable, re-applying the entry at {@link #index()} if it was the one that failed.
+   *
+   * @param reason what failed, in words, for example "the state machine threw applying entry 42
+   *     (term 3)"
+   * @param index the log index the failure concerns (the entry whose {@code StateMachine.apply}
+   *     threw), or 0 if it concerns no entry (a storage failure)
+   * @param cause the error
+   */
+  public record Failure(String reason, long index, Throwable cause) {}
 
   /**
    * A leader's view of one other member.

@@ -30,8 +30,11 @@ public interface RaftListener {
   default void onMembershipChange(Configuration configuration) {}
 
   /**
-   * The node stopped because of an error it cannot recover from (a storage failure, or the state
-   * machine threw).
+   * The node stopped because of an error it cannot recover from (a storage failure, the state
+   * machine threw, a message the transport can never send). By the time this is called, {@link
+   * RaftNode#status()} reports {@link Role#FAILED} with the {@link NodeStatus#failure()} (which
+   * names the log index, for a state machine that threw), and {@link #onRoleChange} was called with
+   * {@link Role#FAILED}. Called once.
    *
    * @param cause the error
    */

@@ -43,10 +43,21 @@ public interface RaftMetrics {
   default void register(Gauges gauges) {}
 
   /**
-   * Called once when the node stops (on the thread that closes it, or on the event loop after a
-   * fatal error). A JMX implementation unregisters its MBeans here.
+   * Called once when the node is closed, on the thread that closes it. A JMX implementation
+   * unregisters its MBeans here. A node stopped by a fatal error keeps its metrics registered until
+   * it is closed, so that monitoring sees the failure ({@link #nodeFailed}, the {@link Role#FAILED}
+   * role).
    */
   default void unregister() {}
+
+  /**
+   * The node stopped after a fatal error: it is {@link Role#FAILED} until restarted. Called once,
+   * on the thread that met the error (the event loop, the apply thread, the log store's sync thread
+   * or a transport thread).
+   *
+   * @param failure what failed, at which index, and the error ({@link NodeStatus#failure()})
+   */
+  default void nodeFailed(NodeStatus.Failure failure) {}
 
   /**
    * The leader accepted a command into its log. Event loop.

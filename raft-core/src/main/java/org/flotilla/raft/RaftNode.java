@@ -176,7 +176,9 @@ public final class RaftNode implements AutoCloseable {
   /**
    * Closes the node gracefully: stops accepting work, fails pending futures with {@link
    * NodeStoppedException}, makes appended entries durable, and closes the transport and stores.
-   * Idempotent.
+   * Idempotent. A node stopped by a fatal error has released its transport and stores itself:
+   * closing it waits until that is done (so that a node restarted on the same stores finds them
+   * free) and unregisters its metrics, which it kept so that monitoring sees the failure.
    */
   @Override
   public void close() {
@@ -184,7 +186,8 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * Tells whether the node is running (started, not closed, no fatal error).
+   * Tells whether the node is running (started, not closed, no fatal error). After a fatal error
+   * {@link #status()} tells why it stopped.
    *
    * @return true while running
    */
@@ -357,7 +360,8 @@ public final class RaftNode implements AutoCloseable {
 
   /**
    * Returns a recent view of the node (refreshed on every role or membership change and every ten
-   * ticks).
+   * ticks). After a fatal error it reports {@link Role#FAILED} at once, with the {@link
+   * NodeStatus#failure()} that stopped the node, until the node is closed.
    *
    * @return the status, or null before {@link #start()}
    */

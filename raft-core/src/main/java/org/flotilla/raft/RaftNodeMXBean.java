@@ -26,9 +26,25 @@ public interface RaftNodeMXBean {
   /**
    * Returns the node's role.
    *
-   * @return FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER or LEARNER; empty before start
+   * @return FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER, LEARNER, or FAILED after a fatal error;
+   *     empty before start
    */
   String getRole();
+
+  /**
+   * Tells whether the node stopped after a fatal error ({@link NodeStatus#failure()}).
+   *
+   * @return true once it failed, until it is closed
+   */
+  boolean isFailed();
+
+  /**
+   * Returns the fatal error that stopped the node: what failed (with the log index, for a state
+   * machine that threw) and the exception.
+   *
+   * @return the description, empty unless {@link #isFailed()}
+   */
+  String getFailure();
 
   /**
    * Returns the leader this node knows of.

@@ -11,5 +11,11 @@ public enum Role {
   /** Leads the group in its term. */
   LEADER,
   /** A non-voting member that receives the log (or a member no longer in the configuration). */
-  LEARNER
+  LEARNER,
+  /**
+   * Stopped after a fatal error (a storage failure, a state machine that threw, an unsendable
+   * message): it takes part in nothing until it is restarted, and {@link NodeStatus#failure()} says
+   * why. Set by the runtime, never by the protocol.
+   */
+  FAILED
 }

@@ -27,9 +27,13 @@ import java.nio.ByteBuffer;
  *       after it is applied again). Client retries are deduplicated by the node when the client
  *       uses a session ({@link RaftNode#submit(String, long, ByteBuffer)}), so {@code apply} does
  *       not see them.
- *   <li><b>Failures.</b> If {@code apply} throws, the node stops applying (it never skips an
- *       entry), reports a fatal error to its listeners, fails pending work and stops. A state
- *       machine that cannot apply a command must encode that outcome in its result instead.
+ *   <li><b>Failures.</b> If {@code apply} throws, the node stops applying (it never skips an entry)
+ *       and stops: its status reports {@link Role#FAILED} with the entry's index and the exception
+ *       ({@link NodeStatus#failure()}), its listeners and metrics hear of it, and pending and new
+ *       work fail with {@link NodeStoppedException}. The way out is to fix the state machine and
+ *       restart the member on the same stores: it applies the same entry again, with the fixed
+ *       code, and catches up. A state machine that cannot apply a command must encode that outcome
+ *       in its result instead of throwing.
  *   <li><b>Buffers.</b> The command buffer is read-only and valid only during the call; copy what
  *       you keep. Returned buffers are handed to the caller's future as they are.
  * </ul>
