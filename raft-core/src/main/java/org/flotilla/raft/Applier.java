@@ -82,7 +82,6 @@ final class Applier {
       SnapshotStore snapshots,
       Executor snapshotExecutor,
       RaftOptions options,
-      Configuration bootstrap,
       int capacity) {
     this.node = node;
     this.stateMachine = stateMachine;
@@ -92,8 +91,15 @@ final class Applier {
     this.snapshotThreshold = options.snapshotThresholdEntries();
     this.snapshotThresholdBytes = options.snapshotThresholdBytes();
     this.sessions = new Sessions(options.sessionTimeout().toMillis(), options.maxSessions());
-    this.appliedConfig = bootstrap;
     this.tasks = new ArrayBlockingQueue<>(capacity);
+  }
+
+  /**
+   * Sets the configuration in force before the first applied configuration entry or snapshot: the
+   * member's initial configuration. Called once, before the apply worker starts.
+   */
+  void startFrom(Configuration initial) {
+    this.appliedConfig = initial;
   }
 
   long appliedIndex() {

@@ -73,7 +73,7 @@ final class NodeRuntime {
   private final MetaStore metaStore;
   private final SnapshotStore snapshotStore;
   private final Executor callbacks;
-  private final Configuration bootstrap;
+  private final Bootstrap bootstrap;
   private final List<RaftListener> listeners = new CopyOnWriteArrayList<>();
   private final long tickNanos;
 
@@ -182,21 +182,14 @@ final class NodeRuntime {
     this.metaStore = b.metaStore;
     this.snapshotStore = b.snapshotStore;
     this.callbacks = b.callbackExecutor;
-    this.bootstrap = Configuration.of(b.members, b.learners);
+    this.bootstrap = Bootstrap.of(b.members, b.learners, b.join);
     this.tickNanos = options.tickInterval().toNanos();
     this.scheduler = LogContext.wrap(b.scheduler, b.groupId, b.id);
     this.queue = new ArrayBlockingQueue<>(options.inboundQueueCapacity());
     int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
     this.snapshotExecutor = new TaskWorker(scheduler, "flotilla-" + id + "-snapshot", 4);
     this.applier =
-        new Applier(
-            this,
-            b.stateMachine,
-            snapshotStore,
-            snapshotExecutor,
-            options,
-            bootstrap,
-            applyCapacity);
+        new Applier(this, b.stateMachine, snapshotStore, snapshotExecutor, options, applyCapacity);
     if (b.listener != null) {
       listeners.add(b.listener);
     }
@@ -250,6 +243,11 @@ final class NodeRuntime {
       logStore.reset(snapshotMeta.index(), snapshotMeta.term());
     }
     HardState hs = metaStore.load();
+    // Settled and stored before the member takes part, so that no later start runs with another.
+    Configuration initial =
+        bootstrap.resolve(
+            who, metaStore, hs.term() > 0 || logStore.lastIndex() > 0 || snapshotMeta != null);
+    applier.startFrom(initial);
     CoreOptions coreOptions =
         new CoreOptions(
             options.electionTicks(),
@@ -262,8 +260,7 @@ final class NodeRuntime {
             options.maxApplyBatchBytes(),
             Math.max(options.maxPendingProposals(), 1));
     core =
-        new RaftCore(
-            id, coreOptions, bootstrap, logStore, hs, snapshotMeta, new SplittableRandom());
+        new RaftCore(id, coreOptions, initial, logStore, hs, snapshotMeta, new SplittableRandom());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     awaitingRepair = core.awaitingRepair();
     if (awaitingRepair) {
@@ -901,6 +898,9 @@ final class NodeRuntime {
   }
 
   private static String describe(Configuration c) {
+    if (c.isEmpty()) {
+      return "none yet: waiting for a leader to add this member";
+    }
     StringBuilder sb = new StringBuilder("voters ");
     sb.append(c.voters().stream().map(Member::id).toList());
     if (c.isJoint()) {

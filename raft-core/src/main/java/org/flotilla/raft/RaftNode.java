@@ -22,7 +22,7 @@ import org.flotilla.raft.spi.Transport;
  * <pre>{@code
  * RaftNode node = RaftNode.builder()
  *     .id("n1")
- *     .members(List.of(Member.of("n1", "10.0.0.1:7000"), Member.of("n2", "10.0.0.2:7000"),
+ *     .bootstrap(List.of(Member.of("n1", "10.0.0.1:7000"), Member.of("n2", "10.0.0.2:7000"),
  *         Member.of("n3", "10.0.0.3:7000")))
  *     .stateMachine(myStateMachine)
  *     .transport(transport).logStore(log).metaStore(meta).snapshotStore(snapshots)
@@ -68,12 +68,14 @@ public final class RaftNode implements AutoCloseable {
    * Seeds the empty storage of one member of a <em>new</em> group with the state of a backup
    * snapshot, so that the group starts where the backup left off (docs/operations.md, "Restoring a
    * group from a backup"). Run it with the same backup and the same voters for every member of the
-   * new group before any of them starts, then start each with {@code members(voters)}.
+   * new group before any of them starts, then start each with {@code bootstrap(voters)}.
    *
    * <p>The seeded snapshot keeps the backup's index, term and bytes (the state machine's state and
    * the client sessions, so that retries of requests acknowledged before the backup stay
    * exactly-once) and takes {@code voters} as the group's configuration: the backup's own members
-   * are ignored, so the new group may have other ids and addresses. The member's term is set to the
+   * are ignored, so the new group may have other ids and addresses. {@code voters} is also stored
+   * as the member's initial configuration ({@link MetaStore#saveInitialConfiguration}), so that its
+   * start with {@code bootstrap(voters)} (or with no list) agrees. The member's term is set to the
    * backup's, since the log continues after an entry of that term.
    *
    * <p>It refuses storage that holds anything of its own (log entries, a snapshot, a vote, or a
@@ -87,7 +89,8 @@ public final class RaftNode implements AutoCloseable {
    * @param meta the member's term and vote, which must be unset
    * @param snapshots the member's snapshot store, which must be empty
    * @return what the seeded snapshot covers
-   * @throws IllegalStateException if the storage is not empty
+   * @throws IllegalStateException if the storage is not empty, or stores another initial
+   *     configuration
    * @throws IllegalArgumentException if {@code voters} is empty or lists an id twice
    * @throws IOException if the backup cannot be read or does not match its checksum, or the
    *     snapshot cannot be written
@@ -125,6 +128,7 @@ public final class RaftNode implements AutoCloseable {
               + snapshots.latest().get().meta().index()
               + "): a backup seeds only a member that has never run");
     }
+    Bootstrap.seed(meta, configuration);
     meta.save(new HardState(source.term(), ""));
     SnapshotMeta seeded = new SnapshotMeta(source.index(), source.term(), configuration);
     try (SnapshotStore.Sink sink = snapshots.create(seeded);
@@ -161,6 +165,12 @@ public final class RaftNode implements AutoCloseable {
    * Starts the node: restores the newest snapshot, recovers the log, starts the transport and the
    * node's threads. A new group elects a leader among the initial members within a few election
    * timeouts.
+   *
+   * <p>First, before it sends or answers anything, the node settles the configuration it starts
+   * from (see {@link Builder#bootstrap}): on its first start it stores the one it is given (or,
+   * after {@link Builder#join()}, that it has none of its own); on later starts it uses the stored
+   * one and refuses a builder list that differs from it with an {@link IllegalStateException}
+   * naming both lists.
    *
    * @throws UncheckedIOException if the stores or the transport cannot start
    * @throws IllegalStateException if called twice
@@ -319,6 +329,9 @@ public final class RaftNode implements AutoCloseable {
           List<Member> learners = new ArrayList<>(c.learners());
           voters.removeIf(m -> m.id().equals(memberId));
           learners.removeIf(m -> m.id().equals(memberId));
+          if (voters.isEmpty()) {
+            throw new IllegalArgumentException(memberId + " is the last voter");
+          }
           return new Configuration(voters, List.of(), learners, c.promotable());
         });
   }
@@ -397,8 +410,9 @@ public final class RaftNode implements AutoCloseable {
         java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     String id;
-    List<Member> members = List.of();
+    List<Member> members; // the initial voters; null when not given
     List<Member> learners = List.of();
+    boolean join;
     StateMachine stateMachine;
     Transport transport;
     LogStore logStore;
@@ -464,21 +478,57 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Sets the initial voters of a new group (required; this member usually among them). Used only
-     * when the node's storage holds no configuration yet; afterwards membership changes go through
-     * {@link #addMember} and friends. A member that joins an existing group starts with the group's
-     * current voters here and not itself: it stays a learner until the leader adds it.
+     * Starts a new group: sets its initial voters, the same list on every initial member, this one
+     * included. On its first start the node stores them (with the {@linkplain #learners learners})
+     * in its metadata before it takes part; on later starts it uses what it stored, and {@link
+     * RaftNode#start()} refuses a list that differs from it, naming both. The initial configuration
+     * is used until the log or a snapshot holds one (the group's first membership change, through
+     * {@link RaftNode#addMember} and friends on the leader).
      *
-     * @param value the voters
+     * <p>Exactly one of {@code bootstrap} and {@link #join()} on a member's first start; on later
+     * starts either the same list, {@code join()} or neither (the stored configuration is used). A
+     * list without this member makes it wait, as a learner would, until a leader adds it (the way
+     * members joined before {@link #join()} existed): that list is stored like any other.
+     *
+     * @param voters the initial voters, at least one
      * @return this builder
      */
-    public Builder members(List<Member> value) {
-      this.members = List.copyOf(value);
+    public Builder bootstrap(List<Member> voters) {
+      this.members = List.copyOf(voters);
       return this;
     }
 
     /**
-     * Sets the initial learners of a new group (default none).
+     * The same as {@link #bootstrap(List)}, under its older name.
+     *
+     * @param value the initial voters
+     * @return this builder
+     */
+    public Builder members(List<Member> value) {
+      return bootstrap(value);
+    }
+
+    /**
+     * Makes this a member to be added to a running group: it starts with no configuration of its
+     * own, never campaigns, and waits for the leader that adds it ({@link RaftNode#addMember} or
+     * {@link RaftNode#addLearner}, called on the leader) to send it the group's log or a snapshot,
+     * and with them the configuration. On its first start it stores that it joined, so that it can
+     * never be restarted as a group of its own; on later starts it uses what it stored. Excludes
+     * {@link #bootstrap(List)} and {@link #learners(List)}.
+     *
+     * <p>The transport must accept the leader, which this member does not know yet: for {@code
+     * NettyTransport}, set {@code acceptNonMembers(true)}.
+     *
+     * @return this builder
+     */
+    public Builder join() {
+      this.join = true;
+      return this;
+    }
+
+    /**
+     * Sets the initial learners of a new group (default none), stored with the {@linkplain
+     * #bootstrap(List) initial voters}.
      *
      * @param value the learners
      * @return this builder
@@ -601,10 +651,18 @@ public final class RaftNode implements AutoCloseable {
         throw new IllegalArgumentException(
             "groupId must be 1 to 64 letters, digits, '.', '_' or '-': " + groupId);
       }
-      if (members.isEmpty()) {
-        throw new IllegalArgumentException("members is required: the initial voters");
+      if (join && (members != null || !learners.isEmpty())) {
+        throw new IllegalArgumentException(
+            "join() excludes bootstrap(...) and learners(...): a member either starts a new group"
+                + " or is added to a running one");
       }
-      Configuration.of(members, learners); // validates ids and roles
+      if (members == null && !learners.isEmpty()) {
+        throw new IllegalArgumentException(
+            "learners(...) needs bootstrap(...): the initial voters of the new group");
+      }
+      if (members != null) {
+        Configuration.of(members, learners); // validates ids and roles
+      }
       return new RaftNode(this);
     }
 

@@ -21,6 +21,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.flotilla.raft.memory.MemoryLogStore;
 import org.flotilla.raft.memory.MemoryMetaStore;
 import org.flotilla.raft.memory.MemorySnapshotStore;
@@ -216,14 +217,27 @@ public final class TestCluster implements AutoCloseable {
    * @return the node
    */
   public RaftNode startNode(String id, List<Member> voters) {
+    return startNode(id, b -> b.members(voters));
+  }
+
+  /**
+   * Starts (or restarts) a member, which {@code membership} tells how to start: for example {@code
+   * b -> b.bootstrap(voters)}, {@code RaftNode.Builder::join}, or {@code b -> b} to use what it
+   * stored. A node whose start fails is closed (its stores stay, as a disk would) and the failure
+   * rethrown.
+   *
+   * @param id the member
+   * @param membership sets the member's initial configuration on its builder
+   * @return the node
+   */
+  public RaftNode startNode(String id, UnaryOperator<RaftNode.Builder> membership) {
     Stores s = stores.computeIfAbsent(id, storesFactory);
     KvStateMachine sm = new KvStateMachine(concurrentQueries);
     machines.put(id, sm);
     Transport transport = transports.create(id);
     RaftNode node =
-        RaftNode.builder()
-            .id(id)
-            .members(voters)
+        membership
+            .apply(RaftNode.builder().id(id))
             .stateMachine(sm)
             .transport(transport)
             .scheduler(schedulers.apply(transport))
@@ -235,7 +249,12 @@ public final class TestCluster implements AutoCloseable {
             .groupId(groupId)
             .metrics(metrics.apply(id))
             .build();
-    node.start();
+    try {
+      node.start();
+    } catch (RuntimeException e) {
+      node.close();
+      throw e;
+    }
     nodes.put(id, node);
     return node;
   }

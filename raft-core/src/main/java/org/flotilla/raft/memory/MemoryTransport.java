@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Like a network transport it only talks to members: a message to an id that is not in the last
  * {@link #updateMembers} is dropped, and so is a message from a sender that is not a member of the
- * receiver's configuration. Delivery is asynchronous on the network's executor (see {@link
- * MemoryNetwork}), in order per direction; {@link #flush()} does nothing.
+ * receiver's configuration, unless {@link #acceptNonMembers(boolean)} is set. Delivery is
+ * asynchronous on the network's executor (see {@link MemoryNetwork}), in order per direction;
+ * {@link #flush()} does nothing.
  *
  * <p>Threading: {@link #start}, {@link #updateMembers}, {@link #send} and {@link #close} may be
  * called from any thread (the node calls them from its event loop); the inbox is called on the
@@ -39,6 +40,10 @@ public final class MemoryTransport implements Transport {
   private volatile Inbox inbox;
   // Replaced (never mutated) by updateMembers.
   private volatile Set<String> members = Set.of();
+  private volatile boolean acceptNonMembers;
+  // Senders outside the configuration whose messages were accepted (acceptNonMembers), so that
+  // this transport can answer them; thread-safe.
+  private final Set<String> learned = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
   // Per-peer counters, created on first use and never removed; thread-safe.
   private final ConcurrentHashMap<String, Counters> counters = new ConcurrentHashMap<>();
@@ -80,6 +85,20 @@ public final class MemoryTransport implements Transport {
     network.join(localId, this);
   }
 
+  /**
+   * Sets whether messages from senders outside the configuration are accepted, and answered
+   * (default false), as {@code NettyTransport.Builder.acceptNonMembers} does. A member started with
+   * {@code RaftNode.Builder.join()} needs it: it knows no member until the leader that adds it has
+   * sent it the group's configuration.
+   *
+   * @param accept whether to accept them
+   * @return this transport
+   */
+  public MemoryTransport acceptNonMembers(boolean accept) {
+    this.acceptNonMembers = accept;
+    return this;
+  }
+
   @Override
   public void updateMembers(Collection<Member> newMembers) {
     members = newMembers.stream().map(Member::id).collect(Collectors.toUnmodifiableSet());
@@ -87,7 +106,10 @@ public final class MemoryTransport implements Transport {
 
   @Override
   public void send(RaftMessage message) {
-    if (closed || localId == null || message == null || !members.contains(message.to())) {
+    if (closed
+        || localId == null
+        || message == null
+        || !(members.contains(message.to()) || learned.contains(message.to()))) {
       network.countDropped();
       if (message != null && members.contains(message.to())) {
         counters(message.to()).dropped.increment();
@@ -102,8 +124,14 @@ public final class MemoryTransport implements Transport {
 
   /** Called by the network on its delivery thread; returns false if the message was refused. */
   boolean accept(RaftMessage message) {
-    if (closed || !members.contains(message.from()) || !message.to().equals(localId)) {
+    if (closed || !message.to().equals(localId)) {
       return false;
+    }
+    if (!members.contains(message.from())) {
+      if (!acceptNonMembers) {
+        return false;
+      }
+      learned.add(message.from());
     }
     Counters c = counters(message.from());
     c.received.increment();

@@ -27,7 +27,7 @@ public final class CounterService implements AutoCloseable {
    * Opens the stores in {@code dir} and starts this member.
    *
    * @param self this member; it listens on its address, {@code host:port}
-   * @param voters a new group's voters (self included), or a running group's (self not included)
+   * @param voters a new group's voters (self included), or none to join a running group
    * @param dir the member's own directory
    * @param options the Raft options
    * @throws IOException if a store cannot be opened
@@ -35,15 +35,15 @@ public final class CounterService implements AutoCloseable {
   public CounterService(Member self, List<Member> voters, Path dir, RaftOptions options)
       throws IOException {
     String[] hostPort = self.address().split(":", 2);
+    RaftNode.Builder b = RaftNode.builder().id(self.id());
     node =
-        RaftNode.builder()
-            .id(self.id())
-            .members(voters)
+        (voters.isEmpty() ? b.join() : b.bootstrap(voters)) // stored at the first start
             .stateMachine(new Counter())
             .transport(
                 NettyTransport.builder()
                     .clusterId("counter")
                     .bindAddress(hostPort[0], Integer.parseInt(hostPort[1]))
+                    .acceptNonMembers(true) // a joining member knows no leader yet
                     .build())
             .logStore(FileLogStore.open(dir.resolve("log"), FileLogStore.Options.defaults()))
             .metaStore(FileMetaStore.open(dir.resolve("meta")))

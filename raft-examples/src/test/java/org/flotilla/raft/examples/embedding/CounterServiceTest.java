@@ -223,9 +223,9 @@ class CounterServiceTest {
     awaitEveryConsistency(restarted, 20);
     assertThat(restarted.node().status().snapshotIndex()).isEqualTo(snapshots.get(leader));
 
-    // Join a fourth member: it starts with the current voters, not itself, and the leader adds it.
+    // Join a fourth member: it starts with no voters (join()), and the leader adds it.
     String current = awaitLeader();
-    start("n4", voters, OPTIONS);
+    start("n4", List.of(), OPTIONS);
     Result added =
         running.get(current).node().addMember(members.get("n4")).get(SECONDS, TimeUnit.SECONDS);
     assertThat(added.index()).isPositive();

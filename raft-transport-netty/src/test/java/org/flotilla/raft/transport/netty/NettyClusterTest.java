@@ -101,6 +101,35 @@ class NettyClusterTest extends RaftClusterScenarios {
   }
 
   /**
+   * A member started with {@code join()} knows no member and connects to none: it accepts the
+   * leader that adds it (acceptNonMembers), answers it at the address the leader announced in its
+   * handshake, and catches up from it; the new configuration then names everyone.
+   */
+  @Test
+  void aJoiningMemberHearsFromTheLeaderThatAddsItAndCatchesUp() {
+    try (TestCluster c = cluster(TestCluster.fastOptions().build(), true).start("n1", "n2", "n3")) {
+      join(c.awaitLeader(ELECTION).submit(TestCluster.put("before", "1")));
+      c.startNode("n4", RaftNode.Builder::join);
+      assertThat(c.node("n4").status().configuration().isEmpty()).isTrue();
+      join(c.awaitLeader(ELECTION).addMember(c.member("n4")));
+      TestCluster.await(
+          "n4 catches up and is promoted",
+          Duration.ofSeconds(20),
+          () -> {
+            NodeStatus s = c.node("n4").status();
+            return "1".equals(c.machine("n4").value("before"))
+                && s.configuration().isVoter("n4")
+                && !s.configuration().isJoint();
+          });
+      join(c.awaitLeader(ELECTION).submit(TestCluster.put("after", "2")));
+      TestCluster.await(
+          "n4 applies a later write",
+          Duration.ofSeconds(10),
+          () -> "2".equals(c.machine("n4").value("after")));
+    }
+  }
+
+  /**
    * Returns a builder for a cluster member's transport on a loopback port, with quick reconnects.
    */
   static NettyTransport.Builder transport(int port) {
