@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Starts, inspects or stops a local 3-node Flotilla key-value cluster on 127.0.0.1.
 #   local-cluster.sh start [FLAG...]
-#                             build the jar if missing, start n1..n3, wait for a leader; FLAGs go
-#                             to every node started, e.g. --segment-size 65536 --snapshot-threshold
-#                             100 for snapshot catch-up (flotilla-kv --help lists them)
+#                             build the jar if missing, start n1..n3 (and any member added with
+#                             join that is not running), wait for a leader; FLAGs go to every node
+#                             started, e.g. --segment-size 65536 --snapshot-threshold 100 for
+#                             snapshot catch-up (flotilla-kv --help lists them)
+#   local-cluster.sh join ID  start one more member, ID n4..n9, with --join and ask the leader to
+#                             add it (it catches up, then becomes a voter)
 #   local-cluster.sh status   show each node's /status
 #   local-cluster.sh stop     stop the nodes (SIGTERM, then SIGKILL after 10 s)
 # Data and logs live under $FLOTILLA_CLUSTER_DIR (default: <repo>/raft-examples/target/local-cluster).
-# Raft listens on 127.0.0.1:7001-7003, HTTP on 127.0.0.1:8001-8003.
+# Raft listens on 127.0.0.1:7001-7003, HTTP on 127.0.0.1:8001-8003 (n4 on 7004 and 8004, ...).
+# Every member stores its starting configuration at its first start and refuses another later: n1..n3
+# are always started with the same --members, and a joined member always with --join.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +24,28 @@ members="n1=127.0.0.1:7001@127.0.0.1:8001,n2=127.0.0.1:7002@127.0.0.1:8002,n3=12
 flags=() # the flags after "start", passed to every node it starts
 
 http_port() { echo $((8000 + ${1#n})); }
+raft_port() { echo $((7000 + ${1#n})); }
+
+# n1..n3, then the members added with join (those with a data directory).
+all_ids() {
+  echo "${ids[@]}"
+  for d in "$dir"/n[4-9]; do
+    [[ -d "$d" ]] && basename "$d"
+  done
+  return 0
+}
+
+launch() {
+  local id="$1" extra=()
+  if [[ ! " ${ids[*]} " =~ " $id " ]]; then
+    # Added to the running group: no configuration of its own; --members only names the others.
+    extra=(--join --raft-address "127.0.0.1:$(raft_port "$id")" --http-address "127.0.0.1:$(http_port "$id")")
+  fi
+  nohup java -Xmx256m -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
+    ${extra[@]+"${extra[@]}"} ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
+  echo $! >"$dir/$id.pid"
+  echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"
+}
 
 alive() {
   local pidfile="$dir/$1.pid"
@@ -39,15 +66,12 @@ start() {
     (cd "$repo" && mvn -q -DskipTests -pl raft-examples -am package)
   fi
   mkdir -p "$dir"
-  for id in "${ids[@]}"; do
+  for id in $(all_ids); do
     if alive "$id"; then
       echo "$id is already running (pid $(cat "$dir/$id.pid"))"
       continue
     fi
-    nohup java -Xmx256m -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
-      ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
-    echo $! >"$dir/$id.pid"
-    echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"
+    launch "$id"
   done
   echo -n "waiting for a leader "
   local leader=""
@@ -83,8 +107,29 @@ Stop it with: $0 stop
 TRY
 }
 
+join() {
+  local id="${1:-}" leader=""
+  [[ "$id" =~ ^n[4-9]$ ]] || { echo "usage: $0 join ID (n4..n9)" >&2; exit 2; }
+  if alive "$id"; then
+    echo "$id is already running (pid $(cat "$dir/$id.pid"))"
+    return
+  fi
+  for m in "${ids[@]}"; do
+    leader="$(leader_of "$m")"
+    [[ -n "$leader" ]] && break
+  done
+  [[ -n "$leader" ]] || { echo "no leader: start the cluster first ($0 start)" >&2; exit 1; }
+  launch "$id"
+  # Any member forwards the change to the leader; it answers once the learner is committed.
+  curl -s --max-time 30 -X POST \
+    -d "{\"id\":\"$id\",\"raftAddress\":\"127.0.0.1:$(raft_port "$id")\",\"httpAddress\":\"127.0.0.1:$(http_port "$id")\"}" \
+    "http://127.0.0.1:$(http_port "$leader")/members"
+  echo
+  echo "$id joins as a learner and becomes a voter once it has caught up: $0 status"
+}
+
 status() {
-  for id in "${ids[@]}"; do
+  for id in $(all_ids); do
     if alive "$id"; then
       echo "$id (pid $(cat "$dir/$id.pid")): $(curl -s --max-time 2 "http://127.0.0.1:$(http_port "$id")/status" || echo 'no answer')"
     else
@@ -94,12 +139,12 @@ status() {
 }
 
 stop() {
-  for id in "${ids[@]}"; do
+  for id in $(all_ids); do
     if alive "$id"; then
       kill "$(cat "$dir/$id.pid")"
     fi
   done
-  for id in "${ids[@]}"; do
+  for id in $(all_ids); do
     for _ in $(seq 1 100); do
       alive "$id" || break
       sleep 0.1
@@ -115,7 +160,8 @@ stop() {
 
 case "${1:-}" in
   start) shift; flags=("$@"); start ;;
+  join) join "${2:-}" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start [FLAG...]|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [FLAG...]|join ID|stop|status" >&2; exit 2 ;;
 esac

@@ -143,12 +143,20 @@ public final class KvServer implements AutoCloseable {
     NettyTransport raftTransport = transport.build();
     KvStateMachine machine = new KvStateMachine(c.httpAddresses());
     JmxRaftMetrics metrics = new JmxRaftMetrics();
+    RaftNode.Builder builder = RaftNode.builder();
+    if (c.join()) {
+      // Added by the leader later: no configuration of its own (--members only names the others'
+      // HTTP addresses), and the transport accepts the leader it does not know yet.
+      builder.join();
+    } else {
+      // Stored at the first start; a later start with another --members list is refused.
+      builder.bootstrap(c.members());
+    }
     RaftNode node =
-        RaftNode.builder()
+        builder
             .id(c.id())
             .groupId(GROUP_ID)
             .metrics(metrics)
-            .members(c.members())
             .stateMachine(machine)
             .transport(raftTransport)
             .scheduler(raftTransport.scheduler())

@@ -17,7 +17,8 @@ import org.flotilla.raft.Member;
  * @param raftAddress the Raft address other members connect to (as in the member list)
  * @param raftBind the address the Raft transport listens on (default: {@code raftAddress})
  * @param httpAddress the address the HTTP API listens on
- * @param members the initial voters, this node included unless it joins
+ * @param members the initial voters, this node included; with {@code join}, the current voters (for
+ *     their HTTP addresses only)
  * @param httpAddresses member id to HTTP address, for forwarding
  * @param join whether this node starts as a new, not yet added member
  * @param clusterId the cluster id the transport's handshakes carry
@@ -68,13 +69,17 @@ record ServerConfig(
         --id ID                     this member's id (letters, digits, '.', '_', '-')
         --data-dir DIR              directory for the log, term/vote and snapshots
         --members LIST              the initial voters, comma separated,
-                                    each ID=RAFTHOST:PORT@HTTPHOST:PORT (this node included)
+                                    each ID=RAFTHOST:PORT@HTTPHOST:PORT (this node included);
+                                    stored at the first start, and a restart with another
+                                    list is refused
       Options:
         --raft-address HOST:PORT    this node's Raft address (default: from --members)
         --raft-bind HOST:PORT       where the Raft transport listens (default: --raft-address)
         --http-address HOST:PORT    where the HTTP API listens (default: from --members)
         --join                      start as a new member that the cluster adds later
-                                    (POST /members); --members lists the current voters
+                                    (POST /members), with no configuration of its own;
+                                    --members lists the current voters, for their HTTP
+                                    addresses. Keep --join on every restart of this member
         --cluster-id ID             cluster id checked in every handshake (default flotilla-kv)
         --election-timeout-ms N     base election timeout (default 1000)
         --heartbeat-ms N            heartbeat interval (default 100)
