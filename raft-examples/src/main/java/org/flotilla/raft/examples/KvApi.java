@@ -38,7 +38,11 @@ import org.slf4j.LoggerFactory;
  * leader, the request is forwarded once to the leader's HTTP address.
  *
  * <p>Status codes tell definite from unknown outcomes: 503 (with {@code Retry-After}) means nothing
- * was proposed, 504 means the request timed out after it was proposed and may still take effect.
+ * was proposed, 504 means the request timed out after it was proposed and may still take effect. A
+ * node stopped by a fatal error answers every request at once: 503 with {@code {"error":"node
+ * failed","message":...}} naming the failure, or 504 with the same body for a write that was
+ * pending when it failed (it may still be committed through the other members); its {@code /status}
+ * says FAILED and {@code /health} is 503.
  *
  * <p>A failed operation is answered with {@code {"error": CODE, "message": ..., "outcome":
  * "not-applied"|"unknown"}}: 503 for a refusal ({@code not leader}, {@code no leader}, {@code
@@ -491,9 +495,8 @@ final class KvApi {
     if (cause instanceof TimeoutException) {
       return unknown("timeout", "timed out; the operation may still take effect");
     }
-    if (cause instanceof NodeStoppedException) {
-      return Response.error(
-          504, "the node stopped; the operation may still take effect", "unknown");
+    if (cause instanceof NodeStoppedException stopped) {
+      return stopped(stopped);
     }
     if (cause instanceof RaftException) {
       // RaftException itself, or a subclass not known here: the outcome is unknown.
@@ -519,6 +522,20 @@ final class KvApi {
     return Response.error(504, code, message, "unknown");
   }
 
+  /**
+   * A node that is stopped (closed, or failed) answers at once: 503 for an operation it refused
+   * without proposing anything, 504 for one that was pending when it stopped.
+   */
+  private Response stopped(NodeStoppedException e) {
+    String code = e.getCause() == null ? "node stopped" : "node failed";
+    String message =
+        e.getCause() == null ? e.getMessage() : e.getMessage() + " (cause: " + e.getCause() + ")";
+    if (!e.outcomeUnknown()) {
+      return refused(code, message);
+    }
+    return unknown(code, message + "; the operation may still take effect");
+  }
+
   // ------------------------------------------------------------------ cluster
 
   private Response status() {
@@ -538,6 +555,12 @@ final class KvApi {
     b.append(",\"joint\":").append(s.configuration().isJoint());
     b.append(",\"members\":");
     appendMembers(b, s);
+    NodeStatus.Failure f = s.failure();
+    if (f != null) {
+      b.append(",\"failure\":{\"error\":").append(Json.quote(f.reason()));
+      b.append(",\"message\":").append(Json.quote(String.valueOf(f.cause())));
+      b.append(",\"index\":").append(f.index()).append('}');
+    }
     return Response.json(200, b.append('}').toString());
   }
 
@@ -570,6 +593,13 @@ final class KvApi {
 
   private Response health() {
     NodeStatus s = node.status();
+    if (s != null && s.failure() != null) {
+      return Response.error(
+          503,
+          "node failed",
+          s.failure().reason() + " (cause: " + s.failure().cause() + ")",
+          "not-applied");
+    }
     if (!node.isRunning() || s == null) {
       return Response.error(503, "not running", "not-applied");
     }

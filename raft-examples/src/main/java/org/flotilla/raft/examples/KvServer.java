@@ -22,7 +22,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.flotilla.raft.JmxRaftMetrics;
+import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
@@ -97,7 +99,64 @@ public final class KvServer implements AutoCloseable {
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "flotilla-kv-shutdown"));
+    server.exitOnFailure(config);
     server.awaitClose();
+  }
+
+  /**
+   * Makes the process exit with {@link ServerConfig#EXIT_FAILED} a grace period after the node
+   * stops on a fatal error, unless the configuration keeps it running. Meanwhile the HTTP API stays
+   * up: it answers 503 naming the failure, and {@code /status} shows it, so that clients move to
+   * the other members and the operator sees why. Only for a process of its own: tests that run
+   * servers in their JVM never call it.
+   */
+  private void exitOnFailure(ServerConfig c) {
+    AtomicBoolean handled = new AtomicBoolean();
+    Runnable onFailure =
+        () -> {
+          if (!handled.compareAndSet(false, true)) {
+            return;
+          }
+          if (c.keepRunningOnFailure()) {
+            LOG.warn(
+                "flotilla-kv {} FAILED; staying up for inspection (--keep-running-on-failure):"
+                    + " requests get 503 and /status shows the failure until the process is"
+                    + " stopped",
+                c.id());
+            return;
+          }
+          LOG.warn(
+              "flotilla-kv {} FAILED; answering 503 and exiting with status {} in {} ms"
+                  + " (--keep-running-on-failure keeps it up for inspection)",
+              c.id(),
+              ServerConfig.EXIT_FAILED,
+              c.failureExitDelay().toMillis());
+          Thread exit =
+              new Thread(
+                  () -> {
+                    try {
+                      Thread.sleep(c.failureExitDelay().toMillis());
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                    System.exit(ServerConfig.EXIT_FAILED);
+                  },
+                  "flotilla-kv-exit");
+          exit.setDaemon(true);
+          exit.start();
+        };
+    node.addListener(
+        new RaftListener() {
+          @Override
+          public void onFatalError(Throwable cause) {
+            onFailure.run();
+          }
+        });
+    // A failure before the listener was added has been reported already.
+    NodeStatus s = node.status();
+    if (s != null && s.role() == Role.FAILED) {
+      onFailure.run();
+    }
   }
 
   /**
@@ -178,10 +237,7 @@ public final class KvServer implements AutoCloseable {
                     LOG.info("{} sees leader {} in term {}", c.id(), leaderId, term);
                   }
 
-                  @Override
-                  public void onFatalError(Throwable cause) {
-                    LOG.error("{} stopped on a fatal error", c.id(), cause);
-                  }
+                  // A fatal error is logged by the node, with the way out; main() handles the exit.
                 })
             .build();
     node.start();

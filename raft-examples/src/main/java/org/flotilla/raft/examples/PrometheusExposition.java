@@ -19,7 +19,7 @@ final class PrometheusExposition {
   static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
   private static final String[] ROLES = {
-    "FOLLOWER", "PRE_CANDIDATE", "CANDIDATE", "LEADER", "LEARNER"
+    "FOLLOWER", "PRE_CANDIDATE", "CANDIDATE", "LEADER", "LEARNER", "FAILED"
   };
   private static final String[] STATES = {"CONNECTED", "CONNECTING", "DISCONNECTED"};
 
@@ -57,6 +57,12 @@ final class PrometheusExposition {
     }
     header(out, "flotilla_is_leader", "gauge", "1 if this node is the leader.");
     sample(out, "flotilla_is_leader", node, "LEADER".equals(role) ? 1 : 0);
+    header(
+        out,
+        "flotilla_failed",
+        "gauge",
+        "1 if this node stopped after a fatal error (see /status for the cause).");
+    sample(out, "flotilla_failed", node, m.isFailed() ? 1 : 0);
 
     counter(
         out,

@@ -34,6 +34,8 @@ import org.flotilla.raft.Member;
  * @param maxConnections the most HTTP connections at once
  * @param idleTimeout how long an HTTP connection may stay idle
  * @param requestTimeout how long a request waits for its outcome before 504
+ * @param failureExitDelay how long the process stays up after a fatal error before it exits
+ * @param keepRunningOnFailure whether it stays up after a fatal error, for inspection
  */
 record ServerConfig(
     String id,
@@ -55,7 +57,12 @@ record ServerConfig(
     int maxBodyBytes,
     int maxConnections,
     Duration idleTimeout,
-    Duration requestTimeout) {
+    Duration requestTimeout,
+    Duration failureExitDelay,
+    boolean keepRunningOnFailure) {
+
+  /** The exit status of a server that stopped after a fatal error (a failed disk, apply, ...). */
+  static final int EXIT_FAILED = 3;
 
   static final String USAGE =
       """
@@ -94,6 +101,11 @@ record ServerConfig(
         --max-connections N         most HTTP connections at once (default 1024)
         --idle-timeout-ms N         close HTTP connections idle this long (default 60000)
         --request-timeout-ms N      answer 504 after this long without an outcome (default 5000)
+        --failure-exit-delay-ms N   after a fatal error (a failed disk, a state machine that
+                                    threw), answer 503 and report FAILED for this long, then
+                                    exit with status 3 (default 5000)
+        --keep-running-on-failure   after a fatal error, stay up (answering 503, reporting
+                                    FAILED) until stopped, for inspection
         --help                      print this help
       """;
 
@@ -107,10 +119,15 @@ record ServerConfig(
   static ServerConfig parse(String[] args) {
     Map<String, String> flags = new LinkedHashMap<>();
     boolean join = false;
+    boolean keepRunning = false;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--join")) {
         join = true;
+        continue;
+      }
+      if (a.equals("--keep-running-on-failure")) {
+        keepRunning = true;
         continue;
       }
       if (!a.startsWith("--")) {
@@ -209,6 +226,8 @@ record ServerConfig(
     Duration idle = Duration.ofMillis(number(flags, "--idle-timeout-ms", 60_000, 100, 86_400_000));
     Duration request =
         Duration.ofMillis(number(flags, "--request-timeout-ms", 5_000, 10, 3_600_000));
+    Duration exitDelay =
+        Duration.ofMillis(number(flags, "--failure-exit-delay-ms", 5_000, 0, 3_600_000));
     return new ServerConfig(
         id,
         dataDir,
@@ -229,7 +248,9 @@ record ServerConfig(
         maxBody,
         maxConn,
         idle,
-        request);
+        request,
+        exitDelay,
+        keepRunning);
   }
 
   private static final List<String> KNOWN =
@@ -251,7 +272,8 @@ record ServerConfig(
           "--max-body-bytes",
           "--max-connections",
           "--idle-timeout-ms",
-          "--request-timeout-ms");
+          "--request-timeout-ms",
+          "--failure-exit-delay-ms");
 
   private static String required(Map<String, String> flags, String name) {
     String v = flags.get(name);

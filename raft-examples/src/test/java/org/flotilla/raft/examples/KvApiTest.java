@@ -2,6 +2,7 @@ package org.flotilla.raft.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -214,6 +215,57 @@ class KvApiTest {
       assertThat(r.bodyText()).contains("\"outcome\":\"not-applied\"");
     }
     assertThat(call("GET", "/kv/k?consistency=stale", "").status()).isEqualTo(404);
+  }
+
+  /**
+   * A node whose state machine threw says so: /status shows FAILED with the index and the cause,
+   * /health is 503, and every request is answered 503 at once (nothing proposed) with the cause in
+   * {@code {"error": ..., "message": ...}}, not 504 after the request time-out.
+   */
+  @Test
+  void aFailedNodeAnswers503AtOnceWithTheCauseAndShowsFailedInStatus() throws InterruptedException {
+    startLeader();
+    call("PUT", "/kv/a", "1");
+    // An opcode the example's state machine does not know: its apply throws.
+    CompletableFuture<?> unused = node.submit(ByteBuffer.wrap(new byte[] {0x7f}));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (node.status().role() != Role.FAILED) {
+      assertThat(System.nanoTime()).as("n1 reports FAILED within 10 s").isLessThan(deadline);
+      Thread.sleep(10);
+    }
+    long index = node.status().failure().index();
+
+    KvApi.Response status = call("GET", "/status", "");
+    assertThat(status.status()).isEqualTo(200);
+    assertThat(status.bodyText())
+        .contains("\"role\":\"FAILED\"", "\"leader\":null", "\"index\":" + index)
+        .contains("\"failure\":{\"error\":\"the state machine threw applying entry " + index)
+        .contains("unknown command opcode");
+    KvApi.Response health = call("GET", "/health", "");
+    assertThat(health.status()).isEqualTo(503);
+    assertThat(health.bodyText())
+        .contains("\"error\":\"node failed\"", "\"message\":", "entry " + index);
+
+    long start = System.nanoTime();
+    for (KvApi.Response r :
+        new KvApi.Response[] {
+          call("PUT", "/kv/b", "2"),
+          call("PUT", "/kv/b", "2", "client-1", "1"),
+          call("GET", "/kv/a", ""),
+          call("GET", "/kv/a?consistency=stale", ""),
+          call("POST", "/kv/a?cas", "{\"expect\":\"1\",\"value\":\"2\"}"),
+          call("DELETE", "/kv/a", ""),
+          call("POST", "/snapshot", ""),
+          call("POST", "/leader/transfer?to=n1", "")
+        }) {
+      assertThat(r.status()).as(r.bodyText()).isEqualTo(503);
+      assertThat(r.bodyText())
+          .contains("\"error\":\"node failed\"", "\"outcome\":\"not-applied\"")
+          .contains("\"message\":", "unknown command opcode", "entry " + index);
+    }
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("answered at once, not after the 5 s request time-out")
+        .isLessThan(Duration.ofSeconds(2));
   }
 
   /**

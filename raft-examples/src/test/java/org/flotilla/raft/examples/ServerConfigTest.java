@@ -35,6 +35,38 @@ class ServerConfigTest {
     assertThat(c.httpAddresses()).containsEntry("n1", "127.0.0.1:8001");
     assertThat(c.electionTimeout()).isEqualTo(Duration.ofMillis(300));
     assertThat(c.join()).isFalse();
+    assertThat(c.failureExitDelay()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.keepRunningOnFailure()).isFalse();
+  }
+
+  @Test
+  void afterAFatalErrorTheServerExitsAfterTheDelayUnlessToldToKeepRunning() {
+    ServerConfig c =
+        ServerConfig.parse(
+            new String[] {
+              "--id", "n1",
+              "--data-dir", "/tmp/x",
+              "--members", MEMBERS,
+              "--failure-exit-delay-ms", "250",
+              "--keep-running-on-failure"
+            });
+    assertThat(c.failureExitDelay()).isEqualTo(Duration.ofMillis(250));
+    assertThat(c.keepRunningOnFailure()).isTrue();
+    assertThat(ServerConfig.USAGE).contains("--failure-exit-delay-ms", "--keep-running-on-failure");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.parse(
+                    new String[] {
+                      "--id",
+                      "n1",
+                      "--data-dir",
+                      "/tmp/x",
+                      "--members",
+                      MEMBERS,
+                      "--failure-exit-delay-ms",
+                      "-1"
+                    }))
+        .hasMessageContaining("--failure-exit-delay-ms");
   }
 
   @Test

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,13 +18,20 @@ final class ServerProcess {
   private final String id;
   private final List<String> args;
   private final Path log;
+  private final Map<String, String> env;
   private Process process;
   private boolean paused;
 
   ServerProcess(String id, List<String> args, Path log) {
+    this(id, args, log, Map.of());
+  }
+
+  /** A server whose process gets these environment variables on top of the test's. */
+  ServerProcess(String id, List<String> args, Path log, Map<String, String> env) {
     this.id = id;
     this.args = List.copyOf(args);
     this.log = log;
+    this.env = Map.copyOf(env);
   }
 
   String id() {
@@ -46,11 +54,12 @@ final class ServerProcess {
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(KvServer.class.getName());
     cmd.addAll(args);
-    process =
+    ProcessBuilder pb =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-            .start();
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().putAll(env);
+    process = pb.start();
     paused = false;
   }
 
