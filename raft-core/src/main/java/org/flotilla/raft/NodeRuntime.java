@@ -311,7 +311,19 @@ final class NodeRuntime {
           }
         });
     running = true;
-    transport.start(id, this::receive);
+    transport.start(
+        id,
+        new Transport.Inbox() {
+          @Override
+          public void receive(RaftMessage message) {
+            NodeRuntime.this.receive(message);
+          }
+
+          @Override
+          public void unsendable(RaftMessage message, String reason) {
+            NodeRuntime.this.unsendable(message, reason);
+          }
+        });
     // Workers start only once nothing above can fail, so a failed start leaks no thread.
     applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
     applier.attach(applyWorker);
@@ -513,6 +525,29 @@ final class NodeRuntime {
         s.configuration(),
         List.of(),
         f);
+  }
+
+  /**
+   * The transport reports that it can never send {@code m}. The core would re-send it (or the same
+   * entries) for ever, so this member stops with a fatal error instead of stalling silently.
+   * Callable from any thread.
+   */
+  private void unsendable(RaftMessage m, String reason) {
+    String what =
+        "the transport cannot send a "
+            + m.getClass().getSimpleName()
+            + " to "
+            + m.to()
+            + ": "
+            + reason;
+    fatal(
+        what,
+        new RaftException(
+            who
+                + ": "
+                + what
+                + "; re-sending it could never succeed (an entry written under a larger limit?"
+                + " maxMessageBytes and the transport's limit must allow every entry in the log)"));
   }
 
   boolean isRunning() {
@@ -976,6 +1011,14 @@ final class NodeRuntime {
       f.completeExceptionally(new CommandRejectedException(e.getMessage()));
       return f;
     }
+    if (payload.remaining() > options.maxEntryBytes()) {
+      // Refused here, leader or not: an entry no message can carry would wedge replication.
+      f.completeExceptionally(
+          tooLarge(
+              "a command of " + size + " bytes (" + payload.remaining() + " as a log entry)",
+              payload.remaining()));
+      return f;
+    }
     CompletableFuture<Result> caller = reserve(size, f);
     if (caller == null) {
       metrics.proposalRejected();
@@ -995,6 +1038,22 @@ final class NodeRuntime {
       metrics.proposalRejected();
     }
     return caller;
+  }
+
+  private CommandTooLargeException tooLarge(String what, long entryBytes) {
+    return new CommandTooLargeException(
+        id
+            + ": "
+            + what
+            + " is larger than the largest entry, "
+            + options.maxEntryBytes()
+            + " bytes (maxMessageBytes "
+            + options.maxMessageBytes()
+            + " less "
+            + RaftOptions.MESSAGE_OVERHEAD_BYTES
+            + " bytes of message overhead); not proposed",
+        entryBytes,
+        options.maxEntryBytes());
   }
 
   /**
@@ -1116,6 +1175,15 @@ final class NodeRuntime {
       completeExceptionally(
           p.future,
           new CommandRejectedException("malformed forwarded command from " + r.from() + ": " + e));
+      return;
+    }
+    if (payload.remaining() > options.maxEntryBytes()) {
+      // The follower checked against its own limit; this leader's may be lower.
+      completeExceptionally(
+          p.future,
+          tooLarge(
+              "a command forwarded by " + r.from() + " (" + payload.remaining() + " bytes)",
+              payload.remaining()));
       return;
     }
     if (reserve(payload.remaining(), p.future) != null) {
@@ -1374,6 +1442,15 @@ final class NodeRuntime {
               target = change.apply(core.configuration());
             } catch (IllegalArgumentException e) {
               completeExceptionally(f, new CommandRejectedException(e.getMessage()));
+              return;
+            }
+            // The entry is the target or, when the voters change, the joint configuration of the
+            // target and the current one: at most the two together.
+            long entryBytes =
+                (long) target.encode().remaining() + core.configuration().encode().remaining();
+            if (entryBytes > options.maxEntryBytes()) {
+              completeExceptionally(
+                  f, tooLarge("a configuration of up to " + entryBytes + " bytes", entryBytes));
               return;
             }
             long index = core.proposeConfiguration(target);

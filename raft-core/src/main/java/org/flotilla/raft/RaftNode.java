@@ -211,6 +211,10 @@ public final class RaftNode implements AutoCloseable {
    * if known, unless {@link RaftOptions#forwardToLeader()} is set: then the member forwards the
    * command to the leader it knows and completes the future once the entry is applied here.
    *
+   * <p>A command whose entry (the command and its session header) is larger than {@link
+   * RaftOptions#maxEntryBytes()} is refused on any member, leader or not, before anything is
+   * proposed or forwarded: the future fails with {@link CommandTooLargeException}.
+   *
    * @param command the command's bytes; not modified, and not used after the call returns
    * @return completed with the command's log index and the state machine's result once the command
    *     is committed and applied on this member
@@ -631,7 +635,9 @@ public final class RaftNode implements AutoCloseable {
      * Validates the settings and builds the node (not started).
      *
      * @return the node
-     * @throws IllegalArgumentException naming the first missing or invalid setting
+     * @throws IllegalArgumentException naming the first missing or invalid setting, or if the
+     *     options' {@link RaftOptions#maxMessageBytes()} is above the transport's {@link
+     *     Transport#maxMessageBytes()}
      */
     public RaftNode build() {
       if (id == null) {
@@ -662,6 +668,20 @@ public final class RaftNode implements AutoCloseable {
       }
       if (members != null) {
         Configuration.of(members, learners); // validates ids and roles
+      }
+      int transportLimit = transport.maxMessageBytes();
+      if (options.maxMessageBytes() > transportLimit) {
+        // Every entry up to maxEntryBytes() must fit in one message the transport can carry, or
+        // the leader would re-send a message the transport drops, for ever.
+        throw new IllegalArgumentException(
+            "options' maxMessageBytes ("
+                + options.maxMessageBytes()
+                + " bytes, so entries of up to "
+                + options.maxEntryBytes()
+                + " bytes) is larger than the largest message the transport can carry ("
+                + transportLimit
+                + " bytes, its maxMessageBytes()): lower maxMessageBytes or raise the"
+                + " transport's limit (NettyTransport.Builder.maxFrameSize)");
       }
       return new RaftNode(this);
     }

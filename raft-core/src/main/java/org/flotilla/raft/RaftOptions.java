@@ -15,6 +15,13 @@ import java.time.Duration;
  */
 public final class RaftOptions {
 
+  /**
+   * The bytes of every message kept free for what is not entry payload or snapshot data: the
+   * transport's framing, the member and group ids, the message's own fields, and each entry's
+   * index, term and type. 4 KiB; an AppendEntries with one entry needs about 400 bytes of it.
+   */
+  public static final int MESSAGE_OVERHEAD_BYTES = 4096;
+
   private final Duration tickInterval;
   private final Duration electionTimeout;
   private final Duration heartbeatInterval;
@@ -23,6 +30,7 @@ public final class RaftOptions {
   private final boolean checkQuorum;
   private final int maxInflightAppends;
   private final int maxAppendBytes;
+  private final int maxMessageBytes;
   private final int maxPendingProposals;
   private final long maxPendingBytes;
   private final int maxApplyBatchBytes;
@@ -45,6 +53,7 @@ public final class RaftOptions {
     this.checkQuorum = b.checkQuorum;
     this.maxInflightAppends = b.maxInflightAppends;
     this.maxAppendBytes = b.maxAppendBytes;
+    this.maxMessageBytes = b.maxMessageBytes;
     this.maxPendingProposals = b.maxPendingProposals;
     this.maxPendingBytes = b.maxPendingBytes;
     this.maxApplyBatchBytes = b.maxApplyBatchBytes;
@@ -92,6 +101,7 @@ public final class RaftOptions {
     b.checkQuorum = checkQuorum;
     b.maxInflightAppends = maxInflightAppends;
     b.maxAppendBytes = maxAppendBytes;
+    b.maxMessageBytes = maxMessageBytes;
     b.maxPendingProposals = maxPendingProposals;
     b.maxPendingBytes = maxPendingBytes;
     b.maxApplyBatchBytes = maxApplyBatchBytes;
@@ -177,6 +187,26 @@ public final class RaftOptions {
    */
   public int maxAppendBytes() {
     return maxAppendBytes;
+  }
+
+  /**
+   * Returns the largest message, framing included, this node hands its transport.
+   *
+   * @return bytes
+   */
+  public int maxMessageBytes() {
+    return maxMessageBytes;
+  }
+
+  /**
+   * Returns the largest log entry this node accepts: a command's encoded size (the command and its
+   * session header) or a configuration's, {@link #maxMessageBytes()} less {@link
+   * #MESSAGE_OVERHEAD_BYTES}. A larger command is refused with {@link CommandTooLargeException}.
+   *
+   * @return bytes
+   */
+  public int maxEntryBytes() {
+    return maxMessageBytes - MESSAGE_OVERHEAD_BYTES;
   }
 
   /**
@@ -331,6 +361,7 @@ public final class RaftOptions {
     private boolean checkQuorum = true;
     private int maxInflightAppends = 256;
     private int maxAppendBytes = 1 << 20;
+    private int maxMessageBytes = 16 << 20;
     private int maxPendingProposals = 16_384;
     private long maxPendingBytes = 64L << 20;
     private int maxApplyBatchBytes = 4 << 20;
@@ -435,14 +466,33 @@ public final class RaftOptions {
     }
 
     /**
-     * Sets the soft limit of entry bytes in one AppendEntries. Default 1 MiB; range [1 KiB, 64
-     * MiB], and below the transport's frame limit.
+     * Sets the soft limit of entry bytes in one AppendEntries; a single larger entry (at most
+     * {@link RaftOptions#maxEntryBytes()}) is sent alone. Default 1 MiB; range [1 KiB, 64 MiB], and
+     * at most half of {@link RaftOptions#maxEntryBytes()} (an AppendEntries of many small entries
+     * takes more bytes on the wire than its entries count).
      *
      * @param value bytes
      * @return this builder
      */
     public Builder maxAppendBytes(int value) {
       maxAppendBytes = value;
+      return this;
+    }
+
+    /**
+     * Sets the largest message, framing included, this node hands its transport. It bounds every
+     * message: a command whose entry (command and session header) is larger than this less {@link
+     * RaftOptions#MESSAGE_OVERHEAD_BYTES} is refused with {@link CommandTooLargeException}, and
+     * {@link #maxAppendBytes(int)} and {@link #snapshotChunkBytes(int)} must be at most half of
+     * that. Default 16 MiB; range [64 KiB, 1 GiB]. {@link RaftNode.Builder#build()} refuses a value
+     * above the transport's {@link org.flotilla.raft.spi.Transport#maxMessageBytes()} (for {@code
+     * NettyTransport}, its maximum frame size).
+     *
+     * @param value bytes
+     * @return this builder
+     */
+    public Builder maxMessageBytes(int value) {
+      maxMessageBytes = value;
       return this;
     }
 
@@ -523,7 +573,8 @@ public final class RaftOptions {
 
     /**
      * Sets the size of the chunks a snapshot is sent in. Default 1 MiB; range [4 KiB, 16 MiB] and
-     * below the transport's frame limit.
+     * at most half of {@link RaftOptions#maxEntryBytes()} (each chunk also carries the group's
+     * configuration).
      *
      * @param value bytes
      * @return this builder
@@ -640,6 +691,20 @@ public final class RaftOptions {
       range("snapshotThresholdBytes", snapshotThresholdBytes, 0, 1L << 40);
       range("snapshotTrailingEntries", snapshotTrailingEntries, 0, 1_000_000_000);
       range("snapshotChunkBytes", snapshotChunkBytes, 4096, 16 << 20);
+      range("maxMessageBytes", maxMessageBytes, 64 << 10, 1 << 30);
+      int halfEntry = (maxMessageBytes - MESSAGE_OVERHEAD_BYTES) / 2;
+      if (maxAppendBytes > halfEntry || snapshotChunkBytes > halfEntry) {
+        throw new IllegalArgumentException(
+            (maxAppendBytes > halfEntry
+                    ? "maxAppendBytes (" + maxAppendBytes
+                    : "snapshotChunkBytes (" + snapshotChunkBytes)
+                + ") must be at most half of maxMessageBytes ("
+                + maxMessageBytes
+                + ") less "
+                + MESSAGE_OVERHEAD_BYTES
+                + " bytes of message overhead: "
+                + halfEntry);
+      }
       positive("sessionTimeout", sessionTimeout);
       range("sessionTimeout", sessionTimeout, Duration.ofSeconds(1), Duration.ofDays(30));
       range("maxSessions", maxSessions, 1, 10_000_000);

@@ -39,11 +39,25 @@ public interface Transport extends AutoCloseable {
 
   /**
    * Sends a message to {@code message.to()}. Never throws and never blocks: a message that cannot
-   * be sent is dropped (and counted or logged by the transport).
+   * be sent is dropped (and counted or logged by the transport). A message that can never be sent,
+   * however often it is retried (one larger than {@link #maxMessageBytes()}), is also reported to
+   * {@link Inbox#unsendable(RaftMessage, String)}, so that the node does not re-send it for ever.
    *
    * @param message the message
    */
   void send(RaftMessage message);
+
+  /**
+   * Returns the largest message, in bytes with the transport's framing, that this transport can
+   * carry. A node whose {@code RaftOptions.maxMessageBytes()} is larger refuses to build. Callable
+   * from any thread at any time; must not block. The default, {@link Integer#MAX_VALUE}, means no
+   * limit.
+   *
+   * @return bytes
+   */
+  default int maxMessageBytes() {
+    return Integer.MAX_VALUE;
+  }
 
   /**
    * Signals the end of a batch of sends (one event-loop turn): a transport that coalesces writes
@@ -76,5 +90,17 @@ public interface Transport extends AutoCloseable {
      * @param message the message, already validated by the transport's decoder
      */
     void receive(RaftMessage message);
+
+    /**
+     * Reports a message the transport dropped because it can never send it, whatever the retries:
+     * for example one that is larger than {@link Transport#maxMessageBytes()} once encoded. The
+     * node stops with a fatal error, since re-sending the same message would loop for ever. Called
+     * from any of the transport's threads (or from within {@link Transport#send}); must not block.
+     * The default ignores it.
+     *
+     * @param message the dropped message
+     * @param reason why it cannot be sent, with the sizes involved
+     */
+    default void unsendable(RaftMessage message, String reason) {}
   }
 }

@@ -106,6 +106,7 @@ public final class NettyTransport implements Transport {
   // Written by start (node's event loop) before any I/O thread runs; read by I/O threads after.
   private volatile String localId;
   private volatile String who; // "group/localId", the prefix of log lines
+  private volatile Inbox inbox;
   // Inbound counters per sender, created on first message and kept; thread-safe.
   private final ConcurrentHashMap<String, LongAdder[]> inbound = new ConcurrentHashMap<>();
   private volatile EventLoopGroup group;
@@ -269,6 +270,7 @@ public final class NettyTransport implements Transport {
     }
     this.localId = localId;
     this.who = options.groupId() + "/" + localId;
+    this.inbox = inbox;
     nativeEpoll = options.preferNative() && Epoll.isAvailable();
     IoHandlerFactory io = nativeEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     EventLoopGroup g =
@@ -515,6 +517,17 @@ public final class NettyTransport implements Transport {
     peer.send(message);
   }
 
+  /**
+   * Returns the maximum frame size ({@link Builder#maxFrameSize(int)}): no larger message can be
+   * sent or received.
+   *
+   * @return bytes, the length prefix included
+   */
+  @Override
+  public int maxMessageBytes() {
+    return options.maxFrameSize();
+  }
+
   @Override
   public void flush() {
     if (closed) {
@@ -616,6 +629,14 @@ public final class NettyTransport implements Transport {
 
   void countDropped(int n) {
     dropped.addAndGet(n);
+  }
+
+  /** Reports a message that can never be sent (too large) to the node. Any thread. */
+  void unsendable(RaftMessage message, String reason) {
+    Inbox in = inbox;
+    if (in != null && !closed) {
+      in.unsendable(message, reason);
+    }
   }
 
   boolean isPeer(String id) {
@@ -763,8 +784,11 @@ public final class NettyTransport implements Transport {
 
     /**
      * Sets the largest frame, length prefix included, that is sent or accepted; default {@value
-     * NettyTransport#DEFAULT_MAX_FRAME_SIZE} bytes. A larger outbound message is dropped and
-     * logged; a larger inbound frame closes the connection. All members must agree on it.
+     * NettyTransport#DEFAULT_MAX_FRAME_SIZE} bytes. It is the transport's {@link
+     * NettyTransport#maxMessageBytes()}: a node whose {@code RaftOptions.maxMessageBytes()} is
+     * larger refuses to build. A larger outbound message is dropped, logged and reported to the
+     * node as unsendable (which stops it: re-sending would never succeed); a larger inbound frame
+     * closes the connection. All members must agree on it.
      *
      * @param bytes at least 64 KiB, at most 1 GiB
      * @return this builder

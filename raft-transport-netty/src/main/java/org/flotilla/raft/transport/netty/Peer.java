@@ -95,6 +95,20 @@ final class Peer {
   }
 
   void send(RaftMessage message) {
+    long maxQueued = transport.options().maxQueuedBytes();
+    if (message.sizeInBytes() > maxQueued) {
+      // The queue would drop it on every attempt: as unsendable as an oversized frame.
+      transport.countDropped(1);
+      droppedOther.increment();
+      transport.unsendable(
+          message,
+          "its estimated "
+              + message.sizeInBytes()
+              + " bytes exceed the bound of "
+              + maxQueued
+              + " bytes queued for one peer");
+      return;
+    }
     int dropped = queue.offer(message);
     if (dropped > 0) {
       transport.countDropped(dropped);
@@ -289,6 +303,12 @@ final class Peer {
               transport.options().maxFrameSize());
           transport.countDropped(1);
           droppedOther.increment();
+          // Resending it would fail the same way for ever: the node must know.
+          transport.unsendable(
+              m,
+              "larger than the maximum frame size of "
+                  + transport.options().maxFrameSize()
+                  + " bytes once encoded");
           continue;
         }
         messagesSent.increment();
