@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.flotilla.raft.CommandRejectedException;
+import org.flotilla.raft.CommandTooLargeException;
 import org.flotilla.raft.Configuration;
 import org.flotilla.raft.JmxRaftMetrics;
 import org.flotilla.raft.Member;
@@ -49,8 +50,10 @@ import org.slf4j.LoggerFactory;
  * overloaded}, {@code rejected}, {@code read not confirmed}), 504 for a time-out or an unknown
  * outcome ({@code read timeout}, {@code timeout}, {@code outcome unknown}; a read that timed out
  * changed nothing and may be retried), and 500 only for an exception of a type not expected here, a
- * bug ({@code internal error}). Failures are logged at most one line per code every five seconds,
- * with a stack trace only for a bug.
+ * bug ({@code internal error}). A write whose command is larger than the node's largest log entry
+ * ({@code RaftOptions.maxEntryBytes()}, below {@code --max-body-bytes} if that is large) gets 413
+ * ({@code command too large}, not applied; retrying cannot help). Failures are logged at most one
+ * line per code every five seconds, with a stack trace only for a bug.
  *
  * <p>Thread-safe: {@link #handle} may be called from any thread; responses complete on the node's
  * callback executor or the forwarder's event loop.
@@ -476,6 +479,10 @@ final class KvApi {
    * bug). Logs at most one line per code every few seconds, with a stack trace only for a bug.
    */
   private Response failure(Throwable cause) {
+    if (cause instanceof CommandTooLargeException) {
+      // Nothing was proposed, and a retry of the same request is refused again.
+      return Response.error(413, "command too large", cause.getMessage(), "not-applied");
+    }
     if (cause instanceof OverloadedException) {
       return refused("overloaded", "overloaded: " + cause.getMessage());
     }
