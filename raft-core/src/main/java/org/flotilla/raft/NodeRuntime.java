@@ -90,6 +90,10 @@ final class NodeRuntime {
   private final AtomicLong pendingBytes = new AtomicLong();
   private final AtomicReference<long[]> durable = new AtomicReference<>();
   private final AtomicBoolean stopping = new AtomicBoolean();
+  // Lifecycle, written under this object's lock by start and close: a node starts at most once,
+  // and never after close.
+  private boolean startCalled;
+  private volatile boolean closed;
   private final AtomicLong droppedInbound = new AtomicLong();
   private volatile boolean running;
   private volatile Throwable fatalError;
@@ -220,7 +224,19 @@ final class NodeRuntime {
 
   // ---------------------------------------------------------------- lifecycle
 
-  void start() throws IOException {
+  synchronized void start() throws IOException {
+    // Checked before anything is touched: a second start must not reset a running node.
+    if (closed) {
+      throw new IllegalStateException(who + " is closed; a closed node cannot start again");
+    }
+    if (startCalled) {
+      throw new IllegalStateException(
+          who
+              + " was already started"
+              + (running ? "" : " and is no longer running")
+              + "; a node starts only once");
+    }
+    startCalled = true;
     // The stores and the transport may capture the context for their own threads.
     Map<String, String> previous = LogContext.enter(groupId, id);
     try {
@@ -311,27 +327,39 @@ final class NodeRuntime {
           }
         });
     running = true;
-    transport.start(
-        id,
-        new Transport.Inbox() {
-          @Override
-          public void receive(RaftMessage message) {
-            NodeRuntime.this.receive(message);
-          }
+    try {
+      transport.start(
+          id,
+          new Transport.Inbox() {
+            @Override
+            public void receive(RaftMessage message) {
+              NodeRuntime.this.receive(message);
+            }
 
-          @Override
-          public void unsendable(RaftMessage message, String reason) {
-            NodeRuntime.this.unsendable(message, reason);
-          }
-        });
-    // Workers start only once nothing above can fail, so a failed start leaks no thread.
-    applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
-    applier.attach(applyWorker);
-    transport.updateMembers(core.reachableMembers());
-    reachableVersion = core.configurationsVersion();
-    lastConfig = core.configuration();
-    nextTick = scheduler.nanoTime() + tickNanos;
-    loopWorker = scheduler.startEventLoop("flotilla-" + id + "-loop", this::loopTurn);
+            @Override
+            public void unsendable(RaftMessage message, String reason) {
+              NodeRuntime.this.unsendable(message, reason);
+            }
+          });
+      // Workers start only once nothing above can fail, so a failed start leaks no thread.
+      applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
+      applier.attach(applyWorker);
+      transport.updateMembers(core.reachableMembers());
+      reachableVersion = core.configurationsVersion();
+      lastConfig = core.configuration();
+      nextTick = scheduler.nanoTime() + tickNanos;
+      loopWorker = scheduler.startEventLoop("flotilla-" + id + "-loop", this::loopTurn);
+    } catch (IOException | RuntimeException | Error e) {
+      // Not running, and no worker of this start left behind (the scheduler may fail to start
+      // the loop after the apply worker); close() releases the transport and stores.
+      running = false;
+      if (applyWorker != null
+          && !(applier.offer(new Applier.Stop()) && applyWorker.awaitStop(10_000))) {
+        LOG.warn("{}: apply worker did not stop within 10 s", who);
+      }
+      applyWorker = null;
+      throw e;
+    }
     LOG.info(
         "{}: started in term {} with {} entries after index {}{}; configuration {}",
         who,
@@ -343,10 +371,15 @@ final class NodeRuntime {
   }
 
   void addListener(RaftListener l) {
+    if (closed) {
+      throw new IllegalStateException(
+          who + " is closed; a listener added now would never be called");
+    }
     listeners.add(l);
   }
 
-  void close() {
+  synchronized void close() {
+    closed = true;
     if (!stopping.compareAndSet(false, true)) {
       if (failure.get() != null) {
         // Stopped by a fatal error: wait until the stores are released (a node restarted on them
@@ -1410,6 +1443,10 @@ final class NodeRuntime {
   CompletableFuture<Result> changeMembership(
       java.util.function.Function<Configuration, Configuration> change) {
     CompletableFuture<Result> f = new CompletableFuture<>();
+    if (!running) {
+      f.completeExceptionally(notRunning());
+      return f;
+    }
     long[] firstTry = {-1};
     enqueue(
         new FailableTask(f) {
@@ -1507,6 +1544,10 @@ final class NodeRuntime {
 
   CompletableFuture<Void> transferLeadership(String target) {
     CompletableFuture<Void> f = new CompletableFuture<>();
+    if (!running) {
+      f.completeExceptionally(notRunning());
+      return f;
+    }
     enqueue(
         new FailableTask(f) {
           @Override

@@ -43,6 +43,25 @@ import org.flotilla.raft.spi.Transport;
  * <p><b>Ownership.</b> The node owns the transport and stores given to it: it starts the transport
  * and closes all of them in {@link #close()}.
  *
+ * <p><b>Lifecycle.</b> A node is started once and closed once; it cannot be restarted (build a new
+ * node on the same stores instead). A call in the wrong state never changes a running node:
+ *
+ * <ul>
+ *   <li>{@link #start()} a second time, or after {@link #close()}, throws {@link
+ *       IllegalStateException} and leaves the node as it was. A start that fails stops the threads
+ *       it started and leaves the node not running; {@link #close()} then releases the transport
+ *       and stores.
+ *   <li>{@link #close()} is idempotent; it may also be called before {@link #start()}.
+ *   <li>Before start and after close (or a fatal error), every operation that returns a future
+ *       ({@code submit}, {@code read}, the membership calls, {@link #transferLeadership}, {@link
+ *       #takeSnapshot}) returns one failed with {@link NodeStoppedException}; such a call proposed
+ *       nothing (only operations pending when the node stops have an unknown outcome).
+ *   <li>{@link #addListener} after close throws {@link IllegalStateException}: the listener would
+ *       never be called.
+ *   <li>{@link #id()}, {@link #isRunning()}, {@link #status()} and {@link #leader()} always answer;
+ *       after close, status and leader are the last view before the node stopped.
+ * </ul>
+ *
  * <p>Thread-safe: every method may be called from any thread.
  */
 public final class RaftNode implements AutoCloseable {
@@ -172,8 +191,11 @@ public final class RaftNode implements AutoCloseable {
    * one and refuses a builder list that differs from it with an {@link IllegalStateException}
    * naming both lists.
    *
-   * @throws UncheckedIOException if the stores or the transport cannot start
-   * @throws IllegalStateException if called twice
+   * @throws UncheckedIOException if the stores or the transport cannot start; the node is then not
+   *     running, the threads the start began have stopped, and {@link #close()} releases the
+   *     transport and stores
+   * @throws IllegalStateException if start was called before (whether it succeeded or failed) or
+   *     the node is closed; the node is unchanged
    */
   public void start() {
     try {
@@ -186,9 +208,10 @@ public final class RaftNode implements AutoCloseable {
   /**
    * Closes the node gracefully: stops accepting work, fails pending futures with {@link
    * NodeStoppedException}, makes appended entries durable, and closes the transport and stores.
-   * Idempotent. A node stopped by a fatal error has released its transport and stores itself:
-   * closing it waits until that is done (so that a node restarted on the same stores finds them
-   * free) and unregisters its metrics, which it kept so that monitoring sees the failure.
+   * Idempotent; also releases a node that was never started or whose start failed. A node stopped
+   * by a fatal error has released its transport and stores itself: closing it waits until that is
+   * done (so that a node restarted on the same stores finds them free) and unregisters its metrics,
+   * which it kept so that monitoring sees the failure.
    */
   @Override
   public void close() {
@@ -380,7 +403,8 @@ public final class RaftNode implements AutoCloseable {
    * ticks). After a fatal error it reports {@link Role#FAILED} at once, with the {@link
    * NodeStatus#failure()} that stopped the node, until the node is closed.
    *
-   * @return the status, or null before {@link #start()}
+   * @return the status, or null before {@link #start()}; after {@link #close()}, the last status
+   *     before the node stopped
    */
   public NodeStatus status() {
     return runtime.status();
@@ -403,6 +427,7 @@ public final class RaftNode implements AutoCloseable {
    * Adds a listener of role, leader and membership changes.
    *
    * @param listener the listener, called on the callback executor
+   * @throws IllegalStateException if the node is closed
    */
   public void addListener(RaftListener listener) {
     runtime.addListener(listener);
