@@ -1,6 +1,7 @@
 package org.flotilla.raft;
 
 import java.util.Map;
+import java.util.random.RandomGenerator;
 import org.slf4j.MDC;
 
 /**
@@ -51,6 +52,11 @@ final class LogContext {
       @Override
       public long nanoTime() {
         return delegate.nanoTime();
+      }
+
+      @Override
+      public RandomGenerator random() {
+        return delegate.random();
       }
 
       @Override

@@ -8,7 +8,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -275,8 +274,8 @@ final class NodeRuntime {
             options.maxAppendBytes(),
             options.maxApplyBatchBytes(),
             Math.max(options.maxPendingProposals(), 1));
-    core =
-        new RaftCore(id, coreOptions, initial, logStore, hs, snapshotMeta, new SplittableRandom());
+    // The scheduler's random source: fresh for a real node, from the seed in the simulator.
+    core = new RaftCore(id, coreOptions, initial, logStore, hs, snapshotMeta, scheduler.random());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     awaitingRepair = core.awaitingRepair();
     if (awaitingRepair) {

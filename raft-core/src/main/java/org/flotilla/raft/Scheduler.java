@@ -1,13 +1,17 @@
 package org.flotilla.raft;
 
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+
 /**
- * Runs a node's workers and tells it the time.
+ * Runs a node's workers and tells it the time and its random numbers.
  *
  * <p>A node has a few workers (its event loop, its apply thread, its snapshot writer), each a
  * {@link Turn} that the scheduler calls again and again, never concurrently with itself. The
  * default, {@link #system()}, gives each worker its own thread and uses the system clocks. The
  * deterministic simulator supplies a scheduler that runs every worker on its own thread in virtual
- * time, so that the real runtime can be tested with faults from a seed.
+ * time, and draws every random number from its seed, so that the real runtime can be tested with
+ * faults from a seed and a run replays exactly.
  *
  * <p>Implementations are thread-safe.
  */
@@ -28,6 +32,21 @@ public interface Scheduler {
    * @return the time
    */
   long nanoTime();
+
+  /**
+   * Returns a new source of random numbers for one node, which the node uses on its event loop only
+   * (for the jitter of its election timeouts). A node calls this once each time it starts, on the
+   * thread that calls {@code RaftNode.start()}.
+   *
+   * <p>The default returns a new unseeded {@link SplittableRandom}, so that the members of a group
+   * draw different timeouts. A deterministic scheduler (the simulator's {@code VirtualScheduler})
+   * returns one derived from its seed, so that the same seed gives the same run.
+   *
+   * @return a random number generator for one node, not shared with another
+   */
+  default RandomGenerator random() {
+    return new SplittableRandom();
+  }
 
   /**
    * Starts a worker.

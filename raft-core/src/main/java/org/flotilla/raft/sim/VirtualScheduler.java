@@ -1,28 +1,55 @@
 package org.flotilla.raft.sim;
 
 import java.util.PriorityQueue;
+import java.util.SplittableRandom;
 import java.util.concurrent.Executor;
+import java.util.random.RandomGenerator;
 import org.flotilla.raft.Scheduler;
 
 /**
  * A {@link Scheduler} in virtual time: every worker's turn, and every other simulated event, is an
  * event in one queue, run in time order on the caller's thread. Time moves only when the next event
- * is later than now, so a run is deterministic and as fast as the CPU allows.
+ * is later than now, and every node's random numbers ({@link #random()}) come from the scheduler's
+ * seed, so a run is deterministic and as fast as the CPU allows.
  *
  * <p>Not thread-safe: everything runs on the thread that calls {@link #runUntil(long)}.
  */
 public final class VirtualScheduler implements Scheduler {
 
   private final PriorityQueue<Event> events = new PriorityQueue<>();
+  private final SplittableRandom seeds;
   private long now;
   private long seq;
 
-  /** Creates a scheduler at virtual time 0 with nothing scheduled. */
-  public VirtualScheduler() {}
+  /** Creates a scheduler at virtual time 0 with nothing scheduled, with seed 0. */
+  public VirtualScheduler() {
+    this(0);
+  }
+
+  /**
+   * Creates a scheduler at virtual time 0 with nothing scheduled.
+   *
+   * @param seed the seed of the random numbers it gives the nodes ({@link #random()})
+   */
+  public VirtualScheduler(long seed) {
+    this.seeds = new SplittableRandom(seed);
+  }
 
   @Override
   public long nanoTime() {
     return now;
+  }
+
+  /**
+   * Returns a random number generator seeded from this scheduler's seed: the n-th call returns the
+   * same sequence for the same seed, so nodes started in the same order draw the same election
+   * timeouts in every run.
+   *
+   * @return a new generator
+   */
+  @Override
+  public RandomGenerator random() {
+    return new SplittableRandom(seeds.nextLong());
   }
 
   /**
@@ -86,6 +113,11 @@ public final class VirtualScheduler implements Scheduler {
     @Override
     public long nanoTime() {
       return now;
+    }
+
+    @Override
+    public RandomGenerator random() {
+      return VirtualScheduler.this.random();
     }
 
     @Override
