@@ -2,6 +2,9 @@ package org.flotilla.raft.sim;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,8 +12,10 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.flotilla.raft.Member;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftNode;
@@ -24,6 +29,9 @@ import org.flotilla.raft.memory.MemoryMetaStore;
 import org.flotilla.raft.memory.MemorySnapshotStore;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.SnapshotMeta;
+import org.flotilla.raft.spi.SnapshotStore;
 import org.flotilla.raft.spi.Transport;
 
 /**
@@ -38,6 +46,14 @@ import org.flotilla.raft.spi.Transport;
  * StateMachine#concurrentQueries() concurrent queries}, so reads whose index is applied are
  * answered on the event loop; otherwise every read goes through the apply thread.
  *
+ * <p>The same seed gives the same run: the faults, the clients and the nodes' election timeouts all
+ * draw from it ({@link VirtualScheduler#random()}), and time is virtual. The run keeps a trace of
+ * everything that happens (messages sent, lost and delivered; every call to the log, metadata and
+ * snapshot stores and every durability report; every command applied and snapshot restored;
+ * clients' invocations and results; crashes, restarts and partitions), one line per event with its
+ * virtual time, and a digest of it ({@link #traceDigest()}): two runs of a seed must give the same
+ * digest. {@link #traceTo(Consumer)} prints the lines, to find where two runs part.
+ *
  * <p>Not thread-safe; a run executes on the caller's thread.
  */
 public final class RuntimeSimulation {
@@ -48,7 +64,8 @@ public final class RuntimeSimulation {
   private final int voters;
   private final Duration faultPhase;
   private final SplittableRandom random;
-  private final VirtualScheduler scheduler = new VirtualScheduler();
+  private final VirtualScheduler scheduler;
+  private final Trace trace;
   private final Map<String, SimProcess> processes = new HashMap<>();
   private final List<Member> members = new ArrayList<>();
   private final List<Operation> history = new ArrayList<>();
@@ -65,6 +82,8 @@ public final class RuntimeSimulation {
     this.voters = voters;
     this.faultPhase = faultPhase;
     this.random = new SplittableRandom(seed);
+    this.scheduler = new VirtualScheduler(random.nextLong());
+    this.trace = new Trace(scheduler::nanoTime);
     this.blocked = new boolean[voters][voters];
   }
 
@@ -90,6 +109,8 @@ public final class RuntimeSimulation {
     final MemoryLogStore log = new MemoryLogStore(MemoryLogStore.Durability.MANUAL);
     final MemoryMetaStore meta = new MemoryMetaStore();
     final MemorySnapshotStore snapshots = new MemorySnapshotStore();
+    final MetaStore tracedMeta;
+    final SnapshotStore tracedSnapshots;
     VirtualScheduler.SimulatedProcess process;
     RaftNode node;
     SimInbox inbox;
@@ -98,9 +119,12 @@ public final class RuntimeSimulation {
     SimProcess(String id, int index) {
       this.id = id;
       this.index = index;
+      this.tracedMeta = tracedMeta(id, meta);
+      this.tracedSnapshots = new TracedSnapshots(id, snapshots);
     }
 
     void start() {
+      trace.event("start", id);
       log.crash();
       meta.crash();
       snapshots.crash();
@@ -113,8 +137,8 @@ public final class RuntimeSimulation {
               .stateMachine(new Registers(this))
               .transport(inbox)
               .logStore(new SyncingLog(this))
-              .metaStore(meta)
-              .snapshotStore(snapshots)
+              .metaStore(tracedMeta)
+              .snapshotStore(tracedSnapshots)
               .options(
                   RaftOptions.builder()
                       .tickInterval(Duration.ofMillis(10))
@@ -133,6 +157,7 @@ public final class RuntimeSimulation {
     }
 
     void crash() {
+      trace.event("crash", id);
       process.crash();
       inbox.down = true;
       node = null;
@@ -157,7 +182,43 @@ public final class RuntimeSimulation {
     }
 
     @Override
+    public void setListener(DurabilityListener listener) {
+      super.setListener(
+          new DurabilityListener() {
+            @Override
+            public void durable(long index, long term) {
+              trace.event("durable", p.id, index, term);
+              listener.durable(index, term);
+            }
+
+            @Override
+            public void synced(long entries, long bytes, long nanos) {
+              listener.synced(entries, bytes, nanos);
+            }
+
+            @Override
+            public void failed(Throwable cause) {
+              trace.event("log-failed", p.id, cause.getClass().getName());
+              listener.failed(cause);
+            }
+          });
+    }
+
+    @Override
+    public void compact(long index) {
+      trace.event("compact", p.id, index);
+      super.compact(index);
+    }
+
+    @Override
+    public void reset(long index, long term) {
+      trace.event("reset", p.id, index, term);
+      super.reset(index, term);
+    }
+
+    @Override
     public void append(List<LogEntry> entries) {
+      trace.event("append", p.id, entries);
       super.append(entries);
       if (!p.syncPending) {
         p.syncPending = true;
@@ -168,6 +229,7 @@ public final class RuntimeSimulation {
             () -> {
               if (owner.process == incarnation && owner.up()) {
                 owner.syncPending = false;
+                trace.event("sync", owner.id, owner.log.lastIndex());
                 owner.log.syncAll();
               }
             });
@@ -195,8 +257,10 @@ public final class RuntimeSimulation {
 
     @Override
     public void send(RaftMessage m) {
+      trace.event("send", m);
       SimProcess to = processes.get(m.to());
       if (down || to == null || (!healing && random.nextInt(100) < 2)) {
+        trace.event("drop", m.from(), m.to());
         return;
       }
       long delay = (100 + random.nextLong(healing ? 500 : 3_000)) * 1_000;
@@ -204,7 +268,10 @@ public final class RuntimeSimulation {
           delay,
           () -> {
             if (to.up() && !to.inbox.down && !blocked[p.index][to.index]) {
+              trace.event("deliver", m);
               to.inbox.inbox.receive(m);
+            } else {
+              trace.event("lost", m);
             }
           });
     }
@@ -237,12 +304,16 @@ public final class RuntimeSimulation {
                 + " applied another command at "
                 + index);
       }
-      return ByteBuffer.allocate(8).putLong(0, map.apply(command));
+      long result = map.apply(command);
+      trace.event("apply", p.id, index, command, result);
+      return ByteBuffer.allocate(8).putLong(0, result);
     }
 
     @Override
     public ByteBuffer query(ByteBuffer query) {
-      return ByteBuffer.allocate(8).putLong(0, map.apply(query));
+      long result = map.apply(query);
+      trace.event("query", p.id, query, result);
+      return ByteBuffer.allocate(8).putLong(0, result);
     }
 
     @Override
@@ -262,7 +333,9 @@ public final class RuntimeSimulation {
     @Override
     public void restore(InputStream in) throws IOException {
       int len = ByteBuffer.wrap(in.readNBytes(4)).getInt();
-      map = RegisterMap.restore(in.readNBytes(len));
+      byte[] bytes = in.readNBytes(len);
+      trace.event("restore", p.id, ByteBuffer.wrap(bytes));
+      map = RegisterMap.restore(bytes);
     }
   }
 
@@ -334,6 +407,137 @@ public final class RuntimeSimulation {
         + " partitions";
   }
 
+  /**
+   * Returns the digest of the run's trace so far: SHA-256 over every event in order, in hex. Two
+   * runs of the same seed give the same digest; if they do not, something in the runtime or the
+   * simulation depends on more than the seed.
+   *
+   * @return the digest, 64 hex digits
+   */
+  public String traceDigest() {
+    return trace.digest();
+  }
+
+  /**
+   * Returns how many events the trace holds so far.
+   *
+   * @return the count
+   */
+  public long traceEvents() {
+    return trace.events();
+  }
+
+  /**
+   * Sends each event of the trace, one line of text with its virtual time in nanoseconds first, to
+   * {@code sink} as it happens, for debugging a seed (or comparing two runs line by line). Call it
+   * before {@link #run()}; the digest is computed either way.
+   *
+   * @param sink receives the lines on the simulator's thread; null for none
+   * @return this run
+   */
+  public RuntimeSimulation traceTo(Consumer<String> sink) {
+    trace.sink(sink);
+    return this;
+  }
+
+  private void record(Operation op) {
+    trace.event("result", op);
+    history.add(op);
+  }
+
+  /**
+   * Returns the meta store seen through a proxy that traces every call and forwards it: a proxy, so
+   * that a method the interface gains (as a {@code default} method) still reaches the memory store.
+   */
+  private MetaStore tracedMeta(String id, MetaStore store) {
+    return (MetaStore)
+        Proxy.newProxyInstance(
+            MetaStore.class.getClassLoader(),
+            new Class<?>[] {MetaStore.class},
+            (proxy, method, args) -> {
+              Object[] values = args == null ? new Object[0] : args;
+              if (method.getDeclaringClass() == Object.class) {
+                // hashCode, equals and toString: the proxy's own, untraced
+                return switch (method.getName()) {
+                  case "equals" -> proxy == values[0];
+                  case "hashCode" -> System.identityHashCode(proxy);
+                  default -> "traced " + store;
+                };
+              }
+              Object[] event = new Object[values.length + 1];
+              event[0] = id;
+              System.arraycopy(values, 0, event, 1, values.length);
+              trace.event("meta." + method.getName(), event);
+              try {
+                return method.invoke(store, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+
+  /** The snapshot store, traced: every snapshot looked up, started, committed and abandoned. */
+  private final class TracedSnapshots implements SnapshotStore {
+    private final String id;
+    private final SnapshotStore store;
+
+    TracedSnapshots(String id, SnapshotStore store) {
+      this.id = id;
+      this.store = store;
+    }
+
+    @Override
+    public Optional<Stored> latest() throws IOException {
+      Optional<Stored> latest = store.latest();
+      trace.event("snapshot.latest", id, latest.map(Stored::meta));
+      return latest;
+    }
+
+    @Override
+    public Sink create(SnapshotMeta meta) throws IOException {
+      trace.event("snapshot.create", id, meta);
+      Sink sink = store.create(meta);
+      return new Sink() {
+        @Override
+        public SnapshotMeta meta() {
+          return sink.meta();
+        }
+
+        @Override
+        public OutputStream output() {
+          return sink.output();
+        }
+
+        @Override
+        public long size() {
+          return sink.size();
+        }
+
+        @Override
+        public int checksum() {
+          return sink.checksum();
+        }
+
+        @Override
+        public Stored commit() throws IOException {
+          trace.event("snapshot.commit", id, meta, sink.size(), sink.checksum());
+          return sink.commit();
+        }
+
+        @Override
+        public void close() {
+          trace.event("snapshot.close", id, meta);
+          sink.close();
+        }
+      };
+    }
+
+    @Override
+    public void close() {
+      store.close();
+    }
+  }
+
   private void injectFaults() {
     if (healing) {
       return;
@@ -360,15 +564,18 @@ public final class RuntimeSimulation {
           blocked[j][p.index] = true;
         }
       }
+      trace.event("partition", p.id, java.util.Arrays.deepToString(blocked));
     } else if (fault < 6) {
       for (boolean[] row : blocked) {
         java.util.Arrays.fill(row, false);
       }
+      trace.event("partition-healed");
     }
     scheduler.schedule((200 + random.nextLong(1_500)) * MS, this::injectFaults);
   }
 
   private void heal() {
+    trace.event("heal");
     healing = true;
     for (boolean[] row : blocked) {
       java.util.Arrays.fill(row, false);
@@ -428,6 +635,7 @@ public final class RuntimeSimulation {
     String key = "k" + random.nextInt(2);
     long invoked = scheduler.nanoTime();
     int choice = random.nextInt(10);
+    trace.event("invoke", client, p.id, key, choice);
     String kind;
     Object input;
     CompletableFuture<Result> f;
@@ -453,7 +661,7 @@ public final class RuntimeSimulation {
         () -> {
           if (!done[0]) {
             done[0] = true;
-            history.add(Operation.unknown(client, key, kind, input, invoked));
+            record(Operation.unknown(client, key, kind, input, invoked));
             invoke(client);
           }
         });
@@ -473,11 +681,11 @@ public final class RuntimeSimulation {
                       case CasRegisterModel.GET -> value == RegisterMap.ABSENT ? null : value;
                       default -> null;
                     };
-                history.add(Operation.ok(client, key, kind, input, output, invoked, now));
+                record(Operation.ok(client, key, kind, input, output, invoked, now));
               } else if (definitelyNotApplied(e)) {
-                history.add(Operation.failed(client, key, kind, input, invoked, now));
+                record(Operation.failed(client, key, kind, input, invoked, now));
               } else {
-                history.add(Operation.unknown(client, key, kind, input, invoked));
+                record(Operation.unknown(client, key, kind, input, invoked));
               }
               scheduler.schedule(random.nextLong(20) * MS, () -> invoke(client));
             });

@@ -34,7 +34,12 @@ class RuntimeSimulationTest {
       List<String> found = sim.run();
       ops += sim.history().size();
       if (seeds.size() == 1 || !found.isEmpty()) {
-        System.out.println(sim.summary());
+        System.out.println(
+            sim.summary()
+                + " (replay with mvn -pl raft-core test -Dtest=RuntimeSimulationTest"
+                + " -Dflotilla.sim.seed="
+                + seed
+                + ")");
       }
       violations.addAll(found);
     }
