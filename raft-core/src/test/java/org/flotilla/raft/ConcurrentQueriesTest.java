@@ -20,6 +20,13 @@ import org.junit.jupiter.api.Timeout;
  * {@link StateMachine#concurrentQueries()}: a read whose index is applied is answered on the event
  * loop when the state machine allows it and on the apply thread otherwise, and reads answered on
  * the event loop, beside a writer, stay linearizable.
+ *
+ * <p>Real threads are the point here, so this test does not run in virtual time (where every worker
+ * runs on the test's thread): what it checks is which of the node's threads runs a query (named
+ * {@code -loop} or {@code -apply}), and that queries on the event loop, racing the apply thread's
+ * writes to the state machine, never see a stale value. It never sleeps for a fixed time: it blocks
+ * on futures with a deadline, and waits for a leader by checking for one every few milliseconds
+ * until a deadline ({@link TestCluster#awaitLeader}).
  */
 @Timeout(120)
 class ConcurrentQueriesTest {

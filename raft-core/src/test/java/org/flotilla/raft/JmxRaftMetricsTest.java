@@ -8,19 +8,21 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import javax.management.JMException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
 import org.flotilla.raft.memory.MemoryNetwork;
+import org.flotilla.raft.sim.VirtualScheduler;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * A real three-node cluster over the in-memory network with {@link JmxRaftMetrics}: the MBeans
  * appear in the platform MBean server, their attributes follow the cluster, and they disappear when
- * the node closes. Waits are polls with a bounded deadline.
+ * the node closes. The cluster runs in virtual time on the test's thread ({@link
+ * VirtualScheduler}): each wait moves the virtual clock until its condition holds, within a bounded
+ * virtual time.
  */
 @Timeout(60)
 class JmxRaftMetricsTest {
@@ -45,13 +47,19 @@ class JmxRaftMetricsTest {
   @Test
   void registersMBeansWhoseAttributesMoveAndUnregistersThemOnClose() throws Exception {
     Map<String, JmxRaftMetrics> metrics = new ConcurrentHashMap<>();
-    try (MemoryNetwork net = MemoryNetwork.create();
+    VirtualScheduler time = new VirtualScheduler();
+    try (MemoryNetwork net =
+            MemoryNetwork.create(
+                time.executor(),
+                MemoryNetwork.DEFAULT_LINK_CAPACITY,
+                MemoryNetwork.DEFAULT_MAX_MESSAGE_BYTES);
         TestCluster cluster =
             new TestCluster(
                     Member::of,
                     id -> net.transport(),
                     id -> new TestCluster.MemoryStores(),
                     TestCluster.fastOptions().build())
+                .withVirtualTime(time)
                 .withMetrics(GROUP, id -> metrics.computeIfAbsent(id, x -> new JmxRaftMetrics()))) {
       cluster.start("n1", "n2", "n3");
       for (String id : List.of("n1", "n2", "n3")) {
@@ -67,7 +75,7 @@ class JmxRaftMetricsTest {
       ObjectName name = JmxRaftMetrics.nodeObjectName(GROUP, leader.id());
       long proposalsBefore = longAttribute(name, "Proposals");
       for (int i = 0; i < 5; i++) {
-        leader.submit(TestCluster.put("k" + i, "v" + i)).get(10, TimeUnit.SECONDS);
+        cluster.join(leader.submit(TestCluster.put("k" + i, "v" + i)));
       }
       assertThat(longAttribute(name, "Proposals")).isEqualTo(proposalsBefore + 5);
       assertThat(attribute(name, "Role")).isEqualTo("LEADER");
@@ -78,7 +86,7 @@ class JmxRaftMetricsTest {
       // the leader's no-op and the five commands
       assertThat(longAttribute(name, "CommitIndex")).isGreaterThanOrEqualTo(6);
       assertThat(longAttribute(name, "EntriesCommitted")).isGreaterThanOrEqualTo(6);
-      TestCluster.await(
+      cluster.waitUntil(
           "the applied counters to catch up",
           WAIT,
           () ->
@@ -101,7 +109,7 @@ class JmxRaftMetricsTest {
       String follower = leader.id().equals("n1") ? "n2" : "n1";
       ObjectName peer = JmxRaftMetrics.peerObjectName(GROUP, leader.id(), follower);
       long commit = longAttribute(name, "CommitIndex");
-      TestCluster.await(
+      cluster.waitUntil(
           "the leader's view of " + follower + " to catch up",
           WAIT,
           () -> longAttribute(peer, "MatchIndex") >= commit && longAttribute(peer, "Lag") == 0);

@@ -4,19 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.flotilla.raft.memory.MemoryNetwork;
 import org.flotilla.raft.memory.MemoryTransport;
 import org.flotilla.raft.message.ForwardRequest;
 import org.flotilla.raft.message.ForwardResponse;
-import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.sim.VirtualScheduler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The runtime's integration scenarios over the in-memory transport and stores. */
+/**
+ * The runtime's integration scenarios over the in-memory transport and stores, in virtual time: the
+ * nodes' workers, the network's deliveries and the futures' completions are events of one {@link
+ * VirtualScheduler}, run on the test's thread, so nothing here waits on a real clock and a run does
+ * the same thing every time.
+ */
 class MemoryClusterTest extends RaftClusterScenarios {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -25,9 +28,15 @@ class MemoryClusterTest extends RaftClusterScenarios {
 
   @Override
   protected TestCluster newCluster(RaftOptions options) {
-    network = MemoryNetwork.create();
+    VirtualScheduler time = new VirtualScheduler();
+    network =
+        MemoryNetwork.create(
+            time.executor(),
+            MemoryNetwork.DEFAULT_LINK_CAPACITY,
+            MemoryNetwork.DEFAULT_MAX_MESSAGE_BYTES);
     return new TestCluster(
-        Member::of, id -> network.transport(), id -> new TestCluster.MemoryStores(), options);
+            Member::of, id -> network.transport(), id -> new TestCluster.MemoryStores(), options)
+        .withVirtualTime(time);
   }
 
   @AfterEach
@@ -43,40 +52,39 @@ class MemoryClusterTest extends RaftClusterScenarios {
    * by the test through a bare transport.
    */
   @Test
-  void theLeaderRefusesAForwardedCommandWhoseEnvelopeDoesNotDecode() throws Exception {
+  void theLeaderRefusesAForwardedCommandWhoseEnvelopeDoesNotDecode() {
     TestCluster c = newCluster(TestCluster.fastOptions().build());
     try (c) {
       List<Member> voters = List.of(Member.of("n1"), Member.of("n2"), Member.of("n3"));
       c.startNode("n1", voters);
       c.startNode("n2", voters);
-      BlockingQueue<RaftMessage> toN3 = new ArrayBlockingQueue<>(100_000);
+      List<ForwardResponse> answers = new ArrayList<>();
       MemoryTransport n3 = network.transport();
-      n3.start("n3", m -> toN3.offer(m));
+      n3.start(
+          "n3",
+          m -> {
+            if (m instanceof ForwardResponse r && r.requestId() == 77) {
+              answers.add(r);
+            }
+          });
       n3.updateMembers(voters);
       RaftNode leader = c.awaitLeader(WAIT);
-      long committedBefore = join(leader.submit(TestCluster.put("a", "1"))).index();
+      long committedBefore = c.join(leader.submit(TestCluster.put("a", "1"))).index();
 
       byte[] garbage = {(byte) 0x7f, 1, 2, 3};
       n3.send(
           new ForwardRequest(
               "n3", leader.id(), leader.status().term(), 77, ByteBuffer.wrap(garbage)));
-      ForwardResponse answer = null;
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (answer == null && System.nanoTime() < deadline) {
-        RaftMessage m = toN3.poll(100, TimeUnit.MILLISECONDS);
-        if (m instanceof ForwardResponse r && r.requestId() == 77) {
-          answer = r;
-        }
-      }
-      assertThat(answer).as("the leader's answer to n3").isNotNull();
+      c.waitUntil("the leader's answer to n3", WAIT, () -> !answers.isEmpty());
+      ForwardResponse answer = answers.get(0);
       assertThat(answer.status()).isEqualTo(ForwardResponse.Status.REJECTED);
       assertThat(answer.error()).contains("malformed forwarded command from n3");
 
       // Both running members go on applying, and the garbage never became an entry.
-      Result next = join(leader.submit(TestCluster.put("b", "2")));
+      Result next = c.join(leader.submit(TestCluster.put("b", "2")));
       assertThat(next.index()).isEqualTo(committedBefore + 1);
       for (String id : List.of("n1", "n2")) {
-        TestCluster.await(
+        c.waitUntil(
             id + " applies the next command", WAIT, () -> "2".equals(c.machine(id).value("b")));
       }
       n3.close();

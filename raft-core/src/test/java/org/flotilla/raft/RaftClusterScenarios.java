@@ -10,10 +10,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +19,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The runtime's integration scenarios, written once and run over each transport and store: the
- * in-memory ones here, the Netty transport and file storage in their modules.
+ * in-memory ones here (in virtual time), the Netty transport and file storage in their modules (on
+ * real threads). Every wait goes through the cluster ({@link TestCluster#waitUntil}, {@link
+ * TestCluster#join}, {@link TestCluster#awaitLeader}) and nothing blocks in a callback, so the same
+ * scenario runs in virtual time on the test's thread or on real threads.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 public abstract class RaftClusterScenarios {
@@ -60,6 +61,10 @@ public abstract class RaftClusterScenarios {
     }
   }
 
+  /**
+   * Waits on real time for a future, for subclasses' own tests on real threads; the scenarios wait
+   * through their cluster ({@link TestCluster#join}).
+   */
   protected static <T> T join(CompletableFuture<T> f) {
     try {
       return f.get(30, TimeUnit.SECONDS);
@@ -80,7 +85,7 @@ public abstract class RaftClusterScenarios {
     for (int attempt = 0; attempt < 5; attempt++) {
       RaftNode leader = cluster.awaitLeader(ELECTION);
       try {
-        return join(op.apply(leader));
+        return cluster.join(op.apply(leader));
       } catch (CompletionException e) {
         if (!(rootCause(e) instanceof NotLeaderException)) {
           throw e;
@@ -109,19 +114,67 @@ public abstract class RaftClusterScenarios {
       todo.add(i);
     }
     for (int round = 0; round < 5 && !todo.isEmpty(); round++) {
-      RaftNode leader = cluster.awaitLeader(ELECTION);
-      Semaphore inflight = new Semaphore(window);
-      List<Integer> refused = new ArrayList<>();
-      List<Throwable> errors = new ArrayList<>();
-      for (int i : todo) {
-        inflight.acquireUninterruptibly();
+      Window puts = new Window(cluster.awaitLeader(ELECTION), prefix, todo, window);
+      puts.fill();
+      cluster.waitUntil(
+          "answers to " + todo.size() + " puts", Duration.ofSeconds(60), puts::answered);
+      assertThat(puts.errors()).isEmpty();
+      todo = puts.refused();
+    }
+    assertThat(todo).as("puts never accepted").isEmpty();
+  }
+
+  /**
+   * Puts submitted to one leader with at most {@code size} in flight: each answer sends the next,
+   * so nothing blocks and the window works in virtual time as on real threads. Thread-safe: answers
+   * arrive on the callback executor.
+   */
+  private static final class Window {
+    private final RaftNode leader;
+    private final String prefix;
+    private final List<Integer> todo;
+    private final int size;
+    private final List<Integer> refused = new ArrayList<>();
+    private final List<Throwable> errors = new ArrayList<>();
+    private int next;
+    private int inflight;
+    private int answers;
+    private boolean filling; // guards against filling from inside an answer given at once
+
+    Window(RaftNode leader, String prefix, List<Integer> todo, int size) {
+      this.leader = leader;
+      this.prefix = prefix;
+      this.todo = todo;
+      this.size = size;
+    }
+
+    /** Submits puts until the window is full or nothing is left. */
+    void fill() {
+      synchronized (this) {
+        if (filling) {
+          return;
+        }
+        filling = true;
+      }
+      while (true) {
+        int i;
+        synchronized (this) {
+          if (inflight >= size || next >= todo.size()) {
+            filling = false;
+            return;
+          }
+          i = todo.get(next++);
+          inflight++;
+        }
         CompletableFuture<Result> unused =
             leader
                 .submit(TestCluster.put(prefix + i, "v" + i))
                 .whenComplete(
                     (r, e) -> {
-                      if (e != null) {
-                        synchronized (errors) {
+                      synchronized (this) {
+                        inflight--;
+                        answers++;
+                        if (e != null) {
                           if (rootCause(e) instanceof NotLeaderException
                               || rootCause(e) instanceof CommandRejectedException) {
                             refused.add(i);
@@ -130,14 +183,65 @@ public abstract class RaftClusterScenarios {
                           }
                         }
                       }
-                      inflight.release();
+                      fill();
                     });
       }
-      inflight.acquireUninterruptibly(window);
-      assertThat(errors).isEmpty();
-      todo = refused;
     }
-    assertThat(todo).as("puts never accepted").isEmpty();
+
+    synchronized boolean answered() {
+      return answers == todo.size();
+    }
+
+    synchronized List<Integer> refused() {
+      return new ArrayList<>(refused);
+    }
+
+    synchronized List<Throwable> errors() {
+      return new ArrayList<>(errors);
+    }
+  }
+
+  /**
+   * Puts submitted one at a time to whichever member leads, until stopped: each answer sends the
+   * next 1 ms later (in virtual time, where an in-memory write can commit without the clock moving,
+   * a writer without a pause would keep the clock from ever moving), so nothing blocks.
+   * Thread-safe: answers arrive on the callback executor.
+   */
+  private static final class Writer {
+    private final TestCluster c;
+    private final AtomicInteger acknowledged = new AtomicInteger();
+    private volatile boolean writing = true;
+
+    Writer(TestCluster c) {
+      this.c = c;
+    }
+
+    void next() {
+      if (!writing) {
+        return;
+      }
+      RaftNode l = c.leader();
+      if (l == null) {
+        c.after(Duration.ofMillis(10), this::next);
+        return;
+      }
+      CompletableFuture<Result> unused =
+          l.submit(TestCluster.put("w" + acknowledged.get(), "v"))
+              .whenComplete(
+                  (r, e) -> {
+                    if (e == null) {
+                      acknowledged.incrementAndGet();
+                      c.after(Duration.ofMillis(1), this::next);
+                    } else {
+                      // a leader change during a membership change: retry a little later
+                      c.after(Duration.ofMillis(10), this::next);
+                    }
+                  });
+    }
+
+    void stop() {
+      writing = false;
+    }
   }
 
   @Test
@@ -147,7 +251,7 @@ public abstract class RaftClusterScenarios {
     int n = bulkCommands();
     submitAll("k", n, 512);
     for (String id : List.of("n1", "n2", "n3")) {
-      TestCluster.await(
+      c.waitUntil(
           id + " applies every command", Duration.ofSeconds(30), () -> c.machine(id).size() == n);
       assertThat(c.machine(id).value("k" + (n - 1))).isEqualTo("v" + (n - 1));
     }
@@ -159,8 +263,7 @@ public abstract class RaftClusterScenarios {
     c.awaitLeader(ELECTION);
     submitAll("k", 2_000, 128);
     for (String id : List.of("n1", "n2", "n3", "n4", "n5")) {
-      TestCluster.await(
-          id + " applies", Duration.ofSeconds(20), () -> c.machine(id).size() == 2_000);
+      c.waitUntil(id + " applies", Duration.ofSeconds(20), () -> c.machine(id).size() == 2_000);
     }
   }
 
@@ -175,7 +278,7 @@ public abstract class RaftClusterScenarios {
     assertThat(next.id()).isNotEqualTo(old);
     submitAll("after", 500, 64);
     c.restart(old);
-    TestCluster.await(
+    c.waitUntil(
         old + " catches up after restart",
         Duration.ofSeconds(20),
         () -> c.machine(old).size() == 1_000);
@@ -186,50 +289,33 @@ public abstract class RaftClusterScenarios {
   void linearizableLeaseAndStaleReadsSeeAcknowledgedWrites() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
     RaftNode leader = c.awaitLeader(ELECTION);
-    join(leader.submit(TestCluster.put("x", "1")));
-    assertThat(TestCluster.string(join(leader.read(TestCluster.get("x"))).value())).isEqualTo("1");
+    c.join(leader.submit(TestCluster.put("x", "1")));
+    assertThat(TestCluster.string(c.join(leader.read(TestCluster.get("x"))).value()))
+        .isEqualTo("1");
     assertThat(
             TestCluster.string(
-                join(leader.read(TestCluster.get("x"), ReadConsistency.LEASE)).value()))
+                c.join(leader.read(TestCluster.get("x"), ReadConsistency.LEASE)).value()))
         .isEqualTo("1");
     RaftNode follower =
         c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
     // A linearizable read on a follower asks the leader for a read index: it sees the write.
-    join(leader.submit(TestCluster.put("x", "2")));
-    assertThat(TestCluster.string(join(follower.read(TestCluster.get("x"))).value()))
+    c.join(leader.submit(TestCluster.put("x", "2")));
+    assertThat(TestCluster.string(c.join(follower.read(TestCluster.get("x"))).value()))
         .isEqualTo("2");
-    Result stale = join(follower.read(TestCluster.get("x"), ReadConsistency.STALE));
+    Result stale = c.join(follower.read(TestCluster.get("x"), ReadConsistency.STALE));
     assertThat(stale.index()).isPositive();
   }
 
   @Test
-  void membershipChangesWithJointConsensusUnderWriteLoad() throws Exception {
+  void membershipChangesWithJointConsensusUnderWriteLoad() {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
     c.awaitLeader(ELECTION);
-    AtomicBoolean writing = new AtomicBoolean(true);
-    AtomicInteger acknowledged = new AtomicInteger();
-    Thread writer =
-        new Thread(
-            () -> {
-              int i = 0;
-              while (writing.get()) {
-                try {
-                  RaftNode l = c.awaitLeader(ELECTION);
-                  l.submit(TestCluster.put("w" + i, "v")).get(5, TimeUnit.SECONDS);
-                  acknowledged.incrementAndGet();
-                  i++;
-                } catch (ExecutionException | TimeoutException e) {
-                  // leader changes during membership changes: retry
-                } catch (InterruptedException e) {
-                  return;
-                }
-              }
-            });
-    writer.start();
+    Writer writer = new Writer(c);
+    writer.next();
     try {
       c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
       onLeader(l -> l.addMember(c.member("n4")));
-      TestCluster.await(
+      c.waitUntil(
           "n4 promoted to voter",
           Duration.ofSeconds(20),
           () -> {
@@ -240,10 +326,9 @@ public abstract class RaftClusterScenarios {
       onLeader(l -> l.removeMember(removed));
       assertThat(c.awaitLeader(ELECTION).status().configuration().isVoter(removed)).isFalse();
     } finally {
-      writing.set(false);
-      writer.join(10_000);
+      writer.stop();
     }
-    assertThat(acknowledged.get()).isPositive();
+    assertThat(writer.acknowledged.get()).isPositive();
   }
 
   @Test
@@ -257,13 +342,13 @@ public abstract class RaftClusterScenarios {
             .start("n1", "n2", "n3");
     c.awaitLeader(ELECTION);
     submitAll("k", 1_000, 64);
-    TestCluster.await(
+    c.waitUntil(
         "the leader compacts its log",
         Duration.ofSeconds(20),
         () -> c.awaitLeader(ELECTION).status().snapshotIndex() >= 400);
     c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
     onLeader(l -> l.addLearner(c.member("n4")));
-    TestCluster.await(
+    c.waitUntil(
         "n4 restores the snapshot and catches up",
         Duration.ofSeconds(20),
         // (status() is refreshed on the node's own schedule, so it is polled too)
@@ -276,7 +361,7 @@ public abstract class RaftClusterScenarios {
     RaftNode leader = c.awaitLeader(ELECTION);
     submitAll("k", 100, 16);
     String target = leader.id().equals("n3") ? "n2" : "n3";
-    join(leader.transferLeadership(target));
+    c.join(leader.transferLeadership(target));
     assertThat(c.awaitLeader(ELECTION).id()).isEqualTo(target);
   }
 
@@ -293,7 +378,7 @@ public abstract class RaftClusterScenarios {
     List<Integer> acknowledged = new ArrayList<>();
     for (int i = 0; i < futures.size(); i++) {
       try {
-        join(futures.get(i));
+        c.join(futures.get(i));
         acknowledged.add(i);
       } catch (CompletionException e) {
         assertThat(e).hasRootCauseInstanceOf(OverloadedException.class);
@@ -303,7 +388,7 @@ public abstract class RaftClusterScenarios {
     assertThat(overloaded).isPositive();
     assertThat(acknowledged).isNotEmpty();
     for (String id : List.of("n1", "n2", "n3")) {
-      TestCluster.await(
+      c.waitUntil(
           id + " has every acknowledged write",
           Duration.ofSeconds(20),
           () ->
@@ -318,8 +403,8 @@ public abstract class RaftClusterScenarios {
     onLeader(l -> l.submit(TestCluster.put("a", "1")));
     RaftNode follower =
         c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
-    TestCluster.await("the follower knows the leader", ELECTION, () -> follower.leader() != null);
-    assertThatThrownBy(() -> join(follower.submit(TestCluster.put("a", "2"))))
+    c.waitUntil("the follower knows the leader", ELECTION, () -> follower.leader() != null);
+    assertThatThrownBy(() -> c.join(follower.submit(TestCluster.put("a", "2"))))
         .hasRootCauseInstanceOf(NotLeaderException.class)
         .rootCause()
         .hasMessageContaining(leader.id());
@@ -336,7 +421,7 @@ public abstract class RaftClusterScenarios {
       for (int attempt = 0; attempt < 3; attempt++) {
         RaftNode l = c.awaitLeader(ELECTION);
         try {
-          join(l.submit("client-1", seq, TestCluster.put(cmd, "v" + seq)));
+          c.join(l.submit("client-1", seq, TestCluster.put(cmd, "v" + seq)));
         } catch (CompletionException e) {
           // a leader change; the next attempt retries
         }
@@ -344,13 +429,13 @@ public abstract class RaftClusterScenarios {
       if (seq % 20 == 0) {
         RaftNode l = c.awaitLeader(ELECTION);
         String other = l.id().equals("n1") ? "n2" : "n1";
-        join(l.transferLeadership(other));
+        c.join(l.transferLeadership(other));
       }
     }
     RaftNode l = c.awaitLeader(ELECTION);
-    join(l.submit(TestCluster.put("last", "x")));
+    c.join(l.submit(TestCluster.put("last", "x")));
     for (String id : List.of("n1", "n2", "n3")) {
-      TestCluster.await(
+      c.waitUntil(
           id + " applies", Duration.ofSeconds(20), () -> "x".equals(c.machine(id).value("last")));
       Map<String, Integer> counts = c.machine(id).applications();
       for (int seq = 1; seq <= commands; seq++) {
@@ -365,11 +450,11 @@ public abstract class RaftClusterScenarios {
     RaftNode l = c.awaitLeader(ELECTION);
     // Sequence 7 of a client the group has never seen: it may be a retry of a command applied
     // in a session that has since expired, so applying it could apply it twice.
-    assertThatThrownBy(() -> join(l.submit("nobody", 7, TestCluster.put("z", "1"))))
+    assertThatThrownBy(() -> c.join(l.submit("nobody", 7, TestCluster.put("z", "1"))))
         .hasRootCauseInstanceOf(CommandRejectedException.class)
         .rootCause()
         .hasMessageContaining("no session");
-    join(l.submit(TestCluster.put("last", "x")));
+    c.join(l.submit(TestCluster.put("last", "x")));
     assertThat(c.machine(l.id()).value("last")).isEqualTo("x");
     assertThat(c.machine(l.id()).value("z")).isNull();
   }
@@ -386,11 +471,10 @@ public abstract class RaftClusterScenarios {
     RaftNode leader = c.awaitLeader(ELECTION);
     String big = "x".repeat(1024);
     for (int i = 0; i < 40; i++) {
-      join(leader.submit(TestCluster.put("k" + i, big)));
+      c.join(leader.submit(TestCluster.put("k" + i, big)));
     }
     // 40 KiB applied, with no entry-count threshold: only the byte threshold can have fired.
-    TestCluster.await(
-        "a snapshot on the leader", ELECTION, () -> leader.status().snapshotIndex() > 0);
+    c.waitUntil("a snapshot on the leader", ELECTION, () -> leader.status().snapshotIndex() > 0);
     assertThat(leader.status().snapshotIndex()).isLessThanOrEqualTo(leader.status().appliedIndex());
   }
 
@@ -401,25 +485,25 @@ public abstract class RaftClusterScenarios {
     RaftNode leader = c.awaitLeader(ELECTION);
     RaftNode follower =
         c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
-    TestCluster.await("the follower knows the leader", ELECTION, () -> follower.leader() != null);
+    c.waitUntil("the follower knows the leader", ELECTION, () -> follower.leader() != null);
 
-    Result r = join(follower.submit(TestCluster.put("f", "1")));
+    Result r = c.join(follower.submit(TestCluster.put("f", "1")));
     assertThat(r.index()).isPositive();
     // Completed only once applied on the follower itself: read-your-writes there.
     assertThat(c.machine(follower.id()).value("f")).isEqualTo("1");
 
     // Sessions hold through forwarding: the retry gets the first result, applied once.
-    join(follower.submit("fc", 1, TestCluster.put("g", "1")));
-    Result retry = join(follower.submit("fc", 1, TestCluster.put("g", "1")));
-    join(leader.submit(TestCluster.put("last", "x")));
-    TestCluster.await(
+    c.join(follower.submit("fc", 1, TestCluster.put("g", "1")));
+    Result retry = c.join(follower.submit("fc", 1, TestCluster.put("g", "1")));
+    c.join(leader.submit(TestCluster.put("last", "x")));
+    c.waitUntil(
         "the follower applies", ELECTION, () -> "x".equals(c.machine(follower.id()).value("last")));
     assertThat(c.machine(follower.id()).applications().get("Pg=1")).isEqualTo(1);
     assertThat(c.machine(leader.id()).applications().get("Pg=1")).isEqualTo(1);
     assertThat(retry.index()).isPositive();
 
     // The leader's refusal comes back as such, and nothing is applied.
-    assertThatThrownBy(() -> join(follower.submit("nobody", 5, TestCluster.put("z", "1"))))
+    assertThatThrownBy(() -> c.join(follower.submit("nobody", 5, TestCluster.put("z", "1"))))
         .hasRootCauseInstanceOf(CommandRejectedException.class)
         .rootCause()
         .hasMessageContaining("no session");
@@ -430,12 +514,12 @@ public abstract class RaftClusterScenarios {
     TestCluster c = cluster(TestCluster.fastOptions().build()).start("n1", "n2", "n3");
     RaftNode leader = c.awaitLeader(ELECTION);
     // n4 is not running yet, so it cannot catch up while the first leader leads.
-    join(leader.addMember(c.member("n4")));
+    c.join(leader.addMember(c.member("n4")));
     assertThat(leader.status().configuration().promotable()).containsExactly("n4");
     String next = leader.id().equals("n2") ? "n3" : "n2";
-    join(leader.transferLeadership(next));
+    c.join(leader.transferLeadership(next));
     c.startNode("n4", List.of(c.member("n1"), c.member("n2"), c.member("n3")));
-    TestCluster.await(
+    c.waitUntil(
         "n4 promoted by the next leader",
         Duration.ofSeconds(20),
         () -> {
@@ -451,7 +535,7 @@ public abstract class RaftClusterScenarios {
     // A new leader's no-op takes the one slot until it commits; a submit before that is
     // refused as overloaded, which is right but not what this test is about.
     RaftNode[] ready = new RaftNode[1];
-    TestCluster.await(
+    c.waitUntil(
         "a leader whose no-op committed",
         ELECTION,
         () -> {
@@ -463,7 +547,7 @@ public abstract class RaftClusterScenarios {
     // With room for one pending operation, each command is sent from the previous one's
     // completion: the completed command's slot must already be free.
     Result second =
-        join(
+        c.join(
             leader
                 .submit(TestCluster.put("a", "1"))
                 .thenCompose(r -> leader.submit(TestCluster.put("b", "2"))));

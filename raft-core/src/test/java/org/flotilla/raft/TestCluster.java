@@ -15,9 +15,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
@@ -25,6 +30,7 @@ import java.util.function.UnaryOperator;
 import org.flotilla.raft.memory.MemoryLogStore;
 import org.flotilla.raft.memory.MemoryMetaStore;
 import org.flotilla.raft.memory.MemorySnapshotStore;
+import org.flotilla.raft.sim.VirtualScheduler;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
 import org.flotilla.raft.spi.SnapshotStore;
@@ -34,6 +40,11 @@ import org.flotilla.raft.spi.Transport;
  * A cluster of real {@link RaftNode}s in one JVM for integration tests, over a pluggable transport
  * and pluggable stores (in-memory by default), with a key-value state machine that counts how often
  * each command is applied.
+ *
+ * <p>The nodes run on real threads with the system clocks, or, after {@link
+ * #withVirtualTime(VirtualScheduler)}, in virtual time on the test's thread. Tests written against
+ * {@link #waitUntil}, {@link #join}, {@link #awaitLeader} and {@link #after} run either way: in
+ * virtual time these move the clock forward instead of waiting.
  *
  * <p>Thread-safe enough for tests: nodes are started and stopped from the test thread.
  */
@@ -112,6 +123,26 @@ public final class TestCluster implements AutoCloseable {
   private boolean concurrentQueries;
   private Function<Transport, Scheduler> schedulers = t -> Scheduler.system();
   private Executor callbacks = ForkJoinPool.commonPool();
+  private VirtualScheduler time; // null: real threads and clocks
+
+  private static final long VIRTUAL_STEP_NANOS = 1_000_000;
+
+  /**
+   * Runs the nodes started from now on in virtual time on the test's thread: their workers on
+   * {@code time} and their futures completed on its executor. {@link #waitUntil}, {@link #join},
+   * {@link #awaitLeader} and {@link #after} then move virtual time forward instead of waiting. The
+   * transports must deliver on the same scheduler (for example a {@code MemoryNetwork} created on
+   * {@code time.executor()}).
+   *
+   * @param time the virtual scheduler
+   * @return this cluster
+   */
+  public TestCluster withVirtualTime(VirtualScheduler time) {
+    this.time = time;
+    this.schedulers = t -> time;
+    this.callbacks = time.executor();
+    return this;
+  }
 
   /**
    * Sets how the nodes started from now on get their scheduler, from their transport.
@@ -319,23 +350,108 @@ public final class TestCluster implements AutoCloseable {
    */
   public RaftNode awaitLeader(Duration timeout) {
     RaftNode[] found = new RaftNode[1];
-    await(
+    waitUntil(
         "a leader",
         timeout,
         () -> {
-          RaftNode leader = null;
-          long term = -1;
-          for (RaftNode n : nodes.values()) {
-            NodeStatus s = n.status();
-            if (s != null && s.role() == Role.LEADER && s.term() > term) {
-              leader = n;
-              term = s.term();
-            }
-          }
-          found[0] = leader;
-          return leader != null;
+          found[0] = leader();
+          return found[0] != null;
         });
     return found[0];
+  }
+
+  /**
+   * Returns the running member that leads in the newest term, without waiting.
+   *
+   * @return the leader, or null if no running member leads
+   */
+  public RaftNode leader() {
+    RaftNode leader = null;
+    long term = -1;
+    for (RaftNode n : nodes.values()) {
+      NodeStatus s = n.status();
+      if (s != null && s.role() == Role.LEADER && s.term() > term) {
+        leader = n;
+        term = s.term();
+      }
+    }
+    return leader;
+  }
+
+  /**
+   * Waits until a condition holds, failing the test after the timeout: in virtual time by moving
+   * the clock forward 1 ms at a time (the timeout is virtual), otherwise by {@link #await polling}.
+   *
+   * @param what what is awaited, for the failure message
+   * @param timeout the bound
+   * @param condition the condition
+   */
+  public void waitUntil(String what, Duration timeout, BooleanSupplier condition) {
+    if (time == null) {
+      await(what, timeout, condition);
+      return;
+    }
+    long deadline = time.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (time.nanoTime() >= deadline) {
+        fail("not within " + timeout + " of virtual time: " + what);
+      }
+      step();
+    }
+  }
+
+  /**
+   * Waits at most 30 s (virtual, in virtual time) for a future and returns its value.
+   *
+   * @param <T> the value's type
+   * @param f the future
+   * @return its value
+   * @throws CompletionException if it failed (the cause is its failure, or an {@link
+   *     ExecutionException} wrapping it) or did not complete in time (a {@link TimeoutException})
+   */
+  public <T> T join(CompletableFuture<T> f) {
+    if (time == null) {
+      try {
+        return f.get(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new CompletionException(e);
+      }
+    }
+    long deadline = time.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!f.isDone()) {
+      if (time.nanoTime() >= deadline) {
+        throw new CompletionException(
+            new TimeoutException("not completed within 30 s of virtual time"));
+      }
+      step();
+    }
+    return f.join();
+  }
+
+  /** Moves virtual time 1 ms forward; stops if JUnit interrupted the test for its timeout. */
+  private void step() {
+    if (Thread.currentThread().isInterrupted()) {
+      fail("interrupted at virtual time " + time.nanoTime() + " ns (the test's timeout?)");
+    }
+    time.runUntil(time.nanoTime() + VIRTUAL_STEP_NANOS);
+  }
+
+  /**
+   * Runs an action after a delay, on the virtual clock or on the callback executor.
+   *
+   * @param delay the delay
+   * @param action the action; it must not block
+   */
+  public void after(Duration delay, Runnable action) {
+    if (time == null) {
+      CompletableFuture.delayedExecutor(delay.toNanos(), TimeUnit.NANOSECONDS, callbacks)
+          .execute(action);
+    } else {
+      time.schedule(delay.toNanos(), action);
+    }
   }
 
   /**
