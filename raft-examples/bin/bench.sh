@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 quick=false
 [ "${QUICK:-0}" = 1 ] && quick=true
-exec timeout -k 20 "${BENCH_TIMEOUT_S:-900}" mvn -B -o -P bench -pl raft-examples -am verify \
+exec timeout -k 20 "${BENCH_TIMEOUT_S:-900}" mvn -B -P bench -pl raft-examples -am verify \
   -Dbench.quick="$quick" \
   -Dbench.rows="${ROWS:-}" \
   -Dbench.peersResults="${PEERS_RESULTS:-}" \
