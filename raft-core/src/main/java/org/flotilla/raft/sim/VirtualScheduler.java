@@ -89,7 +89,7 @@ public final class VirtualScheduler implements Scheduler {
 
   @Override
   public Worker start(String name, Turn turn) {
-    VirtualWorker w = new VirtualWorker(turn);
+    VirtualWorker w = new VirtualWorker(turn, 1.0);
     w.wake();
     return w;
   }
@@ -101,18 +101,37 @@ public final class VirtualScheduler implements Scheduler {
    * @return the process scheduler
    */
   public SimulatedProcess process() {
-    return new SimulatedProcess();
+    return new SimulatedProcess(1.0);
+  }
+
+  /**
+   * Returns a scheduler for one simulated process whose clock runs at {@code rate} times the
+   * virtual time (a drifting clock): its {@link Scheduler#nanoTime()} advances {@code rate}
+   * nanoseconds per virtual nanosecond, and a worker that waits {@code w} of its nanoseconds waits
+   * {@code w / rate} virtual ones.
+   *
+   * @param rate the clock's speed, in (0.5, 2)
+   * @return the process scheduler
+   */
+  public SimulatedProcess process(double rate) {
+    if (!(rate > 0.5 && rate < 2)) {
+      throw new IllegalArgumentException("clock rate must be in (0.5, 2): " + rate);
+    }
+    return new SimulatedProcess(rate);
   }
 
   /** The workers of one simulated process, which can crash together. */
   public final class SimulatedProcess implements Scheduler {
     private final java.util.List<VirtualWorker> workers = new java.util.ArrayList<>();
+    private final double rate;
 
-    private SimulatedProcess() {}
+    private SimulatedProcess(double rate) {
+      this.rate = rate;
+    }
 
     @Override
     public long nanoTime() {
-      return now;
+      return rate == 1.0 ? now : (long) (now * rate);
     }
 
     @Override
@@ -122,7 +141,8 @@ public final class VirtualScheduler implements Scheduler {
 
     @Override
     public Worker start(String name, Turn turn) {
-      VirtualWorker w = (VirtualWorker) VirtualScheduler.this.start(name, turn);
+      VirtualWorker w = new VirtualWorker(turn, rate);
+      w.wake();
       workers.add(w);
       return w;
     }
@@ -138,12 +158,14 @@ public final class VirtualScheduler implements Scheduler {
 
   private final class VirtualWorker implements Worker {
     private final Turn turn;
+    private final double rate;
     private long scheduledAt = Long.MAX_VALUE;
     private boolean stopped;
     private boolean running;
 
-    VirtualWorker(Turn turn) {
+    VirtualWorker(Turn turn, double rate) {
       this.turn = turn;
+      this.rate = rate;
     }
 
     private void runTurn() {
@@ -160,7 +182,8 @@ public final class VirtualScheduler implements Scheduler {
       if (wait < 0) {
         stopped = true;
       } else if (wait != Long.MAX_VALUE) {
-        at(now + wait);
+        // the wait is in the process's clock; a drifting clock stretches or shrinks it
+        at(now + (rate == 1.0 ? wait : (long) Math.ceil(wait / rate)));
       }
     }
 

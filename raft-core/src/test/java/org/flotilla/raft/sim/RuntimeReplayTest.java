@@ -77,8 +77,8 @@ class RuntimeReplayTest {
   private static String firstDifference(long seed) {
     List<String> a = new ArrayList<>();
     List<String> b = new ArrayList<>();
-    RuntimeSimulation.of(seed, 3, FAULT_PHASE).traceTo(a::add).run();
-    RuntimeSimulation.of(seed, 3, FAULT_PHASE).traceTo(b::add).run();
+    RuntimeSimulation.builder().seed(seed).faultPhase(FAULT_PHASE).trace(a::add).build().run();
+    RuntimeSimulation.builder().seed(seed).faultPhase(FAULT_PHASE).trace(b::add).build().run();
     int n = Math.min(a.size(), b.size());
     for (int i = 0; i < n; i++) {
       if (!a.get(i).equals(b.get(i))) {
