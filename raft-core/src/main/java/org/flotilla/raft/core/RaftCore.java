@@ -283,6 +283,10 @@ public final class RaftCore {
    * @return the configuration
    */
   public Configuration configuration() {
+    if (Mutations.CONFIG_WHEN_COMMITTED) {
+      // Mutant: the newest configuration known committed, not the newest in the log (thesis §4.1).
+      return configs.get(0).configuration();
+    }
     return configs.get(configs.size() - 1).configuration();
   }
 
@@ -655,7 +659,13 @@ public final class RaftCore {
       return;
     }
     if (m.term() > term) {
-      if (m instanceof RequestVote rv) {
+      if (Mutations.NO_STEP_DOWN_ON_HIGHER_TERM
+          && (role == Role.LEADER || role == Role.CANDIDATE)
+          && !(m instanceof RequestVoteResponse rvr0 && rvr0.preVote())) {
+        // Mutant: adopt the higher term but keep leading or campaigning (breaks §5.1).
+        term = m.term();
+        votedFor = role == Role.CANDIDATE ? id : "";
+      } else if (m instanceof RequestVote rv) {
         // thesis §9.6 / §4.2.3: ignore votes while a leader is known to be alive, unless the
         // election comes from a leadership transfer.
         // A member that just (re)started may have promised a lease before its crash: it keeps
@@ -737,7 +747,9 @@ public final class RaftCore {
     // for a candidate whose log covers its durable mark (Protocol-Aware Recovery).
     boolean grant =
         canVote
-            && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())
+            // Mutant VOTE_WITHOUT_LOG_CHECK skips §5.4.1.
+            && (Mutations.VOTE_WITHOUT_LOG_CHECK
+                || log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm()))
             && durableMark.coveredBy(rv.lastLogIndex(), rv.lastLogTerm());
     if (grant && !rv.preVote()) {
       electionElapsed = 0;
@@ -801,7 +813,13 @@ public final class RaftCore {
     int firstNew = entries.size();
     for (int i = 0; i < entries.size(); i++) {
       LogEntry e = entries.get(i);
-      if (!log.matchTerm(e.index(), e.term())) {
+      if (Mutations.KEEP_CONFLICTING_ENTRIES || Mutations.TRUNCATE_MATCHING_ENTRIES) {
+        // Mutants: append only past our last index / truncate even where entries match.
+        if (Mutations.TRUNCATE_MATCHING_ENTRIES || e.index() > log.lastIndex()) {
+          firstNew = i;
+          break;
+        }
+      } else if (!log.matchTerm(e.index(), e.term())) {
         firstNew = i;
         break;
       }
@@ -814,7 +832,9 @@ public final class RaftCore {
     long lastNew = prev + entries.size();
     verified = Math.max(verified, lastNew);
     // §5.3: if leaderCommit > commitIndex, set commitIndex = min(leaderCommit, last new entry).
-    log.commitTo(Math.min(ae.leaderCommit(), lastNew));
+    // Mutant COMMIT_BEYOND_MATCH bounds by our last index instead of the last verified entry.
+    log.commitTo(
+        Math.min(ae.leaderCommit(), Mutations.COMMIT_BEYOND_MATCH ? log.lastIndex() : lastNew));
     pruneConfigs();
     sendAck(ae.from(), true);
   }
@@ -824,7 +844,8 @@ public final class RaftCore {
    * acknowledges only persisted entries, so the leader's commit decisions count durable copies.
    */
   private void sendAck(String to, boolean force) {
-    long ack = Math.min(log.persisted(), verified);
+    // Mutant ACK_BEFORE_DURABLE acknowledges appended, not durable, entries.
+    long ack = Mutations.ACK_BEFORE_DURABLE ? verified : Math.min(log.persisted(), verified);
     if (ack > acked || (force && ack >= verified)) {
       acked = Math.max(acked, ack);
       send(new AppendEntriesResponse(id, to, term, true, ack, 0, 0, 0));
@@ -858,8 +879,9 @@ public final class RaftCore {
       return;
     }
     SnapshotMeta meta = new SnapshotMeta(is.snapshotIndex(), is.snapshotTerm(), is.configuration());
-    if (meta.index() > log.committed()) {
-      if (log.matchTerm(meta.index(), meta.term())) {
+    if (meta.index() > log.committed() || Mutations.STALE_SNAPSHOT_INSTALLED) {
+      // Mutant STALE_SNAPSHOT_INSTALLED resets the log to a snapshot it already covers.
+      if (!Mutations.STALE_SNAPSHOT_INSTALLED && log.matchTerm(meta.index(), meta.term())) {
         // We already hold the snapshot's last entry: it and all before it are committed.
         log.commitTo(meta.index());
       } else {
@@ -1014,10 +1036,13 @@ public final class RaftCore {
               return p == null ? 0 : p.match();
             });
     // §5.4.2: only entries of the current term are committed by counting replicas.
-    if (index > log.committed() && log.term(index) == term) {
+    // Mutant COMMIT_OLDER_TERM commits an older term's entry by counting replicas (Figure 8).
+    if (index > log.committed() && (log.term(index) == term || Mutations.COMMIT_OLDER_TERM)) {
       boolean firstInTerm = !committedInTerm();
       log.commitTo(index);
-      if (firstInTerm) {
+      // committedInTerm() always holds here but under the mutant, whose older-term commit must
+      // leave the reads waiting for the leader's first entry of its term.
+      if (firstInTerm && committedInTerm()) {
         for (PendingRead r : readsAwaitingCommit) {
           requestRead(r.context(), r.from(), false);
         }
@@ -1093,7 +1118,9 @@ public final class RaftCore {
       // A group without voters could never elect a leader again.
       return REJECTED_INVALID;
     }
-    if (current.isJoint() || configurationIndex() > log.committed() || !committedInTerm()) {
+    // Mutant TWO_CHANGES_IN_FLIGHT lets a change start while another is uncommitted.
+    if (!Mutations.TWO_CHANGES_IN_FLIGHT
+        && (current.isJoint() || configurationIndex() > log.committed() || !committedInTerm())) {
       return REJECTED_CHANGE_IN_PROGRESS;
     }
     Configuration next;
@@ -1173,9 +1200,14 @@ public final class RaftCore {
   /** Drops configurations older than the newest committed one. */
   private void pruneConfigs() {
     long committed = log.committed();
+    boolean pruned = false;
     while (configs.size() > 1 && configs.get(1).index() <= committed) {
       configs.remove(0);
       configsVersion++;
+      pruned = true;
+    }
+    if (pruned && Mutations.CONFIG_WHEN_COMMITTED) {
+      configurationChanged(); // Mutant: the committed configuration takes effect only now.
     }
   }
 
@@ -1208,7 +1240,8 @@ public final class RaftCore {
       return;
     }
     long index = log.committed();
-    if (isSingleVoter() || (allowLease && leaseValid())) {
+    // Mutant READ_INDEX_WITHOUT_ROUND answers without confirming leadership (thesis §6.4).
+    if (isSingleVoter() || (allowLease && leaseValid()) || Mutations.READ_INDEX_WITHOUT_ROUND) {
       completeRead(new PendingRead(round, index, context, from));
       return;
     }
@@ -1240,6 +1273,9 @@ public final class RaftCore {
     // sent), so a valid lease implies quorumHeardTick() >= leaseStart > now - T: CheckQuorum never
     // steps down a leader whose lease holds (checkInvariants asserts it), and a member that is no
     // longer leader serves no lease read, so stepping down sooner can only end leases sooner.
+    if (Mutations.LEASE_WITHOUT_QUORUM) {
+      return true; // Mutant: no quorum-acknowledged round needed (thesis §6.4.1).
+    }
     long oldestValid = now - (options.electionTimeoutTicks() - options.leaseDriftTicks()) + 2;
     long leaseStart =
         Quorum.committedValue(
@@ -1473,6 +1509,9 @@ public final class RaftCore {
     HardState hs = new HardState(term, votedFor);
     HardState changed = hs.equals(savedHardState) ? null : hs;
     savedHardState = hs;
+    if (Mutations.VOTE_NOT_PERSISTED && changed != null) {
+      changed = new HardState(term, ""); // Mutant: the vote is not handed out to persist.
+    }
     SnapshotMeta snapshot = log.takeSnapshot();
     List<LogEntry> entries = log.takeUnstable();
     List<LogEntry> committed = log.nextCommitted(options.maxApplyBytes());

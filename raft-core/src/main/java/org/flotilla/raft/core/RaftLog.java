@@ -225,15 +225,21 @@ final class RaftLog {
   }
 
   boolean hasCommittedToApply() {
-    return Math.min(Math.min(committed, persisted), applyLimit) > applied;
+    return applyBound() > applied;
   }
 
   List<LogEntry> nextCommitted(long maxBytes) {
-    long to = Math.min(Math.min(committed, persisted), applyLimit);
+    long to = applyBound();
     if (to <= applied) {
       return List.of();
     }
     return entries(applied + 1, to + 1, maxBytes);
+  }
+
+  private long applyBound() {
+    // Mutant APPLY_BEFORE_COMMIT hands out persisted entries whether committed or not.
+    long ready = Mutations.APPLY_BEFORE_COMMIT ? persisted : Math.min(committed, persisted);
+    return Math.min(ready, applyLimit);
   }
 
   void appliedTo(long index) {

@@ -18,6 +18,13 @@ package org.flotilla.raft.sim;
  * @param lostTailRate probability that a crash also loses the last one to three log entries that
  *     the member's disk had reported durable, while its durable mark survives (a lost or zeroed
  *     write found at restart); the member must notice and be repaired (Protocol-Aware Recovery)
+ * @param strandRate probability that a newly elected leader starts the Figure 8 pattern (§5.4.2)
+ *     for itself and the next two leaders: the first two are cut off from everyone as soon as they
+ *     are elected, for one to three election timeouts, so that each one's no-op stays on it alone;
+ *     the third has the entries of its own term stripped from its AppendEntries for one to three
+ *     election timeouts, so that followers take the older-term entries it sends without its no-op,
+ *     and is then cut off. This opens the window in which a leader that counted replicas of an
+ *     older-term entry would commit it and a later leader would overwrite it
  */
 public record FaultProfile(
     double dropRate,
@@ -30,7 +37,8 @@ public record FaultProfile(
     double membershipRate,
     boolean lossyFsync,
     boolean termRewrite,
-    double lostTailRate) {
+    double lostTailRate,
+    double strandRate) {
 
   /**
    * Creates a profile, checking the values.
@@ -46,6 +54,7 @@ public record FaultProfile(
    * @param lossyFsync see above
    * @param termRewrite see above
    * @param lostTailRate see above
+   * @param strandRate see above
    */
   public FaultProfile {
     for (double p :
@@ -57,7 +66,8 @@ public record FaultProfile(
           slowDiskRate,
           transferRate,
           membershipRate,
-          lostTailRate
+          lostTailRate,
+          strandRate
         }) {
       if (p < 0 || p > 1) {
         throw new IllegalArgumentException("fault rates must be in [0, 1]: " + p);
@@ -74,18 +84,19 @@ public record FaultProfile(
    * @return the profile
    */
   public static FaultProfile none() {
-    return new FaultProfile(0, 0, 200, 0, 0, 0, 0, 0, false, false, 0);
+    return new FaultProfile(0, 0, 200, 0, 0, 0, 0, 0, false, false, 0, 0);
   }
 
   /**
-   * Returns every fault of Raft's model at rates that keep the cluster making progress, and lost
-   * durable tails in a quarter of the crashes.
+   * Returns every fault of Raft's model at rates that keep the cluster making progress, lost
+   * durable tails in a quarter of the crashes, and a fifth of the newly elected leaders put through
+   * the Figure 8 pattern ({@code strandRate}).
    *
    * @return the profile
    */
   public static FaultProfile standard() {
     return new FaultProfile(
-        0.03, 0.02, 2_000, 0.002, 0.0015, 0.002, 0.001, 0.001, false, false, 0.25);
+        0.03, 0.02, 2_000, 0.002, 0.0015, 0.002, 0.001, 0.001, false, false, 0.25, 0.2);
   }
 
   /**
@@ -107,7 +118,8 @@ public record FaultProfile(
         membershipRate,
         lossy,
         rewrite,
-        lostTailRate);
+        lostTailRate,
+        strandRate);
   }
 
   /**
@@ -128,6 +140,74 @@ public record FaultProfile(
         membershipRate,
         lossyFsync,
         termRewrite,
+        rate,
+        strandRate);
+  }
+
+  /**
+   * Returns a copy with the given probability that a new leader goes through the Figure 8 pattern.
+   *
+   * @param rate the probability, in [0, 1]
+   * @return the copy
+   */
+  public FaultProfile withStrandRate(double rate) {
+    return new FaultProfile(
+        dropRate,
+        duplicateRate,
+        maxDelay,
+        partitionRate,
+        crashRate,
+        slowDiskRate,
+        transferRate,
+        membershipRate,
+        lossyFsync,
+        termRewrite,
+        lostTailRate,
         rate);
+  }
+
+  /**
+   * Returns a copy with other message loss and duplication rates.
+   *
+   * @param drop the probability that a message is lost
+   * @param duplicate the probability that a message is delivered twice
+   * @return the copy
+   */
+  public FaultProfile withMessageFaults(double drop, double duplicate) {
+    return new FaultProfile(
+        drop,
+        duplicate,
+        maxDelay,
+        partitionRate,
+        crashRate,
+        slowDiskRate,
+        transferRate,
+        membershipRate,
+        lossyFsync,
+        termRewrite,
+        lostTailRate,
+        strandRate);
+  }
+
+  /**
+   * Returns a copy with another crash rate.
+   *
+   * @param rate the probability per event that a member crashes or restarts, in [0, 1]
+   * @return the copy
+   */
+  public FaultProfile withCrashRate(double rate) {
+    return new FaultProfile(
+        dropRate,
+        duplicateRate,
+        maxDelay,
+        partitionRate,
+        rate,
+        slowDiskRate,
+        transferRate,
+        membershipRate,
+        lossyFsync,
+        termRewrite,
+        lostTailRate,
+        strandRate);
   }
 }

@@ -56,6 +56,8 @@ public final class Simulation {
 
   private static final java.time.Duration CHECK_TIMEOUT = java.time.Duration.ofSeconds(20);
 
+  private static final CoreOptions DEFAULT_OPTIONS = CoreOptions.DEFAULTS.withTimeouts(10, 1);
+
   private final long seed;
   private final int voterCount;
   private final int learnerCount;
@@ -72,6 +74,13 @@ public final class Simulation {
   private final List<SimNode> nodes = new ArrayList<>();
   private final Map<String, SimNode> byId = new HashMap<>();
   private final boolean[][] blocked;
+  // The Figure 8 pattern (FaultProfile.strandRate): until cutUntil[i] member i is cut off from
+  // everyone; until holdUntil[i] the network drops its AppendEntries that carry an entry of its
+  // term.
+  private final long[] cutUntil;
+  private final long[] holdUntil;
+  // how many of the next new leaders the Figure 8 pattern still strands
+  private int strandStreak;
   // lastResponseAt[to][from]: when a response from 'from' was last delivered to 'to'
   private final long[][] lastResponseAt;
   private final List<Client> clients = new ArrayList<>();
@@ -88,6 +97,8 @@ public final class Simulation {
   private long nextContext = 1;
   private long nextValue = 1;
   private boolean healing;
+  // isolateLeader() runs without the Figure 8 pattern: it times one leader's step-down.
+  private boolean timingStepDown;
   private int eventsRun;
   private long healTicks = -1;
   private int faultsInjected;
@@ -101,18 +112,26 @@ public final class Simulation {
     this.clientCount = b.clients;
     this.keyCount = b.keys;
     this.faults = b.faults;
-    this.options = b.options;
     this.repairLostTails = b.repairLostTails;
     this.random = new SplittableRandom(seed);
+    // Half the runs send one entry per AppendEntries, as a leader does with a backlog larger than
+    // its message limit: a follower then takes older-term entries apart from the leader's no-op.
+    this.options =
+        b.options != null
+            ? b.options
+            : DEFAULT_OPTIONS.withFlowControl(8, random.nextBoolean() ? 1 : 4096);
     int n = voterCount + learnerCount + spareCount;
     this.blocked = new boolean[n][n];
+    this.cutUntil = new long[n];
+    this.holdUntil = new long[n];
     this.lastResponseAt = new long[n][n];
   }
 
   /**
    * Returns a builder with defaults: 3 voters, 1 spare member for membership changes, 2,000 events,
    * 3 clients on 3 keys, the standard fault profile and the default core options with a 10-tick
-   * election timeout.
+   * election timeout, a pipelining window of 8 and, drawn from the seed, AppendEntries of one entry
+   * each in half the runs and of up to 4,096 bytes in the others.
    *
    * @return the builder
    */
@@ -227,6 +246,8 @@ public final class Simulation {
     for (boolean[] row : blocked) {
       java.util.Arrays.fill(row, false);
     }
+    java.util.Arrays.fill(cutUntil, 0);
+    java.util.Arrays.fill(holdUntil, 0);
     for (SimNode n : nodes) {
       n.slowDisk = false;
       if (!n.up) {
@@ -292,6 +313,7 @@ public final class Simulation {
     long isolatedAt = -1;
     long quorumHeardAt = -1;
     long steppedDownAt = -1;
+    timingStepDown = true;
     try {
       startCluster();
       long deadline = now + HEAL_TICKS * TICK;
@@ -448,16 +470,42 @@ public final class Simulation {
     if (!healing && random.nextDouble() < faults.dropRate()) {
       return;
     }
+    int fromIndex = nodes.indexOf(from);
+    int toIndex = nodes.indexOf(to);
+    if (now < holdUntil[fromIndex]
+        && out instanceof AppendEntries ae
+        && ae.entries().stream().anyMatch(e -> e.term() == ae.term())) {
+      // The leader's entries of its own term (its no-op first) are held back: the follower gets
+      // the older-term prefix alone, as if the leader had split the message and lost the rest.
+      List<LogEntry> older = new ArrayList<>();
+      for (LogEntry e : ae.entries()) {
+        if (e.term() == ae.term()) {
+          break;
+        }
+        older.add(e);
+      }
+      out =
+          new AppendEntries(
+              ae.from(),
+              ae.to(),
+              ae.term(),
+              ae.prevLogIndex(),
+              ae.prevLogTerm(),
+              ae.leaderCommit(),
+              older);
+      record("hold back the own-term entries of " + ae);
+    }
     int copies = !healing && random.nextDouble() < faults.duplicateRate() ? 2 : 1;
     for (int i = 0; i < copies; i++) {
       RaftMessage msg = out;
       long delay = 1 + random.nextLong(healing ? 200 : faults.maxDelay());
-      int fromIndex = nodes.indexOf(from);
-      int toIndex = nodes.indexOf(to);
       schedule(
           delay,
           () -> {
-            if (to.up && !blocked[fromIndex][toIndex]) {
+            if (to.up
+                && !blocked[fromIndex][toIndex]
+                && now >= cutUntil[fromIndex]
+                && now >= cutUntil[toIndex]) {
               RaftMessage delivered = rewrite(msg, to.core.term());
               record("deliver " + delivered);
               if ((delivered instanceof AppendEntriesResponse
@@ -587,6 +635,39 @@ public final class Simulation {
     }
   }
 
+  /**
+   * The Figure 8 pattern (§5.4.2), applied to three leaders in a row. The first two are cut off as
+   * soon as they are elected, so that each one's no-op (and any commands) stay on it alone: entries
+   * of two terms at the same index, each on a minority (Figure 8 (a) and (b)). The third, often the
+   * first one back with the longer log, has its AppendEntries stripped of entries of its own term
+   * for a while, so that followers take the older-term entries without its no-op (Figure 8 (c)),
+   * and is then cut off, so that the second leader can win again with the votes of members that
+   * lack the third's no-op (Figure 8 (d)). A leader that counts replicas of an older-term entry
+   * commits it in (c) and loses it in (d).
+   */
+  private void strand(SimNode leader, boolean cutAtOnce) {
+    faultsInjected++;
+    int i = nodes.indexOf(leader);
+    long timeout = (long) options.electionTimeoutTicks() * TICK;
+    long span = timeout + random.nextLong(2 * timeout);
+    if (cutAtOnce) {
+      cutUntil[i] = now + span;
+      record("strand: cut off new leader " + leader.id + " for " + span / TICK + " ticks");
+    } else {
+      holdUntil[i] = now + span;
+      long cut = timeout + random.nextLong(2 * timeout);
+      record("strand: hold back the own-term entries of " + leader.id + " for " + span / TICK);
+      schedule(
+          span,
+          () -> {
+            if (!healing) {
+              cutUntil[i] = now + cut;
+              record("strand: cut off " + leader.id + " for " + cut / TICK + " ticks");
+            }
+          });
+    }
+  }
+
   private SimNode currentLeader() {
     SimNode leader = null;
     for (SimNode n : nodes) {
@@ -604,7 +685,8 @@ public final class Simulation {
       return;
     }
     Configuration c = leader.core.configuration();
-    if (c.isJoint()) {
+    if (c.isJoint() && random.nextInt(4) != 0) {
+      // Now and then a change is asked for while one is in flight: the core must refuse it.
       return;
     }
     List<Member> voters = new ArrayList<>(c.voters());
@@ -635,8 +717,22 @@ public final class Simulation {
       return;
     }
     faultsInjected++;
+    boolean inFlight = c.isJoint() || leader.core.configurationIndex() > leader.core.commitIndex();
     long index = leader.core.proposeConfiguration(Configuration.of(voters, learners));
     record("membership " + change + " via " + leader.id + " -> " + index);
+    if (inFlight && index >= 0) {
+      // thesis §4.1 / §6: at most one configuration change in flight.
+      violation(
+          "two configuration changes in flight: "
+              + leader.id
+              + " accepted "
+              + change
+              + " at "
+              + index
+              + " while "
+              + c
+              + " is uncommitted");
+    }
     leader.drain();
   }
 
@@ -842,6 +938,14 @@ public final class Simulation {
     Role role = node.core.role();
     if (role == Role.LEADER && node.lastRole != Role.LEADER) {
       checkLeaderCompleteness(node);
+      if (!healing && !timingStepDown) {
+        if (strandStreak == 0 && random.nextDouble() < faults.strandRate()) {
+          strandStreak = 3;
+        }
+        if (strandStreak > 0) {
+          strand(node, --strandStreak > 0);
+        }
+      }
     }
     node.lastRole = role;
   }
@@ -948,7 +1052,7 @@ public final class Simulation {
     private int keys = 3;
     private FaultProfile faults = FaultProfile.standard();
     private boolean repairLostTails = true;
-    private CoreOptions options = CoreOptions.DEFAULTS.withTimeouts(10, 1).withFlowControl(8, 4096);
+    private CoreOptions options;
 
     private Builder() {}
 
@@ -1060,7 +1164,7 @@ public final class Simulation {
     }
 
     /**
-     * Sets the protocol options of every member.
+     * Sets the protocol options of every member (by default, those {@link #builder()} describes).
      *
      * @param value the options
      * @return this builder

@@ -18,7 +18,8 @@ class LostDurableTailTest {
 
   // Lost tails in every crash, crashes four times as often as the standard profile.
   private static final FaultProfile LOST_TAILS =
-      new FaultProfile(0.03, 0.02, 2_000, 0.002, 0.006, 0.002, 0.001, 0.001, false, false, 1.0);
+      new FaultProfile(
+          0.03, 0.02, 2_000, 0.002, 0.006, 0.002, 0.001, 0.001, false, false, 1.0, 0.2);
 
   private static List<String> violationsOver(boolean repair, int seeds, int stopAfter) {
     List<String> found = new ArrayList<>();
