@@ -203,6 +203,10 @@ final class Applier {
       logTime = sessions.logTime();
       node.applied(appliedIndex);
     } else if (task instanceof Read r) {
+      if (Mutations.readBeforeApplied) {
+        answer(appliedIndex, r.query(), r.future());
+        return;
+      }
       waiting.add(r);
     } else if (task instanceof TakeSnapshot t) {
       maybeSnapshot(t.future());
@@ -274,7 +278,8 @@ final class Applier {
       return false;
     }
     long applied = appliedIndex;
-    if (applied < index) {
+    // Mutations.readBeforeApplied: the bug of answering before the read index is applied
+    if (applied < index && !Mutations.readBeforeApplied) {
       return false;
     }
     answer(applied, query, future);

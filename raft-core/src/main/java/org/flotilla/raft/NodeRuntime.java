@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,6 +59,9 @@ final class NodeRuntime {
 
   /** Committed entries handed to the apply thread and not yet applied, at most. */
   private static final int MAX_UNAPPLIED = 65_536;
+
+  /** How many followers' recent forwarded request ids a member remembers (the least recent go). */
+  private static final int MAX_FORWARDING_FOLLOWERS = 256;
 
   final String id;
   final String groupId;
@@ -120,7 +124,17 @@ final class NodeRuntime {
   private final Map<Long, PendingRead> reads = new HashMap<>();
   // commands forwarded to the leader (forwardToLeader), by request id; event loop only
   private final Map<Long, Forwarded> forwarded = new HashMap<>();
+  // The high 32 bits are drawn at each start, so that a restarted member's ids differ from those of
+  // its earlier life, which a leader may still remember as seen; event loop only.
   private long nextForwardId = 1;
+  // forwarded request ids recently seen, per follower (LRU over followers); event loop only
+  private final Map<String, ForwardWindow> forwardSeen =
+      new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, ForwardWindow> eldest) {
+          return size() > MAX_FORWARDING_FOLLOWERS;
+        }
+      };
   private long nextReadContext = 1;
   // loop tasks waiting for the next tick (membership changes while the leader is new)
   private final List<Runnable> deferred = new ArrayList<>();
@@ -276,6 +290,7 @@ final class NodeRuntime {
             Math.max(options.maxPendingProposals(), 1));
     // The scheduler's random source: fresh for a real node, from the seed in the simulator.
     core = new RaftCore(id, coreOptions, initial, logStore, hs, snapshotMeta, scheduler.random());
+    nextForwardId = ((long) scheduler.random().nextInt() << 32) + 1;
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     awaitingRepair = core.awaitingRepair();
     if (awaitingRepair) {
@@ -725,6 +740,11 @@ final class NodeRuntime {
         long start = scheduler.nanoTime();
         logStore.append(rd.entries());
         metrics.logAppended(rd.entries().size(), scheduler.nanoTime() - start);
+        if (Mutations.durableOnAppend) {
+          // the bug of counting appended entries as durable before the disk syncs them
+          LogEntry last = rd.entries().get(rd.entries().size() - 1);
+          durable.set(new long[] {last.index(), last.term()});
+        }
       }
       if (rd.hardState() != null) {
         // Figure 2: persist currentTerm and votedFor before answering anyone.
@@ -1182,8 +1202,43 @@ final class NodeRuntime {
         });
   }
 
-  /** The leader proposes a follower's forwarded command and answers once it was applied here. */
+  /**
+   * The forwarded request ids one follower sent recently: the last {@link #SIZE} of them, so that a
+   * copy of a request the network delivers twice is recognised. Event loop only.
+   */
+  private static final class ForwardWindow {
+    static final int SIZE = 1024;
+    private final java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>();
+
+    /** Records an id; returns false if it was seen already. */
+    boolean firstSight(long requestId) {
+      if (!ids.add(requestId)) {
+        return false;
+      }
+      if (ids.size() > SIZE) {
+        Iterator<Long> oldest = ids.iterator();
+        oldest.next();
+        oldest.remove();
+      }
+      return true;
+    }
+  }
+
+  /**
+   * The leader proposes a follower's forwarded command and answers once it was applied here.
+   *
+   * <p>Invariant: a request is proposed and answered at most once. A copy of it (a network may
+   * deliver a message twice) is dropped unanswered: proposing it again would apply the command
+   * twice, and refusing it (when overloaded, or no longer leader) could reach the follower before
+   * the first copy's answer and tell it, wrongly, that the command was not applied.
+   */
   private void onForwardRequest(ForwardRequest r) {
+    if (!forwardSeen
+        .computeIfAbsent(r.from(), f -> new ForwardWindow())
+        .firstSight(r.requestId())) {
+      LOG.debug("{}: dropped a copy of forwarded request {} from {}", id, r.requestId(), r.from());
+      return;
+    }
     ByteBuffer payload = ByteBuffer.allocate(r.payload().remaining());
     payload.put(r.payload().duplicate()).flip();
     PendingCommand p = new PendingCommand(new CompletableFuture<>(), payload.remaining());
@@ -1362,9 +1417,16 @@ final class NodeRuntime {
       } else if (status == Sessions.Status.NO_SESSION) {
         failure =
             new CommandRejectedException(
-                "the client has no session (it expired, was evicted, or never began with sequence"
-                    + " 1); the command was not applied. Start a new session: a new client id,"
-                    + " sequence 1");
+                "the client has no session (it expired, or never began with sequence 1); the"
+                    + " command was not applied. Start a new session: a new client id, sequence"
+                    + " 1");
+      } else if (status == Sessions.Status.SESSIONS_FULL) {
+        failure =
+            new CommandRejectedException(
+                "the group already holds maxSessions ("
+                    + options.maxSessions()
+                    + ") client sessions; the command was not applied and opened no session."
+                    + " Retry once idle sessions expire (sessionTimeout), or raise maxSessions");
       }
       if (failure == null) {
         complete(p.future, new Result(index, result));
@@ -1394,7 +1456,10 @@ final class NodeRuntime {
     if (caller == null) {
       return f;
     }
-    if (consistency == ReadConsistency.STALE) {
+    // Mutations.followerReadsLocally: the bug of serving a follower's read without a read index
+    // (reads the core off its loop: only with the switch on, in the single-threaded simulator)
+    if (consistency == ReadConsistency.STALE
+        || (Mutations.followerReadsLocally && core.role() != Role.LEADER)) {
       if (!applier.offer(new Applier.Read(0, query, f, readDeadline()))) {
         f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
       }

@@ -252,16 +252,17 @@ public final class RaftNode implements AutoCloseable {
    * (for example after a timeout or a leader change) is not applied again and gets the first
    * result. A client's session opens with sequence number 1; then it must use increasing sequence
    * numbers and have at most one command outstanding. Sessions expire after {@link
-   * RaftOptions#sessionTimeout()} of log time without commands, and the least recently used is
-   * forgotten when there are more than {@link RaftOptions#maxSessions()}; after that, the client's
-   * next command (unless it is sequence 1 again) is refused, never applied twice.
+   * RaftOptions#sessionTimeout()} of log time without commands; after that, the client's next
+   * command (unless it is sequence 1 again) is refused, never applied twice, so a client must not
+   * retry a command later than {@code sessionTimeout} after its first attempt. While {@link
+   * RaftOptions#maxSessions()} sessions are open, a command that would open another is refused.
    *
    * @param clientId the client's id, 1 to 256 bytes of UTF-8
    * @param sequence the command's sequence number, increasing per client
    * @param command the command's bytes
    * @return as {@link #submit(ByteBuffer)}; fails with {@link CommandRejectedException} if a later
-   *     command of the session was already applied, or if the client has no session and {@code
-   *     sequence} is not 1
+   *     command of the session was already applied, if the client has no session and {@code
+   *     sequence} is not 1, or if it would open a session while {@code maxSessions} are open
    */
   public CompletableFuture<Result> submit(String clientId, long sequence, ByteBuffer command) {
     if (clientId == null) {

@@ -598,10 +598,11 @@ public final class RaftOptions {
     }
 
     /**
-     * Sets how many client sessions the group remembers at most; past it, the least recently used
-     * session is forgotten (on every member alike) and its client's next command is refused. Every
-     * session keeps its last result, so this bounds the table's memory. Default 100,000; range [1,
-     * 10,000,000].
+     * Sets how many client sessions the group remembers at most; when that many are open, a command
+     * that would open another is refused (on every member alike) until sessions expire by {@link
+     * #sessionTimeout}. Live sessions are never dropped to make room, since a retry of a dropped
+     * session's first command would be applied twice. Every session keeps its last result, so this
+     * bounds the table's memory. Default 100,000; range [1, 10,000,000].
      *
      * @param value the limit
      * @return this builder

@@ -26,8 +26,10 @@ import java.util.Map;
  * <p>A session opens with sequence number 1. A command of a client the table does not know, with a
  * higher sequence number, is refused and not applied: its session expired (or was evicted), so the
  * table can no longer tell a retry from a new command, and applying it could apply a command twice.
- * The table holds at most {@code maxSessions} clients; past that the least recently used one is
- * evicted, the same one on every member because the order is the log's.
+ * The table holds at most {@code maxSessions} clients. When it is full, a command that would open a
+ * new session is refused and not applied ({@link Status#SESSIONS_FULL}), the same on every member
+ * because the order is the log's. Sessions leave the table only by expiring: evicting a live one
+ * would let a retry of its first command (sequence 1) open it again and apply that command twice.
  *
  * <p>The log time never comes from a member's wall clock directly: the runtime stamps commands with
  * a clock that starts, when a member becomes leader, at the highest log time it has seen and then
@@ -68,7 +70,9 @@ final class Sessions {
     /** Older than the client's last applied command: not applied, no result kept. */
     SUPERSEDED,
     /** The client has no session and the sequence number is not 1: not applied. */
-    NO_SESSION
+    NO_SESSION,
+    /** The command would open a session and the table is full: not applied. */
+    SESSIONS_FULL
   }
 
   /** What {@link #apply} decided, and the result if there is one. */
@@ -130,7 +134,13 @@ final class Sessions {
     if (s == null && e.sequence() != 1) {
       return new Outcome(null, Status.NO_SESSION);
     }
-    if (s != null && e.sequence() <= s.sequence()) {
+    if (s == null && table.size() >= maxSessions) {
+      // Invariant: a session leaves the table only by expiring, never to make room, so a retry of
+      // a first command within sessionTimeout always finds its session (see the class comment).
+      return new Outcome(null, Status.SESSIONS_FULL);
+    }
+    // Mutations.sessionsApplyDuplicates: the bug of applying a client's retry again
+    if (s != null && e.sequence() <= s.sequence() && !Mutations.sessionsApplyDuplicates) {
       if (e.sequence() == s.sequence()) {
         return new Outcome(s.result() == null ? null : s.result().duplicate(), Status.DUPLICATE);
       }
@@ -145,11 +155,6 @@ final class Sessions {
     }
     table.remove(e.clientId());
     table.put(e.clientId(), new Session(e.sequence(), copy, logTime));
-    if (table.size() > maxSessions) {
-      Iterator<String> eldest = table.keySet().iterator();
-      eldest.next();
-      eldest.remove();
-    }
     return new Outcome(result, Status.APPLIED);
   }
 
