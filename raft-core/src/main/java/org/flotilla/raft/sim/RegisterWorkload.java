@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import org.flotilla.raft.StateMachine;
 
 /**
- * The runtime simulator's own workload: puts, compare-and-sets and gets on two registers of a
+ * The runtime simulator's own workload: puts, compare-and-sets and gets on three registers of a
  * {@link RegisterMap}, checked with {@link CasRegisterModel}. Every value written is new, so every
  * command is unique and exactly-once is checked directly.
  *
@@ -19,7 +19,7 @@ final class RegisterWorkload implements Workload {
 
   @Override
   public Request next(SplittableRandom random, int client) {
-    String key = "k" + random.nextInt(2);
+    String key = "k" + random.nextInt(3);
     int choice = random.nextInt(10);
     if (choice < 4) {
       long v = nextValue++;

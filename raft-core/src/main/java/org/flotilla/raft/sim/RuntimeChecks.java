@@ -29,8 +29,8 @@ import org.flotilla.raft.message.RaftMessage;
  *   <li><b>state machine safety</b>: no two members apply different commands at one index;
  *   <li><b>exactly-once</b>: for a workload whose commands are unique, no command submitted in a
  *       session is applied at two indexes;
- *   <li><b>one configuration change at a time</b>: a leader never sends a configuration entry while
- *       the configuration entry before it in its log is not committed;
+ *   <li><b>one configuration change at a time</b>: a leader never sends a configuration entry of
+ *       its own term while the configuration entry before it in its log is not committed;
  *   <li><b>log matching</b> (at the end, and whenever asked): if two members' logs hold an entry
  *       with the same index and term, the logs are identical up to it;
  *   <li><b>stale reads</b> (at the end): each stale read returned what the state machine, applying
@@ -102,7 +102,9 @@ final class RuntimeChecks {
     }
     if (m instanceof AppendEntries ae) {
       for (LogEntry e : ae.entries()) {
-        if (e.type() == EntryType.CONFIGURATION) {
+        // only entries this leader proposed: it may replicate an earlier leader's older ones
+        // before it knows them committed
+        if (e.type() == EntryType.CONFIGURATION && e.term() == ae.term()) {
           Long before = from.configIndexes.lower(e.index());
           if (before != null && ae.leaderCommit() < before) {
             violation(
