@@ -579,6 +579,11 @@ public final class RuntimeSimulation {
     String sessionId() {
       return "c" + id + "." + sessionEpoch;
     }
+
+    void newSession() {
+      sessionEpoch++;
+      sequence = 0;
+    }
   }
 
   private SimServer anyUp() {
@@ -646,31 +651,50 @@ public final class RuntimeSimulation {
 
   /** Records the outcome of a plain command or a read, then starts the client's next operation. */
   private void outcome(Client c, Workload.Request r, long invoked, CompletableFuture<Result> f) {
-    boolean[] done = new boolean[1];
-    scheduler.schedule(
+    race(
+        f,
         2_000 * MS,
         () -> {
-          if (!done[0]) {
-            done[0] = true;
+          record(c.unknown(r, invoked));
+          invoke(c);
+        },
+        (res, e) -> {
+          if (e == null) {
+            record(c.ok(r, res.value(), invoked, scheduler.nanoTime()));
+          } else if (notApplied(e)) {
+            record(c.failed(r, invoked, scheduler.nanoTime()));
+          } else {
             record(c.unknown(r, invoked));
-            invoke(c);
+          }
+          next(c);
+        });
+  }
+
+  /**
+   * Runs {@code timedOut} if {@code f} has not completed {@code timeout} nanoseconds from now, and
+   * {@code done} if it completes before: exactly one of the two, once.
+   */
+  private void race(
+      CompletableFuture<Result> f,
+      long timeout,
+      Runnable timedOut,
+      java.util.function.BiConsumer<Result, Throwable> done) {
+    boolean[] settled = new boolean[1];
+    scheduler.schedule(
+        timeout,
+        () -> {
+          if (!settled[0]) {
+            settled[0] = true;
+            timedOut.run();
           }
         });
     CompletableFuture<Result> unused =
         f.whenComplete(
             (res, e) -> {
-              if (done[0]) {
-                return;
+              if (!settled[0]) {
+                settled[0] = true;
+                done.accept(res, e);
               }
-              done[0] = true;
-              if (e == null) {
-                record(c.ok(r, res.value(), invoked, scheduler.nanoTime()));
-              } else if (notApplied(e)) {
-                record(c.failed(r, invoked, scheduler.nanoTime()));
-              } else {
-                record(c.unknown(r, invoked));
-              }
-              next(c);
             });
   }
 
@@ -690,42 +714,29 @@ public final class RuntimeSimulation {
     }
     trace.event("invoke", c.id, s.id, r.kind(), r.key(), c.sessionId(), c.sequence, attempt);
     CompletableFuture<Result> f = s.node.submit(c.sessionId(), c.sequence, r.bytes());
-    boolean[] done = new boolean[1];
-    scheduler.schedule(
+    race(
+        f,
         1_000 * MS,
-        () -> {
-          if (!done[0]) {
-            done[0] = true;
-            retryOrGiveUp(c, r, invoked, attempt, false);
+        () -> retryOrGiveUp(c, r, invoked, attempt, false),
+        (res, e) -> {
+          Throwable t = e instanceof CompletionException ? e.getCause() : e;
+          if (e == null) {
+            record(c.ok(r, res.value(), invoked, scheduler.nanoTime()));
+            next(c);
+          } else if (t instanceof CommandRejectedException && !(t instanceof OverloadedException)) {
+            // the session expired, or the table was full: this command's fate is what the
+            // earlier attempts made it; the client opens a new session
+            count(Count.REFUSED);
+            c.newSession();
+            record(
+                noneApplied && attempt == 1
+                    ? c.failed(r, invoked, scheduler.nanoTime())
+                    : c.unknown(r, invoked));
+            next(c);
+          } else {
+            retryOrGiveUp(c, r, invoked, attempt, noneApplied && notApplied(e));
           }
         });
-    CompletableFuture<Result> unused =
-        f.whenComplete(
-            (res, e) -> {
-              if (done[0]) {
-                return;
-              }
-              done[0] = true;
-              Throwable t = e instanceof CompletionException ? e.getCause() : e;
-              if (e == null) {
-                record(c.ok(r, res.value(), invoked, scheduler.nanoTime()));
-                next(c);
-              } else if (t instanceof CommandRejectedException
-                  && !(t instanceof OverloadedException)) {
-                // the session expired or was evicted: this command's fate is what the earlier
-                // attempts made it; the client opens a new session
-                count(Count.REFUSED);
-                c.sessionEpoch++;
-                c.sequence = 0;
-                record(
-                    noneApplied && attempt == 1
-                        ? c.failed(r, invoked, scheduler.nanoTime())
-                        : c.unknown(r, invoked));
-                next(c);
-              } else {
-                retryOrGiveUp(c, r, invoked, attempt, noneApplied && notApplied(e));
-              }
-            });
   }
 
   private void retryOrGiveUp(
@@ -738,8 +749,7 @@ public final class RuntimeSimulation {
     record(noneApplied ? c.failed(r, invoked, scheduler.nanoTime()) : c.unknown(r, invoked));
     // the session's last command may still be applied: continue in a new session, so that a late
     // apply of it cannot be mistaken for a later command's
-    c.sessionEpoch++;
-    c.sequence = 0;
+    c.newSession();
     next(c);
   }
 

@@ -1,8 +1,6 @@
 package org.flotilla.raft.examples;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -53,25 +51,17 @@ final class HttpTestClient {
   }
 
   /**
-   * Returns ports that were free a moment ago on 127.0.0.1.
+   * Returns ports that were free a moment ago on 127.0.0.1, outside the ephemeral range ({@link
+   * org.flotilla.raft.TestPorts}).
    *
    * @param n how many
    * @return the ports
    * @throws IOException if no port can be had
    */
   static List<Integer> freePorts(int n) throws IOException {
-    List<ServerSocket> sockets = new ArrayList<>();
     List<Integer> ports = new ArrayList<>();
-    try {
-      for (int i = 0; i < n; i++) {
-        ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        sockets.add(s);
-        ports.add(s.getLocalPort());
-      }
-    } finally {
-      for (ServerSocket s : sockets) {
-        s.close();
-      }
+    for (int i = 0; i < n; i++) {
+      ports.add(org.flotilla.raft.TestPorts.free());
     }
     return ports;
   }

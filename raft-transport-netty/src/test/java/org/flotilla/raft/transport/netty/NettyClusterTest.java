@@ -2,10 +2,6 @@ package org.flotilla.raft.transport.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -143,10 +139,6 @@ class NettyClusterTest extends RaftClusterScenarios {
 
   /** Returns a loopback port that was free a moment ago. */
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return org.flotilla.raft.TestPorts.free();
   }
 }
