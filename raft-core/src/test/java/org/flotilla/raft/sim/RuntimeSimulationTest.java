@@ -13,7 +13,9 @@ import org.junit.jupiter.api.Test;
  * Drives real {@link org.flotilla.raft.RaftNode}s (the whole runtime) deterministically under every
  * {@link RuntimeFault}, each seed with its own mix, and checks every run (see {@link
  * RuntimeSimulation}). {@code -Dflotilla.runtime.sim.seeds=N} sets the number of seeds (200 in the
- * default build, 10,000 with {@code -P soak}); {@code -Dflotilla.sim.seed=S} replays one.
+ * default build, 10,000 with {@code -P soak}), {@code -Dflotilla.runtime.sim.first=F} the first
+ * (default 1, so that a long search can be split over several JVMs); {@code -Dflotilla.sim.seed=S}
+ * replays one.
  */
 class RuntimeSimulationTest {
 
@@ -28,7 +30,8 @@ class RuntimeSimulationTest {
       seeds.add(Long.parseLong(one.trim()));
     } else {
       int n = Integer.getInteger("flotilla.runtime.sim.seeds", 200);
-      for (long s = 1; s <= n; s++) {
+      long first = Long.getLong("flotilla.runtime.sim.first", 1);
+      for (long s = first; s < first + n; s++) {
         seeds.add(s);
       }
     }
