@@ -374,9 +374,11 @@ public final class RaftCore {
    * uncommitted C<sub>new</sub> lost it in a crash, they hold shorter logs than the members that
    * still have it, cannot win their votes, and those members would never campaign. Votes are still
    * counted by the configuration in force, as for any candidate, and a leader outside it steps down
-   * once that configuration commits (§6).
+   * once that configuration commits (§6). A member awaiting repair of a lost tail never campaigns.
+   *
+   * @return true if this member starts an election when its election timer fires
    */
-  private boolean mayCampaign() {
+  public boolean mayCampaign() {
     if (awaitingRepair()) {
       // Our own vote would be for a log that lost entries we may have acknowledged.
       return false;
