@@ -2,7 +2,10 @@ package org.flotilla.raft.sim;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * The search for a linearization of the operations on one key: Wing &amp; Gong's backtracking
@@ -47,10 +50,15 @@ final class LinearizabilitySearch<S> {
   private final int[] match; // for a call: its return node; for a return: NIL
   private final boolean[] unknown; // per operation: outcome UNKNOWN, so it returns at +infinity
   private final long[] zobrist; // per operation: a random-looking 64-bit key for the set's hash
+  // per operation of unknown outcome: the latest one invoked before it with the same kind and
+  // input (its twin), or NIL; a twin must be linearized first (see tryLinearize)
+  private final int[] earlierTwin;
 
-  // The linearized set, as bits over operation indexes, and its hash (xor of their zobrist keys).
-  private final long[] linearized;
-  private long linearizedHash;
+  // The linearized set, as bits over operation indexes: the operations of known outcome and those
+  // of unknown outcome apart, and the hash of the known part (xor of their zobrist keys).
+  private final long[] linearizedKnown;
+  private final long[] linearizedUnknown;
+  private long knownHash;
   private final MemoTable memo = new MemoTable();
 
   // The stack of linearized calls and the state before each. invariant: depth <= n
@@ -76,7 +84,9 @@ final class LinearizabilitySearch<S> {
     match = new int[2 * n + 1];
     unknown = new boolean[n];
     zobrist = new long[n];
-    linearized = new long[(n + 63) >>> 6];
+    earlierTwin = new int[n];
+    linearizedKnown = new long[(n + 63) >>> 6];
+    linearizedUnknown = new long[(n + 63) >>> 6];
     stackCall = new int[n];
     stackState = new Object[n];
     for (int i = 0; i < n; i++) {
@@ -84,6 +94,29 @@ final class LinearizabilitySearch<S> {
       zobrist[i] = mix(0x9E3779B97F4A7C15L * (i + 1));
     }
     buildList();
+    findTwins();
+  }
+
+  /** Links each operation of unknown outcome to its latest earlier-invoked twin. */
+  private void findTwins() {
+    Integer[] byInvoke = new Integer[ops.length];
+    for (int i = 0; i < ops.length; i++) {
+      byInvoke[i] = i;
+      earlierTwin[i] = NIL;
+    }
+    Arrays.sort(
+        byInvoke,
+        (a, b) ->
+            ops[a].invokeTime() != ops[b].invokeTime()
+                ? Long.compare(ops[a].invokeTime(), ops[b].invokeTime())
+                : Integer.compare(a, b));
+    Map<List<Object>, Integer> latest = new HashMap<>();
+    for (int op : byInvoke) {
+      if (unknown[op]) {
+        Integer twin = latest.put(Arrays.asList(ops[op].kind(), ops[op].input()), op);
+        earlierTwin[op] = twin == null ? NIL : twin;
+      }
+    }
   }
 
   private long returnTime(int op) {
@@ -150,7 +183,7 @@ final class LinearizabilitySearch<S> {
       int op = opOf[entry];
       if (match[entry] != NIL) { // a call: try to linearize op next
         S after = model.step(state, ops[op]);
-        if (after != null && tryLinearize(op, after)) {
+        if (after != null && !overwritesLast(op, after) && tryLinearize(op, after)) {
           stackCall[depth] = entry;
           stackState[depth] = state;
           depth++;
@@ -181,26 +214,69 @@ final class LinearizabilitySearch<S> {
     return Found.LINEARIZABLE;
   }
 
+  /**
+   * Tells whether op, of unknown outcome, would make the operation linearized just before it, also
+   * of unknown outcome and not its twin, wasted: placing op alone in that one's stead leaves the
+   * same state (a write overwriting a write). That configuration has a smaller set of the same
+   * known operations and state, and the search reaches it from the one below on the stack, so this
+   * one adds nothing. Without this rule a run of k unknown writes is explored as chains of every
+   * subset before the subsumption of {@link #tryLinearize} can cut them.
+   */
+  private boolean overwritesLast(int op, S after) {
+    if (!unknown[op] || depth == 0) {
+      return false;
+    }
+    int last = opOf[stackCall[depth - 1]];
+    if (!unknown[last] || isTwin(last, op)) {
+      return false;
+    }
+    S alone = model.step(stateAt(depth - 1), ops[op]);
+    return after.equals(alone);
+  }
+
+  private boolean isTwin(int a, int b) {
+    return ops[a].kind().equals(ops[b].kind()) && Objects.equals(ops[a].input(), ops[b].input());
+  }
+
   @SuppressWarnings("unchecked") // stackState only ever holds states of type S
   private S stateAt(int i) {
     return (S) stackState[i];
   }
 
-  /** Marks op linearized if (set + op, after) is a configuration not yet explored. */
+  /**
+   * Marks op linearized unless the configuration it leads to is subsumed by one already explored:
+   * one with the same operations of known outcome linearized, the same state, and a subset of the
+   * operations of unknown outcome. Such a configuration can do all this one can (an operation of
+   * unknown outcome may be left out forever and constrains no other operation's order), so if it
+   * failed this one fails too, and if it is on the current path its own search covers this one.
+   * This keeps a run of k unknown writes from multiplying the configurations by 2<sup>k</sup>.
+   */
   private boolean tryLinearize(int op, S after) {
-    long hash = linearizedHash ^ zobrist[op];
-    linearized[op >>> 6] |= 1L << op;
-    if (memo.add(linearized, mix(hash + 31L * after.hashCode()), after)) {
-      linearizedHash = hash;
+    int twin = earlierTwin[op];
+    if (twin != NIL && (linearizedUnknown[twin >>> 6] & (1L << twin)) == 0) {
+      // Twins of unknown outcome (same kind and input) step alike and constrain nothing, and the
+      // earlier one can be placed wherever the later one can: linearizing them only in invocation
+      // order loses no linearization, and keeps k twins from giving 2^k sets.
+      return false;
+    }
+    long[] part = unknown[op] ? linearizedUnknown : linearizedKnown;
+    part[op >>> 6] |= 1L << op;
+    long hash = unknown[op] ? knownHash : knownHash ^ zobrist[op];
+    if (memo.add(linearizedKnown, linearizedUnknown, mix(hash + 31L * after.hashCode()), after)) {
+      knownHash = hash;
       return true;
     }
-    linearized[op >>> 6] &= ~(1L << op);
+    part[op >>> 6] &= ~(1L << op);
     return false;
   }
 
   private void unmark(int op) {
-    linearized[op >>> 6] &= ~(1L << op);
-    linearizedHash ^= zobrist[op];
+    if (unknown[op]) {
+      linearizedUnknown[op >>> 6] &= ~(1L << op);
+    } else {
+      linearizedKnown[op >>> 6] &= ~(1L << op);
+      knownHash ^= zobrist[op];
+    }
   }
 
   /** Takes a call and its return out of the list. */
@@ -271,52 +347,89 @@ final class LinearizabilitySearch<S> {
   }
 
   /**
-   * A set of explored (linearized set, state) configurations: open addressing with linear probing
-   * over parallel arrays, so a lookup allocates nothing; only an insert copies the bit set.
+   * The explored configurations, grouped by (linearized operations of known outcome, state): open
+   * addressing with linear probing over parallel arrays, so a lookup allocates nothing. Each group
+   * keeps the sets of operations of unknown outcome it was reached with, minus any that contain
+   * another (they are subsumed).
    */
   private static final class MemoTable {
     private long[] hashes = new long[1024];
-    private long[][] sets = new long[1024][];
+    private long[][] knownSets = new long[1024][];
     private Object[] states = new Object[1024];
+    private List<?>[] unknownSets = new List<?>[1024];
     private int size;
 
-    /** Adds the configuration unless present; returns whether it was added. */
-    boolean add(long[] set, long hash, Object state) {
-      int mask = sets.length - 1;
+    /**
+     * Adds the configuration unless a configuration that subsumes it is present; returns whether it
+     * was added.
+     */
+    boolean add(long[] known, long[] unknown, long hash, Object state) {
+      int mask = knownSets.length - 1;
       int i = (int) hash & mask;
-      while (sets[i] != null) {
-        if (hashes[i] == hash && Arrays.equals(sets[i], set) && states[i].equals(state)) {
-          return false;
+      while (knownSets[i] != null) {
+        if (hashes[i] == hash && Arrays.equals(knownSets[i], known) && states[i].equals(state)) {
+          return addUnknownSet(unknownSetsAt(i), unknown);
         }
         i = (i + 1) & mask;
       }
       hashes[i] = hash;
-      sets[i] = set.clone();
+      knownSets[i] = known.clone();
       states[i] = state;
-      if (++size * 2 > sets.length) {
+      List<long[]> sets = new ArrayList<>(1);
+      sets.add(unknown.clone());
+      unknownSets[i] = sets;
+      if (++size * 2 > knownSets.length) {
         grow();
+      }
+      return true;
+    }
+
+    @SuppressWarnings("unchecked") // unknownSets only ever holds lists of long[]
+    private List<long[]> unknownSetsAt(int i) {
+      return (List<long[]>) unknownSets[i];
+    }
+
+    private static boolean addUnknownSet(List<long[]> sets, long[] unknown) {
+      for (long[] explored : sets) {
+        if (subset(explored, unknown)) {
+          return false;
+        }
+      }
+      sets.removeIf(explored -> subset(unknown, explored));
+      sets.add(unknown.clone());
+      return true;
+    }
+
+    private static boolean subset(long[] a, long[] b) {
+      for (int w = 0; w < a.length; w++) {
+        if ((a[w] & ~b[w]) != 0) {
+          return false;
+        }
       }
       return true;
     }
 
     private void grow() {
       long[] oldHashes = hashes;
-      long[][] oldSets = sets;
+      long[][] oldKnown = knownSets;
       Object[] oldStates = states;
-      int capacity = oldSets.length * 2;
+      List<?>[] oldUnknown = unknownSets;
+      int capacity = oldKnown.length * 2;
       hashes = new long[capacity];
-      sets = new long[capacity][];
+      knownSets = new long[capacity][];
       states = new Object[capacity];
+      unknownSets = new List<?>[capacity];
       int mask = capacity - 1;
-      for (int j = 0; j < oldSets.length; j++) {
-        if (oldSets[j] != null) {
+      for (int j = 0; j < oldKnown.length; j++) {
+        if (oldKnown[j] != null) {
           int i = (int) oldHashes[j] & mask;
-          while (sets[i] != null) {
+          while (knownSets[i] != null) {
             i = (i + 1) & mask;
           }
           hashes[i] = oldHashes[j];
-          sets[i] = oldSets[j];
+          knownSets[i] = oldKnown[j];
           states[i] = oldStates[j];
+          unknownSets[i] = oldUnknown[j];
         }
       }
     }

@@ -36,6 +36,10 @@ public interface Model<S> {
    * operation would leave if it took effect. Operations with outcome {@link
    * Operation.Outcome#FAILED} never reach the model.
    *
+   * <p>The step may depend only on the operation's {@link Operation#kind() kind}, {@link
+   * Operation#input() input} and {@link Operation#output() output}, not on its client or times: the
+   * checker treats operations of unknown outcome with equal kind and input as interchangeable.
+   *
    * @param state the state before the operation, never null
    * @param op the operation
    * @return the state after the operation, or null if the operation's output contradicts {@code
