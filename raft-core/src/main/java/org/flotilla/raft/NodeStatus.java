@@ -1,6 +1,8 @@
 package org.flotilla.raft;
 
 import java.util.List;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Role;
 
 /**
  * A point-in-time view of a node, for monitoring.

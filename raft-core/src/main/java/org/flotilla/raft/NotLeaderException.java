@@ -1,6 +1,7 @@
 package org.flotilla.raft;
 
 import java.util.Optional;
+import org.flotilla.raft.cluster.Member;
 
 /**
  * This member is not the leader, so it did not accept the operation: nothing was proposed, and a

@@ -1,5 +1,8 @@
 package org.flotilla.raft;
 
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Role;
+
 /**
  * Hears about a node's role, leader and membership changes, and fatal errors. Called on the node's
  * callback executor, never on its event loop or apply thread; the default methods do nothing.

@@ -9,9 +9,18 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.cluster.Role;
+import org.flotilla.raft.internal.runtime.Bootstrap;
+import org.flotilla.raft.internal.runtime.NodeRuntime;
+import org.flotilla.raft.internal.runtime.RuntimeSetup;
+import org.flotilla.raft.metrics.JmxRaftMetrics;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.RaftMetrics;
+import org.flotilla.raft.spi.Scheduler;
 import org.flotilla.raft.spi.SnapshotMeta;
 import org.flotilla.raft.spi.SnapshotStore;
 import org.flotilla.raft.spi.Transport;
@@ -71,7 +80,24 @@ public final class RaftNode implements AutoCloseable {
 
   private RaftNode(Builder b) {
     this.id = b.id;
-    this.runtime = new NodeRuntime(b);
+    this.runtime =
+        new NodeRuntime(
+            new RuntimeSetup(
+                b.id,
+                b.groupId,
+                b.members,
+                b.learners,
+                b.join,
+                b.stateMachine,
+                b.transport,
+                b.logStore,
+                b.metaStore,
+                b.snapshotStore,
+                b.options,
+                b.callbackExecutor,
+                b.listener,
+                b.scheduler,
+                b.metrics));
   }
 
   /**

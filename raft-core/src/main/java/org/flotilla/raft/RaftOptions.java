@@ -318,19 +318,6 @@ public final class RaftOptions {
     return inboundQueueCapacity;
   }
 
-  int electionTicks() {
-    return (int) (electionTimeout.toNanos() / tickInterval.toNanos());
-  }
-
-  int heartbeatTicks() {
-    return (int) Math.max(1, heartbeatInterval.toNanos() / tickInterval.toNanos());
-  }
-
-  int leaseDriftTicks() {
-    return (int)
-        Math.min(electionTicks() - 1L, leaseDriftMargin.toNanos() / tickInterval.toNanos());
-  }
-
   @Override
   public String toString() {
     return "RaftOptions{tick="

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import org.flotilla.raft.cluster.Role;
 
 /**
  * The user's replicated state: the one callback a service implements to become replicated.

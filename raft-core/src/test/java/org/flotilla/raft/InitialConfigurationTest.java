@@ -13,9 +13,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.memory.MemoryNetwork;
 import org.flotilla.raft.sim.VirtualScheduler;
 import org.flotilla.raft.spi.HardState;
+import org.flotilla.raft.testkit.TestCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -6,11 +6,14 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.memory.MemoryNetwork;
 import org.flotilla.raft.memory.MemoryTransport;
 import org.flotilla.raft.message.ForwardRequest;
 import org.flotilla.raft.message.ForwardResponse;
 import org.flotilla.raft.sim.VirtualScheduler;
+import org.flotilla.raft.testkit.RaftClusterScenarios;
+import org.flotilla.raft.testkit.TestCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

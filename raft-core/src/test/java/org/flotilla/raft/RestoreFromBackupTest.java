@@ -13,12 +13,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.memory.MemoryNetwork;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.SnapshotMeta;
 import org.flotilla.raft.spi.SnapshotStore;
+import org.flotilla.raft.testkit.TestCluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -1,7 +1,7 @@
 package org.flotilla.raft.memory;
 
 import java.util.Optional;
-import org.flotilla.raft.Configuration;
+import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.MetaStore;
 import org.flotilla.raft.spi.StorageException;

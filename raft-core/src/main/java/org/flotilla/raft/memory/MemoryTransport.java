@@ -8,7 +8,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.spi.PeerStats;
 import org.flotilla.raft.spi.Transport;

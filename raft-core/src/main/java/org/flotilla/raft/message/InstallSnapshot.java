@@ -1,7 +1,7 @@
 package org.flotilla.raft.message;
 
 import java.nio.ByteBuffer;
-import org.flotilla.raft.Configuration;
+import org.flotilla.raft.cluster.Configuration;
 
 /**
  * One chunk of a snapshot sent by the leader to a member whose log is behind the leader's first

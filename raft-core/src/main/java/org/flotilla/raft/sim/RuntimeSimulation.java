@@ -14,16 +14,16 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.flotilla.raft.CommandRejectedException;
-import org.flotilla.raft.Configuration;
-import org.flotilla.raft.Member;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NotLeaderException;
 import org.flotilla.raft.OverloadedException;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.ReadConsistency;
 import org.flotilla.raft.Result;
-import org.flotilla.raft.Role;
 import org.flotilla.raft.StateMachine;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.cluster.Role;
 
 /**
  * Runs real {@link org.flotilla.raft.RaftNode}s (the whole runtime, not only the protocol core) in

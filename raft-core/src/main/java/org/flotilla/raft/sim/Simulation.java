@@ -8,11 +8,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
-import org.flotilla.raft.Configuration;
-import org.flotilla.raft.Member;
-import org.flotilla.raft.Role;
-import org.flotilla.raft.core.CoreOptions;
-import org.flotilla.raft.core.Quorum;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.cluster.Role;
+import org.flotilla.raft.internal.core.CoreOptions;
+import org.flotilla.raft.internal.core.Quorum;
 import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.AppendEntriesResponse;
 import org.flotilla.raft.message.Heartbeat;
@@ -1201,12 +1201,13 @@ public final class Simulation {
     }
 
     /**
-     * Sets the protocol options of every member (by default, those {@link #builder()} describes).
+     * Sets the protocol options of every member (by default, those {@link #builder()} describes);
+     * package-private, as the options type is the internal core's.
      *
      * @param value the options
      * @return this builder
      */
-    public Builder options(CoreOptions value) {
+    Builder options(CoreOptions value) {
       this.options = value;
       return this;
     }

@@ -4,7 +4,7 @@ import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executor;
 import java.util.random.RandomGenerator;
-import org.flotilla.raft.Scheduler;
+import org.flotilla.raft.spi.Scheduler;
 
 /**
  * A {@link Scheduler} in virtual time: every worker's turn, and every other simulated event, is an

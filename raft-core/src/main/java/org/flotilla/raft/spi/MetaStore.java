@@ -1,7 +1,7 @@
 package org.flotilla.raft.spi;
 
 import java.util.Optional;
-import org.flotilla.raft.Configuration;
+import org.flotilla.raft.cluster.Configuration;
 
 /**
  * Durable storage of a node's {@link HardState} (term and vote) and of the configuration it first

@@ -1,6 +1,6 @@
 package org.flotilla.raft.spi;
 
-import org.flotilla.raft.Configuration;
+import org.flotilla.raft.cluster.Configuration;
 
 /**
  * What a snapshot covers: the log up to {@code index} (whose entry has {@code term}), with the

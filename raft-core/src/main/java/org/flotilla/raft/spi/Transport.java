@@ -2,7 +2,7 @@ package org.flotilla.raft.spi;
 
 import java.util.Collection;
 import java.util.List;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.RaftMessage;
 
 /**

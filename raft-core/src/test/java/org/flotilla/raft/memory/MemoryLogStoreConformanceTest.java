@@ -1,7 +1,7 @@
 package org.flotilla.raft.memory;
 
 import org.flotilla.raft.spi.LogStore;
-import org.flotilla.raft.spi.LogStoreConformanceTest;
+import org.flotilla.raft.testkit.LogStoreConformanceTest;
 
 /** Runs the log store contract against {@link MemoryLogStore} in its immediate mode. */
 class MemoryLogStoreConformanceTest extends LogStoreConformanceTest {

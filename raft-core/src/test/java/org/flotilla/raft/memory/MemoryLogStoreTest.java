@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 import org.flotilla.raft.message.LogEntry;
-import org.flotilla.raft.spi.RecordingListener;
 import org.flotilla.raft.spi.StorageException;
+import org.flotilla.raft.testkit.RecordingListener;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,7 @@ package org.flotilla.raft.memory;
 import java.util.List;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.spi.LogStore;
-import org.flotilla.raft.spi.LogStoreConformanceTest;
+import org.flotilla.raft.testkit.LogStoreConformanceTest;
 
 /**
  * Runs the log store contract against {@link MemoryLogStore} in its manual mode, synced after every

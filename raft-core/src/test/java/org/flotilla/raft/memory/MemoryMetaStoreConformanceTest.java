@@ -1,7 +1,7 @@
 package org.flotilla.raft.memory;
 
 import org.flotilla.raft.spi.MetaStore;
-import org.flotilla.raft.spi.MetaStoreConformanceTest;
+import org.flotilla.raft.testkit.MetaStoreConformanceTest;
 
 /** Runs the meta store contract against {@link MemoryMetaStore}. */
 class MemoryMetaStoreConformanceTest extends MetaStoreConformanceTest {

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.Heartbeat;
 import org.flotilla.raft.message.RaftMessage;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package org.flotilla.raft.memory;
 
 import org.flotilla.raft.spi.SnapshotStore;
-import org.flotilla.raft.spi.SnapshotStoreConformanceTest;
+import org.flotilla.raft.testkit.SnapshotStoreConformanceTest;
 
 /** Runs the snapshot store contract against {@link MemorySnapshotStore}. */
 class MemorySnapshotStoreConformanceTest extends SnapshotStoreConformanceTest {

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.util.List;
-import org.flotilla.raft.Configuration;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.spi.SnapshotMeta;
 import org.flotilla.raft.spi.SnapshotStore;
 import org.junit.jupiter.api.Test;

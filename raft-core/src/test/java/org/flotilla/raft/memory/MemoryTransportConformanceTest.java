@@ -1,7 +1,7 @@
 package org.flotilla.raft.memory;
 
 import org.flotilla.raft.spi.Transport;
-import org.flotilla.raft.spi.TransportConformanceTest;
+import org.flotilla.raft.testkit.TransportConformanceTest;
 import org.junit.jupiter.api.AfterEach;
 
 /** Runs the transport conformance suite against {@link MemoryTransport}. */

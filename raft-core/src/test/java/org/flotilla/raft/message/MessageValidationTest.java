@@ -42,8 +42,8 @@ class MessageValidationTest {
                     1,
                     10,
                     1,
-                    org.flotilla.raft.Configuration.ofVoters(
-                        List.of(org.flotilla.raft.Member.of("a"))),
+                    org.flotilla.raft.cluster.Configuration.ofVoters(
+                        List.of(org.flotilla.raft.cluster.Member.of("a"))),
                     4,
                     0,
                     2,

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.flotilla.raft.core.CoreOptions;
+import org.flotilla.raft.internal.core.CoreOptions;
 import org.junit.jupiter.api.Test;
 
 /**

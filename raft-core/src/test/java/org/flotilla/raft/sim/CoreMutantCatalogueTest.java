@@ -7,8 +7,8 @@ import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongFunction;
-import org.flotilla.raft.core.CoreMutants;
-import org.flotilla.raft.core.CoreOptions;
+import org.flotilla.raft.internal.core.CoreMutants;
+import org.flotilla.raft.internal.core.CoreOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -116,7 +116,7 @@ class CoreMutantCatalogueTest {
       CoreMutants.enable(name);
     }
     CoreMutants.reset();
-    Class<?> mutations = Class.forName("org.flotilla.raft.core.Mutations");
+    Class<?> mutations = Class.forName("org.flotilla.raft.internal.core.Mutations");
     List<String> on = new ArrayList<>();
     int switches = 0;
     for (Field f : mutations.getDeclaredFields()) {

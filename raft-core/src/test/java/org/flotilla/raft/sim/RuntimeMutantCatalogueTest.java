@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.List;
-import org.flotilla.raft.RuntimeMutants;
-import org.flotilla.raft.RuntimeMutants.Mutant;
+import org.flotilla.raft.internal.runtime.RuntimeMutants;
+import org.flotilla.raft.internal.runtime.RuntimeMutants.Mutant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

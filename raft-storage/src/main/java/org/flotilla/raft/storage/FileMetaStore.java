@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
-import org.flotilla.raft.Configuration;
+import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.MetaStore;
 import org.flotilla.raft.spi.StorageException;

@@ -16,7 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
-import org.flotilla.raft.Configuration;
+import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.spi.SnapshotMeta;
 import org.flotilla.raft.spi.SnapshotStore;
 import org.flotilla.raft.spi.StorageException;

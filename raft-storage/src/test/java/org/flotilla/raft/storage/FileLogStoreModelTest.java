@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import org.flotilla.raft.memory.MemoryLogStore;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.LogEntry;
-import org.flotilla.raft.spi.RecordingListener;
+import org.flotilla.raft.testkit.RecordingListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

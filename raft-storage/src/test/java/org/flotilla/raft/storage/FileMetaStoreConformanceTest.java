@@ -2,7 +2,7 @@ package org.flotilla.raft.storage;
 
 import java.nio.file.Path;
 import org.flotilla.raft.spi.MetaStore;
-import org.flotilla.raft.spi.MetaStoreConformanceTest;
+import org.flotilla.raft.testkit.MetaStoreConformanceTest;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the meta store contract against {@link FileMetaStore}. */

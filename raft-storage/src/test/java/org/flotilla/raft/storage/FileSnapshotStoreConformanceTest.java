@@ -3,7 +3,7 @@ package org.flotilla.raft.storage;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.flotilla.raft.spi.SnapshotStore;
-import org.flotilla.raft.spi.SnapshotStoreConformanceTest;
+import org.flotilla.raft.testkit.SnapshotStoreConformanceTest;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the snapshot store contract against {@link FileSnapshotStore}. */

@@ -19,7 +19,7 @@ import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.Heartbeat;

@@ -7,12 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import org.flotilla.raft.Member;
 import org.flotilla.raft.NodeStatus;
-import org.flotilla.raft.RaftClusterScenarios;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
-import org.flotilla.raft.TestCluster;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.testkit.RaftClusterScenarios;
+import org.flotilla.raft.testkit.TestCluster;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -139,6 +139,6 @@ class NettyClusterTest extends RaftClusterScenarios {
 
   /** Returns a loopback port that was free a moment ago. */
   static int freePort() {
-    return org.flotilla.raft.TestPorts.free();
+    return org.flotilla.raft.testkit.TestPorts.free();
   }
 }

@@ -17,11 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.flotilla.raft.Member;
-import org.flotilla.raft.RaftClusterScenarios;
 import org.flotilla.raft.RaftOptions;
-import org.flotilla.raft.Scheduler;
-import org.flotilla.raft.TestCluster;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.spi.Scheduler;
+import org.flotilla.raft.testkit.RaftClusterScenarios;
+import org.flotilla.raft.testkit.TestCluster;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
 import org.flotilla.raft.spi.Transport;
-import org.flotilla.raft.spi.TransportConformanceTest;
+import org.flotilla.raft.testkit.TransportConformanceTest;
 
 /** Runs the transport conformance suite against {@link NettyTransport} on loopback. */
 class NettyTransportConformanceTest extends TransportConformanceTest {

@@ -23,7 +23,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.Heartbeat;
 import org.flotilla.raft.message.RaftMessage;
 import org.junit.jupiter.api.BeforeAll;

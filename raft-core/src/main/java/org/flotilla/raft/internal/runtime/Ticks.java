@@ -1,0 +1,25 @@
+package org.flotilla.raft.internal.runtime;
+
+import org.flotilla.raft.RaftOptions;
+
+/** The options' durations in ticks of {@link RaftOptions#tickInterval()}, as the core counts. */
+final class Ticks {
+
+  private Ticks() {}
+
+  /** The base election timeout in ticks. */
+  static int election(RaftOptions o) {
+    return (int) (o.electionTimeout().toNanos() / o.tickInterval().toNanos());
+  }
+
+  /** The heartbeat interval in ticks, at least one. */
+  static int heartbeat(RaftOptions o) {
+    return (int) Math.max(1, o.heartbeatInterval().toNanos() / o.tickInterval().toNanos());
+  }
+
+  /** The lease's clock-drift margin in ticks, less than the election timeout. */
+  static int leaseDrift(RaftOptions o) {
+    return (int)
+        Math.min(election(o) - 1L, o.leaseDriftMargin().toNanos() / o.tickInterval().toNanos());
+  }
+}
