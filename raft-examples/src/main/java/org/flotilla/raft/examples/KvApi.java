@@ -17,9 +17,6 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.flotilla.raft.CommandRejectedException;
 import org.flotilla.raft.CommandTooLargeException;
-import org.flotilla.raft.Configuration;
-import org.flotilla.raft.JmxRaftMetrics;
-import org.flotilla.raft.Member;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NodeStoppedException;
 import org.flotilla.raft.NotLeaderException;
@@ -30,6 +27,9 @@ import org.flotilla.raft.ReadConsistency;
 import org.flotilla.raft.ReadNotConfirmedException;
 import org.flotilla.raft.ReadTimeoutException;
 import org.flotilla.raft.Result;
+import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.metrics.JmxRaftMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -506,7 +506,7 @@ final class KvApi {
       return stopped(stopped);
     }
     if (cause instanceof RaftException) {
-      // RaftException itself, or a subclass not known here: the outcome is unknown.
+      // OutcomeUnknownException, or a RaftException of a kind not known here: outcome unknown.
       return unknown("outcome unknown", cause.getMessage());
     }
     if (cause instanceof IllegalArgumentException) {

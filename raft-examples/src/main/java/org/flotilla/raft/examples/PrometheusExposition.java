@@ -1,9 +1,9 @@
 package org.flotilla.raft.examples;
 
 import java.util.Locale;
-import org.flotilla.raft.Distribution;
-import org.flotilla.raft.JmxRaftMetrics;
-import org.flotilla.raft.RaftPeerMXBean;
+import org.flotilla.raft.metrics.Distribution;
+import org.flotilla.raft.metrics.JmxRaftMetrics;
+import org.flotilla.raft.metrics.RaftPeerMXBean;
 
 /**
  * Renders a node's {@link JmxRaftMetrics} in the Prometheus text exposition format (version 0.0.4),

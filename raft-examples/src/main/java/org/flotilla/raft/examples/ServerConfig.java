@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 
 /**
  * The key-value server's settings, parsed and checked from its command line.

@@ -52,7 +52,7 @@ final class HttpTestClient {
 
   /**
    * Returns ports that were free a moment ago on 127.0.0.1, outside the ephemeral range ({@link
-   * org.flotilla.raft.TestPorts}).
+   * org.flotilla.raft.testkit.TestPorts}).
    *
    * @param n how many
    * @return the ports
@@ -61,7 +61,7 @@ final class HttpTestClient {
   static List<Integer> freePorts(int n) throws IOException {
     List<Integer> ports = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      ports.add(org.flotilla.raft.TestPorts.free());
+      ports.add(org.flotilla.raft.testkit.TestPorts.free());
     }
     return ports;
   }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
-import org.flotilla.raft.Member;
+import org.flotilla.raft.cluster.Member;
 import org.junit.jupiter.api.Test;
 
 class ServerConfigTest {
