@@ -60,7 +60,7 @@ class StringMapSimulationTest {
     }
 
     @Override
-    public void restore(InputStream in) throws IOException {
+    public void restore(long index, long term, InputStream in) throws IOException {
       DataInputStream data = new DataInputStream(in);
       map = new HashMap<>();
       for (int n = data.readInt(); n > 0; n--) {

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
@@ -440,14 +441,14 @@ public final class RaftNode implements AutoCloseable {
   /**
    * Returns the leader this member knows of.
    *
-   * @return the leader, or null if none is known
+   * @return the leader, or empty if none is known (or the node has not started)
    */
-  public Member leader() {
+  public Optional<Member> leader() {
     NodeStatus s = runtime.status();
     if (s == null || s.leader() == null) {
-      return null;
+      return Optional.empty();
     }
-    return s.configuration().member(s.leader()).orElse(Member.of(s.leader()));
+    return Optional.of(s.configuration().member(s.leader()).orElse(Member.of(s.leader())));
   }
 
   /**

@@ -99,15 +99,28 @@ public interface StateMachine {
 
   /**
    * Replaces the whole state with a snapshot written by {@link Snapshot#writeTo(OutputStream)}.
+   * Afterwards the state is that after applying every entry up to {@code index}: the next {@link
+   * #apply} is of entry {@code index + 1}.
    *
+   * @param index the index of the last entry the snapshot covers
+   * @param term the term of that entry
    * @param in the snapshot's bytes; read to the end or not, the node closes it
    * @throws IOException if the snapshot cannot be read; the node stops
    */
-  void restore(InputStream in) throws IOException;
+  void restore(long index, long term, InputStream in) throws IOException;
 
-  /** Writes a captured view of the state. */
+  /**
+   * Writes a captured view of the state, and releases what the view holds (a copy-on-write
+   * reference, a pinned file, a read transaction) when it is closed.
+   *
+   * <p>The node closes every snapshot it got from {@link #snapshot()} exactly once, whatever
+   * happens: on the snapshot thread after {@link #writeTo} returned or threw, or on the apply
+   * thread without calling it when the snapshot is abandoned (the snapshot thread refused it
+   * because the node is stopping). A snapshot that holds nothing needs no {@code close}: the
+   * default does nothing.
+   */
   @FunctionalInterface
-  interface Snapshot {
+  interface Snapshot extends AutoCloseable {
 
     /**
      * Writes the captured state. Runs on the node's snapshot thread.
@@ -118,5 +131,13 @@ public interface StateMachine {
      *     thresholds are next passed or on the next request
      */
     void writeTo(OutputStream out) throws IOException;
+
+    /**
+     * Releases what the captured view holds. Called once, after {@link #writeTo} or instead of it.
+     * An exception thrown here is logged and otherwise ignored: the snapshot was already written or
+     * abandoned.
+     */
+    @Override
+    default void close() {}
   }
 }

@@ -464,8 +464,8 @@ class FailedMemberTest {
     }
 
     @Override
-    public void restore(InputStream in) throws IOException {
-      kv.restore(in);
+    public void restore(long index, long term, InputStream in) throws IOException {
+      kv.restore(index, term, in);
     }
   }
 

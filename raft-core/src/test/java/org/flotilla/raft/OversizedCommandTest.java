@@ -148,7 +148,8 @@ class OversizedCommandTest {
     TestCluster c = cluster(options).start("n1", "n2", "n3");
     RaftNode leader = c.awaitLeader(WAIT);
     RaftNode follower = c.nodes().values().stream().filter(n -> n != leader).findFirst().get();
-    TestCluster.await(follower.id() + " knows the leader", WAIT, () -> follower.leader() != null);
+    TestCluster.await(
+        follower.id() + " knows the leader", WAIT, () -> follower.leader().isPresent());
 
     assertThat(failure(follower.submit(command(options.maxEntryBytes() + 1))))
         .isInstanceOf(CommandTooLargeException.class);

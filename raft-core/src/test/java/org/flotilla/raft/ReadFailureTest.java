@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.BooleanSupplier;
@@ -70,7 +71,7 @@ class ReadFailureTest {
           }
           return leader != null
               && cluster.nodes().values().stream()
-                  .allMatch(n -> n.leader() != null && leader.id().equals(n.leader().id()));
+                  .allMatch(n -> n.leader().map(Member::id).equals(Optional.of(leader.id())));
         });
     follower = cluster.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
     CompletableFuture<Result> put = leader.submit(TestCluster.put("x", "1"));

@@ -96,7 +96,7 @@ final class RegisterWorkload implements Workload {
     }
 
     @Override
-    public void restore(InputStream in) throws IOException {
+    public void restore(long index, long term, InputStream in) throws IOException {
       ByteBuffer header = ByteBuffer.wrap(in.readNBytes(8));
       int len = header.getInt();
       int pad = header.getInt();

@@ -175,6 +175,13 @@ final class SimNode {
       for (RaftMessage m : rd.messages()) {
         sim.send(this, m);
       }
+      for (InstallSnapshot notice : rd.snapshotsToSend()) {
+        // The runtime streams the stored snapshot; here it travels as one message.
+        InstallSnapshot full = snapshotFor(notice);
+        if (full != null) {
+          sim.send(this, full);
+        }
+      }
       for (LogEntry e : rd.committedEntries()) {
         apply(e);
       }
@@ -183,6 +190,14 @@ final class SimNode {
       }
       serveReads();
       maybeSnapshot();
+    }
+    if (up) {
+      // The core's contract: hasReady() predicts ready(), so a driver that waits for it loses no
+      // work. A batch here would have been left behind.
+      Ready missed = core.ready();
+      if (!missed.isEmpty()) {
+        sim.violation(id + ": hasReady() was false but ready() returned " + missed);
+      }
     }
     sim.observe(this);
   }

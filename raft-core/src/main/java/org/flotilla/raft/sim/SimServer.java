@@ -272,9 +272,9 @@ final class SimServer {
     }
 
     @Override
-    public void restore(InputStream in) throws IOException {
+    public void restore(long index, long term, InputStream in) throws IOException {
       trace.event("restore", id);
-      user.restore(in);
+      user.restore(index, term, in);
     }
   }
 

@@ -17,7 +17,6 @@ import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.AppendEntriesResponse;
 import org.flotilla.raft.message.Heartbeat;
 import org.flotilla.raft.message.HeartbeatResponse;
-import org.flotilla.raft.message.InstallSnapshot;
 import org.flotilla.raft.message.InstallSnapshotResponse;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.message.RaftMessage;
@@ -461,13 +460,6 @@ public final class Simulation {
       return;
     }
     RaftMessage out = m;
-    if (m instanceof InstallSnapshot notice && !notice.done()) {
-      // The runtime streams the stored snapshot; here it travels as one message.
-      out = from.snapshotFor(notice);
-      if (out == null) {
-        return;
-      }
-    }
     if (!healing && random.nextDouble() < faults.dropRate()) {
       return;
     }

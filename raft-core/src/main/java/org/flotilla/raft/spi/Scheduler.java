@@ -79,7 +79,12 @@ public interface Scheduler {
   interface Turn {
 
     /**
-     * Does the work that is ready and returns at once; never blocks.
+     * Does the work that is ready and returns at once; never blocks on another thread's progress.
+     * One exception is allowed by design: a turn of the snapshot or apply worker may do the slow
+     * I/O it exists for (writing a snapshot, calling the state machine), and a log store's own
+     * thread syncs the disk; but the event loop's turn never waits on the disk or on another
+     * worker: it hands such work off and learns of its end through a queued completion. A blocking
+     * event-loop turn would stop elections and heartbeats for every group on that thread.
      *
      * @return the most nanoseconds to wait before the next turn (the worker also runs early when
      *     woken); {@link Long#MAX_VALUE} to wait for a wake-up only; a negative value to stop the

@@ -19,7 +19,11 @@ import java.util.Optional;
 public interface SnapshotStore extends AutoCloseable {
 
   /**
-   * Returns the newest committed snapshot, if any.
+   * Returns the newest committed snapshot, if any: the one with the highest index, even if another
+   * was committed after it. The runtime relies on it: at start it restores this snapshot, and a
+   * leader streams it to a follower that needs entries the log no longer holds; an older one could
+   * leave the log with a gap after it. The SPI's conformance suite checks it ({@code
+   * latestIsTheHighestIndexEvenIfCommittedEarlier}).
    *
    * @return the snapshot
    * @throws IOException if the store cannot be read

@@ -413,7 +413,7 @@ public abstract class RaftClusterScenarios {
     onLeader(l -> l.submit(TestCluster.put("a", "1")));
     RaftNode follower =
         c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
-    c.waitUntil("the follower knows the leader", ELECTION, () -> follower.leader() != null);
+    c.waitUntil("the follower knows the leader", ELECTION, () -> follower.leader().isPresent());
     assertThatThrownBy(() -> c.join(follower.submit(TestCluster.put("a", "2"))))
         .hasRootCauseInstanceOf(NotLeaderException.class)
         .rootCause()
@@ -495,7 +495,7 @@ public abstract class RaftClusterScenarios {
     RaftNode leader = c.awaitLeader(ELECTION);
     RaftNode follower =
         c.nodes().values().stream().filter(n -> n != leader).findFirst().orElseThrow();
-    c.waitUntil("the follower knows the leader", ELECTION, () -> follower.leader() != null);
+    c.waitUntil("the follower knows the leader", ELECTION, () -> follower.leader().isPresent());
 
     Result r = c.join(follower.submit(TestCluster.put("f", "1")));
     assertThat(r.index()).isPositive();

@@ -612,7 +612,7 @@ public final class TestCluster implements AutoCloseable {
     }
 
     @Override
-    public void restore(InputStream in) throws IOException {
+    public void restore(long index, long term, InputStream in) throws IOException {
       DataInputStream d = new DataInputStream(in);
       map.clear();
       applications.clear();

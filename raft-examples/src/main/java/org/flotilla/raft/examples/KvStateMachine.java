@@ -161,7 +161,7 @@ final class KvStateMachine implements StateMachine {
   }
 
   @Override
-  public void restore(InputStream is) throws IOException {
+  public void restore(long index, long term, InputStream is) throws IOException {
     DataInputStream in = new DataInputStream(is);
     int magic;
     try {

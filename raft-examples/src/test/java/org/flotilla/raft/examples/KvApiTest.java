@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -325,7 +326,7 @@ class KvApiTest {
             }
             return leader != null
                 && nodes.values().stream()
-                    .allMatch(n -> n.leader() != null && n.leader().id().equals(leader.id()));
+                    .allMatch(n -> n.leader().map(Member::id).equals(Optional.of(leader.id())));
           });
       follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
       KvApi.Forwarder refuse =

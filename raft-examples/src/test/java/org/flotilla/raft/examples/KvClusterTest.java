@@ -267,6 +267,7 @@ class KvClusterTest {
 
     servers.remove(other).close();
     startServer(other);
+    http.reconnect(); // the old server's keep-alive connection must not carry the next request
     await(other + " caught up", () -> leader() != null);
     assertThat(
             http.send("GET", httpUrl.get(other) + "/kv/durable?consistency=linearizable", null)

@@ -59,7 +59,7 @@ class KvStateMachineTest {
 
     KvStateMachine restored = new KvStateMachine(Map.of());
     restored.apply(1, KvStateMachine.encodePut("stale", b("x")));
-    restored.restore(new ByteArrayInputStream(out.toByteArray()));
+    restored.restore(1, 1, new ByteArrayInputStream(out.toByteArray()));
     assertThat(get(restored, "a")).isEqualTo(b("1"));
     assertThat(get(restored, "b")).isEmpty();
     assertThat(get(restored, "stale")).isNull();
@@ -71,10 +71,10 @@ class KvStateMachineTest {
   @Test
   void restoreRefusesBytesThatAreNotASnapshot() {
     KvStateMachine sm = new KvStateMachine(Map.of());
-    assertThatThrownBy(() -> sm.restore(new ByteArrayInputStream(b("garbage!"))))
+    assertThatThrownBy(() -> sm.restore(1, 1, new ByteArrayInputStream(b("garbage!"))))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("not a key-value snapshot");
-    assertThatThrownBy(() -> sm.restore(new ByteArrayInputStream(new byte[0])))
+    assertThatThrownBy(() -> sm.restore(1, 1, new ByteArrayInputStream(new byte[0])))
         .isInstanceOf(IOException.class);
   }
 

@@ -85,7 +85,7 @@ class LargeSnapshotTransferTest {
     }
 
     @Override
-    public void restore(InputStream in) throws IOException {
+    public void restore(long index, long term, InputStream in) throws IOException {
       DataInputStream d = new DataInputStream(in);
       long count = d.readLong();
       long total = d.readLong();

@@ -80,15 +80,14 @@ public final class FileSnapshotStore implements SnapshotStore {
    * @param dir the directory
    * @param retain how many of the newest snapshots to keep, at least 1
    * @return the store
-   * @throws IOException if the directory cannot be read
-   * @throws StorageException if another snapshot store (in this process or another) has the
-   *     directory open
+   * @throws StorageException if the directory cannot be created or read, or another snapshot store
+   *     (in this process or another) has it open; unchecked, as the other stores' {@code open}
    */
-  public static FileSnapshotStore open(Path dir, int retain) throws IOException {
+  public static FileSnapshotStore open(Path dir, int retain) {
     return open(dir, retain, ChannelFactory.DEFAULT);
   }
 
-  static FileSnapshotStore open(Path dir, int retain, ChannelFactory channels) throws IOException {
+  static FileSnapshotStore open(Path dir, int retain, ChannelFactory channels) {
     if (retain < 1) {
       throw new IllegalArgumentException("must retain at least one snapshot: " + retain);
     }
@@ -98,7 +97,11 @@ public final class FileSnapshotStore implements SnapshotStore {
         log.warn("Deleting {}: a snapshot whose commit (rename) never happened", p);
         Files.delete(p);
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
+      lock.close();
+      throw new StorageException(
+          "cannot open snapshot directory " + dir + " (deleting unfinished snapshots): " + e, e);
+    } catch (RuntimeException e) {
       lock.close();
       throw e;
     }
@@ -127,10 +130,14 @@ public final class FileSnapshotStore implements SnapshotStore {
    * Returns how many committed snapshots the directory holds.
    *
    * @return the count
-   * @throws IOException if the directory cannot be read
+   * @throws StorageException if the directory cannot be read
    */
-  public int count() throws IOException {
-    return committed().size();
+  public int count() {
+    try {
+      return committed().size();
+    } catch (IOException e) {
+      throw new StorageException("cannot list snapshot directory " + dir + ": " + e, e);
+    }
   }
 
   @Override

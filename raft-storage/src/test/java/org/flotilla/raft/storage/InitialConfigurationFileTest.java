@@ -3,8 +3,6 @@ package org.flotilla.raft.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,11 +58,7 @@ class InitialConfigurationFileTest {
 
       @Override
       public SnapshotStore snapshots() {
-        try {
-          return FileSnapshotStore.open(home.resolve("snapshots"), 2);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
+        return FileSnapshotStore.open(home.resolve("snapshots"), 2);
       }
     };
   }

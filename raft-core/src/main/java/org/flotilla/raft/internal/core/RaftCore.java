@@ -119,6 +119,8 @@ public final class RaftCore {
 
   // Outputs collected for the next ready()
   private final ArrayList<RaftMessage> messages = new ArrayList<>();
+  // Followers that need a snapshot: notices for the driver, handed out in Ready.snapshotsToSend.
+  private final ArrayList<InstallSnapshot> snapshotsToSend = new ArrayList<>();
   private final ArrayList<ReadState> readStates = new ArrayList<>();
 
   private record ConfigAt(long index, Configuration configuration) {}
@@ -1042,8 +1044,14 @@ public final class RaftCore {
     if (index > log.committed() && (log.term(index) == term || Mutations.COMMIT_OLDER_TERM)) {
       boolean firstInTerm = !committedInTerm();
       log.commitTo(index);
-      // committedInTerm() always holds here but under the mutant, whose older-term commit must
-      // leave the reads waiting for the leader's first entry of its term.
+      // Invariant (§6.4): a read index is served only once the leader has committed an entry of
+      // its own term, so readsAwaitingCommit may be released here only because the §5.4.2 guard
+      // above never commits an older term's entry by counting replicas: after commitTo,
+      // committedInTerm() holds. Under the mutant it need not, and the reads must keep waiting.
+      if (!committedInTerm() && !Mutations.COMMIT_OLDER_TERM) {
+        throw new IllegalStateException(
+            "committed index " + index + " of term " + log.term(index) + " in term " + term);
+      }
       if (firstInTerm && committedInTerm()) {
         for (PendingRead r : readsAwaitingCommit) {
           requestRead(r.context(), r.from(), false);
@@ -1433,7 +1441,7 @@ public final class RaftCore {
   /** Sends AppendEntries (or a snapshot notice) to every member that can take more. */
   private void flushAppends() {
     for (Progress p : progress.values()) {
-      while (p.canSend() && (p.next() <= log.lastIndex() || p.state() == Progress.State.PROBE)) {
+      while (mayAppend(p)) {
         if (!sendAppend(p)) {
           break;
         }
@@ -1453,7 +1461,7 @@ public final class RaftCore {
             "member " + p.id() + " needs index " + p.next() + " but no snapshot exists");
       }
       p.becomeSnapshot(s.index(), now);
-      send(
+      snapshotsToSend.add(
           new InstallSnapshot(
               id, p.id(), term, s.index(), s.term(), s.configuration(), 0, 0, 0, null, false));
       return false;
@@ -1473,26 +1481,38 @@ public final class RaftCore {
    * @return true if there is work
    */
   public boolean hasReady() {
-    if (!messages.isEmpty() || !readStates.isEmpty() || log.hasUnstable()) {
+    return leaderHasSends()
+        || !messages.isEmpty()
+        || !snapshotsToSend.isEmpty()
+        || !readStates.isEmpty()
+        || log.hasUnstable()
+        || !savedHardState.equals(new HardState(term, votedFor))
+        || log.hasCommittedToApply();
+  }
+
+  /**
+   * Whether a leader has a heartbeat round to start or entries (or a probe, or a snapshot notice)
+   * to send: the work {@link #ready()} does before it collects its output. The one predicate both
+   * {@link #hasReady()} and {@link #ready()} use, so that the first predicts the second.
+   */
+  private boolean leaderHasSends() {
+    if (role != Role.LEADER) {
+      return false;
+    }
+    if (!roundSent) {
       return true;
     }
-    if (!savedHardState.equals(new HardState(term, votedFor))) {
-      return true;
-    }
-    if (log.hasCommittedToApply()) {
-      return true;
-    }
-    if (role == Role.LEADER) {
-      if (!roundSent) {
+    for (Progress p : progress.values()) {
+      if (mayAppend(p)) {
         return true;
-      }
-      for (Progress p : progress.values()) {
-        if (p.canSend() && (p.next() <= log.lastIndex() || p.state() == Progress.State.PROBE)) {
-          return true;
-        }
       }
     }
     return false;
+  }
+
+  /** Whether this follower's progress lets the leader send it entries or a probe now. */
+  private boolean mayAppend(Progress p) {
+    return p.canSend() && (p.next() <= log.lastIndex() || p.state() == Progress.State.PROBE);
   }
 
   /**
@@ -1502,7 +1522,7 @@ public final class RaftCore {
    * @return the batch
    */
   public Ready ready() {
-    if (role == Role.LEADER) {
+    if (leaderHasSends()) {
       if (!roundSent) {
         broadcastHeartbeat();
       }
@@ -1522,9 +1542,11 @@ public final class RaftCore {
     }
     List<RaftMessage> out = List.copyOf(messages);
     messages.clear();
+    List<InstallSnapshot> notices = List.copyOf(snapshotsToSend);
+    snapshotsToSend.clear();
     List<ReadState> reads = List.copyOf(readStates);
     readStates.clear();
-    return new Ready(changed, entries, snapshot, out, committed, reads, log.committed());
+    return new Ready(changed, entries, snapshot, out, notices, committed, reads, log.committed());
   }
 
   // ---------------------------------------------------------------- invariants

@@ -246,6 +246,10 @@ final class Applier {
       appliedConfig = Configuration.decode(entry.payload());
     }
     bytesSinceSnapshot += entry.payload().remaining();
+    // Invariant: appliedIndex (volatile) is published before the command's future completes. A
+    // caller whose write completed may at once read at a follower or through a stale read on this
+    // member; reads are served once appliedIndex reaches their index, so read-your-writes needs
+    // the new index visible by the time the caller learns of the write (completeCommand checks).
     appliedIndex = entry.index();
     appliedTerm = entry.term();
     node.completeCommand(entry, result, status);
@@ -256,7 +260,7 @@ final class Applier {
     try (InputStream raw = snapshot.open();
         DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
       sessions.readFrom(in);
-      stateMachine.restore(in);
+      stateMachine.restore(meta.index(), meta.term(), in);
     }
     appliedIndex = meta.index();
     appliedTerm = meta.term();
@@ -403,6 +407,7 @@ final class Applier {
               node.completeExceptionally(forced, e);
             }
           } finally {
+            release(writer, meta.index());
             snapshotInProgress.set(false);
             // A snapshot that came due meanwhile is taken on the apply worker's next turn.
             Scheduler.Worker w = worker;
@@ -414,10 +419,23 @@ final class Applier {
     try {
       snapshotExecutor.execute(write);
     } catch (java.util.concurrent.RejectedExecutionException e) {
+      release(writer, meta.index()); // abandoned: the snapshot thread is stopping or busy
       snapshotInProgress.set(false);
       if (forced != null) {
         node.completeExceptionally(forced, e);
       }
+    }
+  }
+
+  /**
+   * Closes a snapshot the state machine captured, once, on every path (StateMachine.Snapshot's
+   * contract): after it was written or failed, or when it was abandoned.
+   */
+  private void release(StateMachine.Snapshot writer, long index) {
+    try {
+      writer.close();
+    } catch (RuntimeException e) {
+      LOG.warn("{}: releasing the snapshot captured at index {} failed", node.who, index, e);
     }
   }
 }

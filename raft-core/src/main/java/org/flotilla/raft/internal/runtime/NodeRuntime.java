@@ -26,6 +26,7 @@ import org.flotilla.raft.CommandTooLargeException;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NodeStoppedException;
 import org.flotilla.raft.NotLeaderException;
+import org.flotilla.raft.OutcomeUnknownException;
 import org.flotilla.raft.OverloadedException;
 import org.flotilla.raft.RaftException;
 import org.flotilla.raft.RaftListener;
@@ -770,11 +771,10 @@ public final class NodeRuntime {
         metaStore.save(rd.hardState());
       }
       for (RaftMessage m : rd.messages()) {
-        if (m instanceof InstallSnapshot notice && notice.from().equals(id) && !notice.done()) {
-          transfers.startSending(notice);
-        } else {
-          send(m);
-        }
+        send(m);
+      }
+      for (InstallSnapshot notice : rd.snapshotsToSend()) {
+        transfers.startSending(notice);
       }
       List<LogEntry> committed = rd.committedEntries();
       if (!committed.isEmpty()) {
@@ -833,7 +833,7 @@ public final class NodeRuntime {
         for (PendingCommand q = e.getValue(); q != null; q = q.older) {
           completeExceptionally(
               q.future,
-              new RaftException(
+              new OutcomeUnknownException(
                   "outcome unknown: entry " + e.getKey() + " was replaced by a snapshot"));
         }
       }
@@ -924,7 +924,7 @@ public final class NodeRuntime {
         } else if (pendingChange != null) {
           completeExceptionally(
               pendingChange.future(),
-              new RaftException(
+              new OutcomeUnknownException(
                   id + " lost leadership; the membership change may or may not complete"));
           pendingChange = null;
         }
@@ -1346,7 +1346,8 @@ public final class NodeRuntime {
       case REJECTED ->
           completeExceptionally(p.future, new CommandRejectedException(via + r.error()));
       case UNKNOWN ->
-          completeExceptionally(p.future, new RaftException(via + "outcome unknown: " + r.error()));
+          completeExceptionally(
+              p.future, new OutcomeUnknownException(via + "outcome unknown: " + r.error()));
     }
   }
 
@@ -1359,7 +1360,7 @@ public final class NodeRuntime {
         it.remove();
         completeExceptionally(
             fw.command().future,
-            new RaftException(
+            new OutcomeUnknownException(
                 id
                     + ": no answer from "
                     + fw.leader()
@@ -1411,6 +1412,11 @@ public final class NodeRuntime {
 
   /** Called by the apply thread for every applied entry. */
   void completeCommand(LogEntry entry, ByteBuffer result, Sessions.Status status) {
+    if (applier.appliedIndex() < entry.index()) {
+      // The invariant Applier.applyEntry keeps: a caller that learns of its write can read it.
+      throw new IllegalStateException(
+          "command at " + entry.index() + " completed before applied index reached it");
+    }
     PendingCommand p = commands.remove(entry.index());
     if (p != null) {
       settle(p, entry.index(), entry.term(), result, status);

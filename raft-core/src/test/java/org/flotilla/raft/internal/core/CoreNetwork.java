@@ -220,6 +220,7 @@ final class CoreNetwork {
       n.hardState = r.hardState();
     }
     inflight.addAll(r.messages());
+    inflight.addAll(r.snapshotsToSend()); // delivered whole: see deliver
     n.applied.addAll(r.committedEntries());
     n.reads.addAll(r.readStates());
     if (n.autoSync) {

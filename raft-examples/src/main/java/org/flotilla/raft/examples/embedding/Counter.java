@@ -38,7 +38,7 @@ public final class Counter implements StateMachine {
   }
 
   @Override
-  public void restore(InputStream in) throws IOException {
+  public void restore(long index, long term, InputStream in) throws IOException {
     value = new DataInputStream(in).readLong();
   }
 }

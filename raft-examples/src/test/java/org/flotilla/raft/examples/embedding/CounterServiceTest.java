@@ -287,7 +287,7 @@ class CounterServiceTest {
 
     Counter restored = new Counter();
     restored.apply(1, ByteBuffer.allocate(8).putLong(0, 99)); // restore replaces the whole state
-    restored.restore(new ByteArrayInputStream(out.toByteArray()));
+    restored.restore(1, 1, new ByteArrayInputStream(out.toByteArray()));
     assertThat(restored.query(ByteBuffer.allocate(0)).getLong(0)).isEqualTo(41);
     assertThat(counter.query(ByteBuffer.allocate(0)).getLong(0)).isEqualTo(42);
   }
