@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -79,9 +78,6 @@ public final class NodeRuntime {
   /** Committed entries handed to the apply thread and not yet applied, at most. */
   private static final int MAX_UNAPPLIED = 65_536;
 
-  /** How many followers' recent forwarded request ids a member remembers (the least recent go). */
-  private static final int MAX_FORWARDING_FOLLOWERS = 256;
-
   final String id;
   final String groupId;
 
@@ -89,7 +85,7 @@ public final class NodeRuntime {
   final String who;
 
   private final RaftMetrics metrics;
-  private final RaftOptions options;
+  final RaftOptions options;
   private final Transport transport;
   private final LogStore logStore;
   private final MetaStore metaStore;
@@ -102,12 +98,12 @@ public final class NodeRuntime {
   private final Scheduler scheduler;
   private final ArrayBlockingQueue<Runnable> queue;
   private final TaskWorker snapshotExecutor;
-  private final Applier applier;
+  final Applier applier;
   private Scheduler.Worker loopWorker;
   private Scheduler.Worker applyWorker;
 
   // shared
-  private final ConcurrentHashMap<Long, PendingCommand> commands = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Long, PendingCommand> commands = new ConcurrentHashMap<>();
   private final AtomicInteger pendingCount = new AtomicInteger();
   private final AtomicLong pendingBytes = new AtomicLong();
   private final AtomicReference<long[]> durable = new AtomicReference<>();
@@ -138,22 +134,11 @@ public final class NodeRuntime {
   private volatile String gaugeLeader;
 
   // loop
-  private RaftCore core;
+  RaftCore core;
   private SnapshotTransfers transfers;
   private final Map<Long, PendingRead> reads = new HashMap<>();
-  // commands forwarded to the leader (forwardToLeader), by request id; event loop only
-  private final Map<Long, Forwarded> forwarded = new HashMap<>();
-  // The high 32 bits are drawn at each start, so that a restarted member's ids differ from those of
-  // its earlier life, which a leader may still remember as seen; event loop only.
-  private long nextForwardId = 1;
-  // forwarded request ids recently seen, per follower (LRU over followers); event loop only
-  private final Map<String, ForwardWindow> forwardSeen =
-      new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, ForwardWindow> eldest) {
-          return size() > MAX_FORWARDING_FOLLOWERS;
-        }
-      };
+  // forwarded commands, both ways (forwardToLeader); event loop only
+  private final Forwarding forwarding = new Forwarding(this);
   private long nextReadContext = 1;
   // loop tasks waiting for the next tick (membership changes while the leader is new)
   private final List<Runnable> deferred = new ArrayList<>();
@@ -199,9 +184,6 @@ public final class NodeRuntime {
 
   private record PendingRead(ByteBuffer query, CompletableFuture<Result> future, long tick) {}
 
-  /** A command this follower forwarded to the leader, awaiting its answer. */
-  private record Forwarded(PendingCommand command, String leader, long tick) {}
-
   private record PendingChange(long index, CompletableFuture<Result> future) {}
 
   private record PendingTransfer(
@@ -237,7 +219,7 @@ public final class NodeRuntime {
   }
 
   /** Queues a task for the event loop and wakes it; false if the queue is full. */
-  private boolean post(Runnable task) {
+  boolean post(Runnable task) {
     if (!queue.offer(task)) {
       return false;
     }
@@ -310,7 +292,7 @@ public final class NodeRuntime {
             Math.max(options.maxPendingProposals(), 1));
     // The scheduler's random source: fresh for a real node, from the seed in the simulator.
     core = new RaftCore(id, coreOptions, initial, logStore, hs, snapshotMeta, scheduler.random());
-    nextForwardId = ((long) scheduler.random().nextInt() << 32) + 1;
+    forwarding.start(scheduler.random().nextInt());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     awaitingRepair = core.awaitingRepair();
     if (awaitingRepair) {
@@ -730,9 +712,7 @@ public final class NodeRuntime {
       maybeAutoPromote();
     }
     expireReads();
-    if (!forwarded.isEmpty()) {
-      expireForwarded();
-    }
+    forwarding.expire(ticks);
     if (pendingTransfer != null && ticks >= pendingTransfer.deadlineTick()) {
       completeExceptionally(
           pendingTransfer.future(),
@@ -861,9 +841,9 @@ public final class NodeRuntime {
               if (m instanceof InstallSnapshot chunk) {
                 transfers.receive(chunk, core);
               } else if (m instanceof ForwardRequest r) {
-                onForwardRequest(r);
+                forwarding.onRequest(r);
               } else if (m instanceof ForwardResponse r) {
-                onForwardResponse(r);
+                forwarding.onResponse(r);
               } else {
                 if (m instanceof InstallSnapshotResponse r) {
                   transfers.acknowledged(r);
@@ -1062,7 +1042,7 @@ public final class NodeRuntime {
     return lastConfig.member(leader).orElse(Member.of(leader));
   }
 
-  private NotLeaderException notLeader() {
+  NotLeaderException notLeader() {
     return new NotLeaderException(id, leaderMember());
   }
 
@@ -1111,7 +1091,7 @@ public final class NodeRuntime {
     return caller;
   }
 
-  private CommandTooLargeException tooLarge(String what, long entryBytes) {
+  CommandTooLargeException tooLarge(String what, long entryBytes) {
     return new CommandTooLargeException(
         id
             + ": "
@@ -1134,7 +1114,7 @@ public final class NodeRuntime {
    *     released, so an operation started from its completion finds the budget free; null if the
    *     budget is exhausted ({@code f} has failed with {@link OverloadedException})
    */
-  private <T> CompletableFuture<T> reserve(int size, CompletableFuture<T> f) {
+  <T> CompletableFuture<T> reserve(int size, CompletableFuture<T> f) {
     int count = pendingCount.incrementAndGet();
     long bytes = pendingBytes.addAndGet(size);
     if (count > options.maxPendingProposals() || bytes > options.maxPendingBytes()) {
@@ -1181,13 +1161,11 @@ public final class NodeRuntime {
     return true;
   }
 
-  private void propose(PendingCommand p, ByteBuffer payload) {
+  void propose(PendingCommand p, ByteBuffer payload) {
     if (core.role() != Role.LEADER) {
       String leader = core.leader();
       if (options.forwardToLeader() && leader != null && !leader.equals(id)) {
-        long requestId = nextForwardId++;
-        forwarded.put(requestId, new Forwarded(p, leader, ticks));
-        send(new ForwardRequest(id, leader, core.term(), requestId, payload.asReadOnlyBuffer()));
+        forwarding.forward(p, payload, leader, ticks);
         return;
       }
       completeExceptionally(p.future, notLeader());
@@ -1211,7 +1189,7 @@ public final class NodeRuntime {
    * Registers a pending command at an index, behind any earlier one there: that one's entry left
    * this member's log, but its outcome is known only when the index is applied.
    */
-  private void chain(long index, PendingCommand p) {
+  void chain(long index, PendingCommand p) {
     // Atomic against the apply thread's remove, and p.older is set before p is published.
     commands.compute(
         index,
@@ -1219,155 +1197,6 @@ public final class NodeRuntime {
           p.older = older;
           return p;
         });
-  }
-
-  /**
-   * The forwarded request ids one follower sent recently: the last {@link #SIZE} of them, so that a
-   * copy of a request the network delivers twice is recognised. Event loop only.
-   */
-  private static final class ForwardWindow {
-    static final int SIZE = 1024;
-    private final java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>();
-
-    /** Records an id; returns false if it was seen already. */
-    boolean firstSight(long requestId) {
-      if (!ids.add(requestId)) {
-        return false;
-      }
-      if (ids.size() > SIZE) {
-        Iterator<Long> oldest = ids.iterator();
-        oldest.next();
-        oldest.remove();
-      }
-      return true;
-    }
-  }
-
-  /**
-   * The leader proposes a follower's forwarded command and answers once it was applied here.
-   *
-   * <p>Invariant: a request is proposed and answered at most once. A copy of it (a network may
-   * deliver a message twice) is dropped unanswered: proposing it again would apply the command
-   * twice, and refusing it (when overloaded, or no longer leader) could reach the follower before
-   * the first copy's answer and tell it, wrongly, that the command was not applied.
-   */
-  private void onForwardRequest(ForwardRequest r) {
-    if (!forwardSeen
-        .computeIfAbsent(r.from(), f -> new ForwardWindow())
-        .firstSight(r.requestId())) {
-      LOG.debug("{}: dropped a copy of forwarded request {} from {}", id, r.requestId(), r.from());
-      return;
-    }
-    ByteBuffer payload = ByteBuffer.allocate(r.payload().remaining());
-    payload.put(r.payload().duplicate()).flip();
-    PendingCommand p = new PendingCommand(new CompletableFuture<>(), payload.remaining());
-    CompletableFuture<?> unused =
-        p.future.whenComplete(
-            (result, error) -> {
-              // p.term was set on the loop before the entry could apply; read it there too.
-              if (!post(() -> send(forwardResponse(r, p.term, result, error)))) {
-                LOG.debug(
-                    "{}: loop queue full; {} will time out its forwarded command", id, r.from());
-              }
-            });
-    if (core.role() != Role.LEADER) {
-      completeExceptionally(p.future, notLeader());
-      return;
-    }
-    try {
-      // A malformed envelope would stop every member's apply thread: refuse it here.
-      Sessions.decode(payload);
-    } catch (RuntimeException e) {
-      completeExceptionally(
-          p.future,
-          new CommandRejectedException("malformed forwarded command from " + r.from() + ": " + e));
-      return;
-    }
-    if (payload.remaining() > options.maxEntryBytes()) {
-      // The follower checked against its own limit; this leader's may be lower.
-      completeExceptionally(
-          p.future,
-          tooLarge(
-              "a command forwarded by " + r.from() + " (" + payload.remaining() + " bytes)",
-              payload.remaining()));
-      return;
-    }
-    if (reserve(payload.remaining(), p.future) != null) {
-      propose(p, payload);
-    }
-  }
-
-  private ForwardResponse forwardResponse(
-      ForwardRequest r, long entryTerm, Result result, Throwable error) {
-    long term = core.term();
-    if (error == null) {
-      return new ForwardResponse(
-          id,
-          r.from(),
-          term,
-          r.requestId(),
-          ForwardResponse.Status.APPLIED,
-          result.index(),
-          entryTerm,
-          result.value(),
-          "");
-    }
-    ForwardResponse.Status status =
-        error instanceof NotLeaderException
-            ? ForwardResponse.Status.NOT_LEADER
-            : error instanceof OverloadedException
-                ? ForwardResponse.Status.OVERLOADED
-                : error instanceof CommandRejectedException
-                    ? ForwardResponse.Status.REJECTED
-                    : ForwardResponse.Status.UNKNOWN;
-    String why = error.getMessage() == null ? error.toString() : error.getMessage();
-    return new ForwardResponse(id, r.from(), term, r.requestId(), status, 0, 0, null, why);
-  }
-
-  /** The follower completes a forwarded command as a local one: once applied here. */
-  private void onForwardResponse(ForwardResponse r) {
-    Forwarded fw = forwarded.remove(r.requestId());
-    if (fw == null) {
-      return;
-    }
-    PendingCommand p = fw.command();
-    String via = "forwarded to " + r.from() + ": ";
-    switch (r.status()) {
-      case APPLIED -> {
-        p.term = r.entryTerm();
-        chain(r.index(), p);
-        // Applied here already? Then the apply thread will not see it: settle the chain now.
-        if (applier.appliedIndex() >= r.index() && commands.remove(r.index(), p)) {
-          settle(p, r.index(), r.entryTerm(), r.result(), Sessions.Status.APPLIED);
-        }
-      }
-      case NOT_LEADER -> completeExceptionally(p.future, notLeader());
-      case OVERLOADED -> completeExceptionally(p.future, new OverloadedException(via + r.error()));
-      case REJECTED ->
-          completeExceptionally(p.future, new CommandRejectedException(via + r.error()));
-      case UNKNOWN ->
-          completeExceptionally(
-              p.future, new OutcomeUnknownException(via + "outcome unknown: " + r.error()));
-    }
-  }
-
-  /** A forwarded command without an answer for ten election timeouts has an unknown outcome. */
-  private void expireForwarded() {
-    long limit = 10L * Ticks.election(options);
-    for (Iterator<Forwarded> it = forwarded.values().iterator(); it.hasNext(); ) {
-      Forwarded fw = it.next();
-      if (ticks - fw.tick() > limit) {
-        it.remove();
-        completeExceptionally(
-            fw.command().future,
-            new OutcomeUnknownException(
-                id
-                    + ": no answer from "
-                    + fw.leader()
-                    + " to a forwarded command within ten election timeouts; its outcome is"
-                    + " unknown"));
-      }
-    }
   }
 
   /** The log time to stamp on a command this leader proposes now (see {@link Sessions}). */
@@ -1427,7 +1256,7 @@ public final class NodeRuntime {
    * Settles a chain of commands at an applied index: the entry's term tells which took effect. Each
    * completion goes to the callback executor.
    */
-  private void settle(
+  void settle(
       PendingCommand chain, long index, long term, ByteBuffer result, Sessions.Status status) {
     for (PendingCommand p = chain; p != null; p = p.older) {
       Throwable failure = null;
@@ -1731,10 +1560,7 @@ public final class NodeRuntime {
       completeExceptionally(r.future(), definite);
     }
     reads.clear();
-    for (Forwarded fw : forwarded.values()) {
-      completeExceptionally(fw.command().future, reason);
-    }
-    forwarded.clear();
+    forwarding.failAll(reason);
     if (pendingChange != null) {
       completeExceptionally(pendingChange.future(), reason);
       pendingChange = null;
