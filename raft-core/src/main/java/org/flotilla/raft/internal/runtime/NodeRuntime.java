@@ -124,14 +124,8 @@ public final class NodeRuntime {
   // the event loop after a fatal error), so that close() can wait for it.
   private final CountDownLatch stopHandedOff = new CountDownLatch(1);
   private volatile Scheduler.Worker stopWorker;
-  private volatile NodeStatus status;
-  // Written by the loop at the end of every turn (and by start before the loop runs); read by the
-  // metrics' gauges on any thread.
-  private volatile long gaugeTerm;
-  private volatile long gaugeCommitIndex;
-  private volatile long gaugeLastIndex;
-  private volatile Role gaugeRole;
-  private volatile String gaugeLeader;
+  // The status and gauges other threads read (see StatusBoard for who writes them).
+  private final StatusBoard board;
 
   // loop
   RaftCore core;
@@ -209,6 +203,7 @@ public final class NodeRuntime {
     this.applier =
         new Applier(
             this, b.stateMachine(), snapshotStore, snapshotExecutor, options, applyCapacity);
+    this.board = new StatusBoard(groupId, id, applier, transport::peerStats);
     if (b.listener() != null) {
       listeners.add(b.listener());
     }
@@ -306,9 +301,9 @@ public final class NodeRuntime {
           core.durableMark().term());
     }
     lastConfig = core.configuration();
-    refreshStatus();
-    publishGauges();
-    metrics.register(new NodeGauges());
+    board.refresh(core, failure.get());
+    board.publishGauges(core, failure.get());
+    metrics.register(board);
     try {
       startWorkers(snapshot, snapshotMeta, hs);
     } catch (IOException | RuntimeException e) {
@@ -529,14 +524,14 @@ public final class NodeRuntime {
     // The cause before the flag: a caller that finds the node not running finds the cause too.
     fatalError = cause;
     running = false;
-    publishFailure(f);
+    board.publishFailure(f);
     LOG.error("{}: FAILED: {}; this member stopped. {}", who, what, wayOut, cause);
     try {
       metrics.nodeFailed(f);
     } catch (RuntimeException e) {
       LOG.warn("{}: the metrics failed to record the failure", who, e);
     }
-    long term = gaugeTerm;
+    long term = board.term();
     for (RaftListener l : listeners) {
       callback(
           () -> {
@@ -545,35 +540,6 @@ public final class NodeRuntime {
           });
     }
     wakeLoop();
-  }
-
-  /**
-   * Publishes the failed view: the status (role FAILED, the indexes reached, no leader, no peers)
-   * and the role gauge. From any thread; the loop publishes it again as it finishes, in case a
-   * refresh of its own raced with this one.
-   */
-  private void publishFailure(NodeStatus.Failure f) {
-    gaugeRole = Role.FAILED;
-    gaugeLeader = null;
-    NodeStatus s = status;
-    if (s != null) {
-      status = failed(s, f);
-    }
-  }
-
-  private NodeStatus failed(NodeStatus s, NodeStatus.Failure f) {
-    return new NodeStatus(
-        s.id(),
-        Role.FAILED,
-        s.term(),
-        null,
-        s.commitIndex(),
-        applier.appliedIndex(),
-        s.lastIndex(),
-        s.snapshotIndex(),
-        s.configuration(),
-        List.of(),
-        f);
   }
 
   /**
@@ -638,7 +604,7 @@ public final class NodeRuntime {
         }
         core.setApplyLimit(applier.appliedIndex() + MAX_UNAPPLIED);
         processReady();
-        publishGauges();
+        board.publishGauges(core, failure.get());
       }
     } catch (StorageException e) {
       fatal("a store failed on the event loop", e);
@@ -674,7 +640,7 @@ public final class NodeRuntime {
   private void finishLoop() {
     NodeStatus.Failure f = failure.get();
     if (f != null) {
-      publishFailure(f);
+      board.publishFailure(f);
     }
     failLoopWork(new NodeStoppedException(id + " stopped", fatalError));
     if (f != null && stopping.compareAndSet(false, true)) {
@@ -721,7 +687,7 @@ public final class NodeRuntime {
       pendingTransfer = null;
     }
     if (ticks % 10 == 0) {
-      refreshStatus();
+      board.refresh(core, failure.get());
     }
   }
 
@@ -763,7 +729,7 @@ public final class NodeRuntime {
         // and a caller that then reads the metrics must see its entry counted as committed and
         // the commit index gauge at or past it.
         metrics.entriesCommitted(committed.size(), handedToApply);
-        gaugeCommitIndex = core.commitIndex();
+        board.publishCommitIndex(core.commitIndex());
         if (!applier.offer(new Applier.Entries(committed))) {
           throw new IllegalStateException("apply queue overflow at index " + handedToApply);
         }
@@ -911,7 +877,7 @@ public final class NodeRuntime {
       }
       lastRole = role;
       lastTerm = term;
-      refreshStatus();
+      board.refresh(core, failure.get());
     }
     if (leaderChanged) {
       if (leader != null) {
@@ -933,7 +899,7 @@ public final class NodeRuntime {
       for (RaftListener l : listeners) {
         callback(() -> l.onMembershipChange(config));
       }
-      refreshStatus();
+      board.refresh(core, failure.get());
       callback(() -> metrics.membershipChanged(config));
     }
     if (core.configurationsVersion() != reachableVersion) {
@@ -974,15 +940,6 @@ public final class NodeRuntime {
   }
 
   /** Publishes the scalars the metrics' gauges read. Loop (or start, before the loop runs). */
-  private void publishGauges() {
-    gaugeTerm = core.term();
-    gaugeCommitIndex = core.commitIndex();
-    gaugeLastIndex = core.lastIndex();
-    boolean failed = failure.get() != null;
-    gaugeRole = failed ? Role.FAILED : core.role();
-    gaugeLeader = failed ? null : core.leader();
-  }
-
   private static String describe(Configuration c) {
     if (c.isEmpty()) {
       return "none yet: waiting for a leader to add this member";
@@ -998,40 +955,8 @@ public final class NodeRuntime {
     return sb.toString();
   }
 
-  private void refreshStatus() {
-    List<NodeStatus.PeerStatus> peers = new ArrayList<>();
-    Configuration c = core.configuration();
-    for (Map.Entry<String, Progress> e : core.progress().entrySet()) {
-      Progress p = e.getValue();
-      peers.add(
-          new NodeStatus.PeerStatus(
-              e.getKey(),
-              c.isVoter(e.getKey()),
-              p.match(),
-              p.next(),
-              p.state().name(),
-              p.recentActive()));
-    }
-    SnapshotMeta s = core.latestSnapshot();
-    NodeStatus fresh =
-        new NodeStatus(
-            id,
-            core.role(),
-            core.term(),
-            core.leader(),
-            core.commitIndex(),
-            applier.appliedIndex(),
-            core.lastIndex(),
-            s == null ? 0 : s.index(),
-            c,
-            List.copyOf(peers),
-            null);
-    NodeStatus.Failure f = failure.get();
-    status = f == null ? fresh : failed(fresh, f);
-  }
-
   public NodeStatus status() {
-    return status;
+    return board.status();
   }
 
   Member leaderMember() {
@@ -1580,58 +1505,6 @@ public final class NodeRuntime {
   }
 
   /** The node's live values for its metrics; thread-safe reads of volatile fields. */
-  private final class NodeGauges implements RaftMetrics.Gauges {
-    @Override
-    public String groupId() {
-      return groupId;
-    }
-
-    @Override
-    public String nodeId() {
-      return id;
-    }
-
-    @Override
-    public long term() {
-      return gaugeTerm;
-    }
-
-    @Override
-    public Role role() {
-      return gaugeRole;
-    }
-
-    @Override
-    public String leader() {
-      return gaugeLeader;
-    }
-
-    @Override
-    public long commitIndex() {
-      return gaugeCommitIndex;
-    }
-
-    @Override
-    public long appliedIndex() {
-      return applier.appliedIndex();
-    }
-
-    @Override
-    public long lastIndex() {
-      return gaugeLastIndex;
-    }
-
-    @Override
-    public NodeStatus status() {
-      return status;
-    }
-
-    @Override
-    public List<org.flotilla.raft.spi.PeerStats> transportPeers() {
-      return transport.peerStats();
-    }
-  }
-
   /** A loop task with a future to fail if the task never runs. */
   abstract static class FailableTask implements Runnable {
     private final CompletableFuture<?> future;
