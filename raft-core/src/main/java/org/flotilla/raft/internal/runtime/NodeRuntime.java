@@ -3,7 +3,6 @@ package org.flotilla.raft.internal.runtime;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +31,6 @@ import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.ReadConsistency;
-import org.flotilla.raft.ReadNotConfirmedException;
 import org.flotilla.raft.Result;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
@@ -130,10 +128,10 @@ public final class NodeRuntime {
   // loop
   RaftCore core;
   private SnapshotTransfers transfers;
-  private final Map<Long, PendingRead> reads = new HashMap<>();
   // forwarded commands, both ways (forwardToLeader); event loop only
   private final Forwarding forwarding = new Forwarding(this);
-  private long nextReadContext = 1;
+  // reads waiting for a read index; event loop only
+  private final Reads reads = new Reads(this);
   // loop tasks waiting for the next tick (membership changes while the leader is new)
   private final List<Runnable> deferred = new ArrayList<>();
   private PendingChange pendingChange;
@@ -175,8 +173,6 @@ public final class NodeRuntime {
       this.size = size;
     }
   }
-
-  private record PendingRead(ByteBuffer query, CompletableFuture<Result> future, long tick) {}
 
   private record PendingChange(long index, CompletableFuture<Result> future) {}
 
@@ -677,7 +673,7 @@ public final class NodeRuntime {
     if (core.role() == Role.LEADER) {
       maybeAutoPromote();
     }
-    expireReads();
+    reads.expire(ticks);
     forwarding.expire(ticks);
     if (pendingTransfer != null && ticks >= pendingTransfer.deadlineTick()) {
       completeExceptionally(
@@ -735,17 +731,7 @@ public final class NodeRuntime {
         }
       }
       for (ReadState rs : rd.readStates()) {
-        PendingRead r = reads.remove(rs.context());
-        if (r == null) {
-          continue;
-        }
-        if (rs.failed()) {
-          completeExceptionally(r.future(), notLeader());
-        } else if (!applier.tryQueryNow(rs.index(), r.query(), r.future())
-            && !applier.offer(
-                new Applier.Read(rs.index(), r.query(), r.future(), readDeadline()))) {
-          completeExceptionally(r.future(), new OverloadedException("apply queue full"));
-        }
+        reads.answered(rs);
       }
     }
     if (unflushed) {
@@ -1239,7 +1225,7 @@ public final class NodeRuntime {
     // (reads the core off its loop: only with the switch on, in the single-threaded simulator)
     if (consistency == ReadConsistency.STALE
         || (Mutations.followerReadsLocally && core.role() != Role.LEADER)) {
-      if (!applier.offer(new Applier.Read(0, query, f, readDeadline()))) {
+      if (!applier.offer(new Applier.Read(0, query, f, reads.deadline()))) {
         f.completeExceptionally(new OverloadedException(id + ": apply queue is full"));
       }
       return caller;
@@ -1253,32 +1239,11 @@ public final class NodeRuntime {
               // The lease is judged on time that has really passed, even mid-turn.
               deliverDueTicks();
             }
-            long context = nextReadContext++;
-            reads.put(context, new PendingRead(query, f, ticks));
-            core.readIndex(context, lease);
+            reads.request(query, f, lease, ticks);
           }
         },
         f);
     return caller;
-  }
-
-  /** A read waiting for its index to be applied gives up after two election timeouts. */
-  private long readDeadline() {
-    return scheduler.nanoTime() + 2 * options.electionTimeout().toNanos();
-  }
-
-  private void expireReads() {
-    long limit = 2L * Ticks.election(options);
-    for (Iterator<PendingRead> it = reads.values().iterator(); it.hasNext(); ) {
-      PendingRead r = it.next();
-      if (ticks - r.tick() > limit) {
-        it.remove();
-        completeExceptionally(
-            r.future(),
-            new ReadNotConfirmedException(
-                id + ": no read index within two election timeouts; retry"));
-      }
-    }
   }
 
   // ---------------------------------------------------------------- membership, transfer
@@ -1481,10 +1446,7 @@ public final class NodeRuntime {
       }
     }
     deferred.clear();
-    for (PendingRead r : reads.values()) {
-      completeExceptionally(r.future(), definite);
-    }
-    reads.clear();
+    reads.failAll(definite);
     forwarding.failAll(reason);
     if (pendingChange != null) {
       completeExceptionally(pendingChange.future(), reason);
