@@ -40,7 +40,6 @@ import org.flotilla.raft.internal.core.Progress;
 import org.flotilla.raft.internal.core.RaftCore;
 import org.flotilla.raft.internal.core.ReadState;
 import org.flotilla.raft.internal.core.Ready;
-import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.ForwardRequest;
 import org.flotilla.raft.message.ForwardResponse;
 import org.flotilla.raft.message.InstallSnapshot;
@@ -136,13 +135,8 @@ public final class NodeRuntime {
   private final List<Runnable> deferred = new ArrayList<>();
   private PendingChange pendingChange;
   private PendingTransfer pendingTransfer;
-  // Session log time (see Sessions): the highest command timestamp written to this member's log,
-  // and the leader clock, which starts at the highest log time known when this member first
-  // stamps a command in a term and then runs on the monotonic clock. All owned by the event loop.
-  private long logTimeSeen;
-  private long leaderClockTerm = -1;
-  private long leaderClockBase;
-  private long leaderClockStartNanos;
+  // session log time (see LogClock); event loop only
+  private final LogClock logClock = new LogClock();
   private Role lastRole;
   // the core's awaitingRepair() as last logged
   private boolean awaitingRepair;
@@ -697,7 +691,7 @@ public final class NodeRuntime {
       }
       if (!rd.entries().isEmpty()) {
         if (core.role() != Role.LEADER) {
-          noteLogTime(rd.entries());
+          logClock.note(rd.entries());
         }
         long start = scheduler.nanoTime();
         logStore.append(rd.entries());
@@ -1082,7 +1076,9 @@ public final class NodeRuntime {
       completeExceptionally(p.future, notLeader());
       return;
     }
-    payload.putLong(Sessions.TIMESTAMP_OFFSET, leaderClock());
+    payload.putLong(
+        Sessions.TIMESTAMP_OFFSET,
+        logClock.stamp(core.term(), scheduler.nanoTime(), applier.logTime()));
     long index = core.propose(List.of(payload));
     if (index < 0) {
       if (index == RaftCore.REJECTED_OVERLOADED) {
@@ -1108,29 +1104,6 @@ public final class NodeRuntime {
           p.older = older;
           return p;
         });
-  }
-
-  /** The log time to stamp on a command this leader proposes now (see {@link Sessions}). */
-  private long leaderClock() {
-    long now = scheduler.nanoTime();
-    if (leaderClockTerm != core.term()) {
-      leaderClockTerm = core.term();
-      leaderClockBase = Math.max(logTimeSeen, applier.logTime());
-      leaderClockStartNanos = now;
-    }
-    long stamp = leaderClockBase + (now - leaderClockStartNanos) / 1_000_000;
-    logTimeSeen = Math.max(logTimeSeen, stamp);
-    return stamp;
-  }
-
-  /** Remembers the highest command timestamp among entries a leader sent this member. */
-  private void noteLogTime(List<LogEntry> entries) {
-    for (LogEntry e : entries) {
-      ByteBuffer p = e.payload();
-      if (e.type() == EntryType.COMMAND && p.remaining() >= Sessions.TIMESTAMP_OFFSET + 8) {
-        logTimeSeen = Math.max(logTimeSeen, p.getLong(p.position() + Sessions.TIMESTAMP_OFFSET));
-      }
-    }
   }
 
   private RaftException rejection(long code) {
