@@ -1481,19 +1481,21 @@ public final class RaftCore {
    * @return true if there is work
    */
   public boolean hasReady() {
-    return leaderHasSends()
-        || !messages.isEmpty()
+    // The cheap checks first; the walk over the followers last.
+    return !messages.isEmpty()
         || !snapshotsToSend.isEmpty()
         || !readStates.isEmpty()
         || log.hasUnstable()
         || !savedHardState.equals(new HardState(term, votedFor))
-        || log.hasCommittedToApply();
+        || log.hasCommittedToApply()
+        || leaderHasSends();
   }
 
   /**
    * Whether a leader has a heartbeat round to start or entries (or a probe, or a snapshot notice)
-   * to send: the work {@link #ready()} does before it collects its output. The one predicate both
-   * {@link #hasReady()} and {@link #ready()} use, so that the first predicts the second.
+   * to send: the work {@link #ready()} does first, by {@link #broadcastHeartbeat()} and {@link
+   * #flushAppends()}, with the same conditions ({@code roundSent} and {@link #mayAppend}), so that
+   * {@code hasReady()} predicts {@code ready()}.
    */
   private boolean leaderHasSends() {
     if (role != Role.LEADER) {
@@ -1522,7 +1524,8 @@ public final class RaftCore {
    * @return the batch
    */
   public Ready ready() {
-    if (leaderHasSends()) {
+    if (role == Role.LEADER) {
+      // Does what leaderHasSends() predicts; flushAppends sends nothing when it predicts nothing.
       if (!roundSent) {
         broadcastHeartbeat();
       }

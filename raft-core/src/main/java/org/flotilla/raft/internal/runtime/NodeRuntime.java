@@ -173,6 +173,7 @@ public final class NodeRuntime {
   private record PendingTransfer(
       String target, long deadlineTick, CompletableFuture<Void> future) {}
 
+  /** Builds the runtime of a node from what its builder checked; nothing starts yet. */
   public NodeRuntime(RuntimeSetup b) {
     this.id = b.id();
     this.groupId = b.groupId();
@@ -224,6 +225,7 @@ public final class NodeRuntime {
 
   // ---------------------------------------------------------------- lifecycle
 
+  /** Starts the node: see {@link org.flotilla.raft.RaftNode#start()}. */
   public synchronized void start() throws IOException {
     // Checked before anything is touched: a second start must not reset a running node.
     if (closed) {
@@ -371,6 +373,7 @@ public final class NodeRuntime {
         describe(lastConfig));
   }
 
+  /** Adds a listener: see {@link org.flotilla.raft.RaftNode#addListener}. */
   public void addListener(RaftListener l) {
     if (closed) {
       throw new IllegalStateException(
@@ -379,6 +382,7 @@ public final class NodeRuntime {
     listeners.add(l);
   }
 
+  /** Stops the node: see {@link org.flotilla.raft.RaftNode#close()}. */
   public synchronized void close() {
     closed = true;
     if (!stopping.compareAndSet(false, true)) {
@@ -555,6 +559,7 @@ public final class NodeRuntime {
                 + " maxMessageBytes and the transport's limit must allow every entry in the log)"));
   }
 
+  /** Whether the node runs: see {@link org.flotilla.raft.RaftNode#isRunning()}. */
   public boolean isRunning() {
     return running;
   }
@@ -935,6 +940,7 @@ public final class NodeRuntime {
     return sb.toString();
   }
 
+  /** The last published status, or null before start (see {@link StatusBoard}). */
   public NodeStatus status() {
     return board.status();
   }
@@ -953,6 +959,9 @@ public final class NodeRuntime {
 
   // ---------------------------------------------------------------- commands
 
+  /**
+   * Proposes a command: see {@link org.flotilla.raft.RaftNode#submit(String, long, ByteBuffer)}.
+   */
   public CompletableFuture<Result> submit(String clientId, long sequence, ByteBuffer command) {
     CompletableFuture<Result> f = new CompletableFuture<>();
     if (!running) {
@@ -1184,6 +1193,7 @@ public final class NodeRuntime {
 
   // ---------------------------------------------------------------- reads
 
+  /** Serves a query: see {@link org.flotilla.raft.RaftNode#read}. */
   public CompletableFuture<Result> read(ByteBuffer query, ReadConsistency consistency) {
     CompletableFuture<Result> f = new CompletableFuture<>();
     if (!running) {
@@ -1221,6 +1231,9 @@ public final class NodeRuntime {
 
   // ---------------------------------------------------------------- membership, transfer
 
+  /**
+   * Proposes the configuration {@code change} makes of the current one (joint if voters change).
+   */
   public CompletableFuture<Result> changeMembership(
       java.util.function.Function<Configuration, Configuration> change) {
     CompletableFuture<Result> f = new CompletableFuture<>();
@@ -1323,6 +1336,7 @@ public final class NodeRuntime {
     }
   }
 
+  /** Hands leadership over: see {@link org.flotilla.raft.RaftNode#transferLeadership}. */
   public CompletableFuture<Void> transferLeadership(String target) {
     CompletableFuture<Void> f = new CompletableFuture<>();
     if (!running) {
@@ -1352,6 +1366,7 @@ public final class NodeRuntime {
     return f;
   }
 
+  /** Takes a snapshot now: see {@link org.flotilla.raft.RaftNode#takeSnapshot()}. */
   public CompletableFuture<Long> takeSnapshot() {
     CompletableFuture<Long> f = new CompletableFuture<>();
     if (!running) {

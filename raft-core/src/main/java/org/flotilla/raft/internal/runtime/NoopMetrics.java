@@ -5,6 +5,7 @@ import org.flotilla.raft.spi.RaftMetrics;
 /** The {@link RaftMetrics} that record nothing. Stateless and thread-safe. */
 public final class NoopMetrics implements RaftMetrics {
 
+  /** The one instance. */
   public static final NoopMetrics INSTANCE = new NoopMetrics();
 
   private NoopMetrics() {}

@@ -83,6 +83,13 @@ public final class Sessions {
     this.maxSessions = maxSessions;
   }
 
+  /**
+   * Wraps a command in the envelope every command entry carries (version, flags, log time, the
+   * client id and sequence number if in a session, then the command). Public only for tests that
+   * forge entries from outside this package.
+   *
+   * @throws IllegalArgumentException if the client id is not 1 to 256 bytes of UTF-8
+   */
   public static ByteBuffer encode(String clientId, long sequence, ByteBuffer command) {
     byte[] id = clientId == null ? null : clientId.getBytes(StandardCharsets.UTF_8);
     if (id != null && (id.length == 0 || id.length > 256)) {

@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ThreadScheduler implements Scheduler {
 
+  /** The one instance. */
   public static final ThreadScheduler INSTANCE = new ThreadScheduler();
 
   private static final Logger LOG = LoggerFactory.getLogger(ThreadScheduler.class);
