@@ -1,6 +1,8 @@
 package org.flotilla.raft;
 
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Role;
 
@@ -13,27 +15,43 @@ import org.flotilla.raft.cluster.Role;
  * @param id the node's id
  * @param role its role; {@link Role#FAILED} after a fatal error
  * @param term its current term
- * @param leader the leader it knows of, or null
+ * @param leader the leader it knows of, if any
  * @param commitIndex its commit index
  * @param appliedIndex the index its state machine has applied
  * @param lastIndex the index of its last log entry
  * @param snapshotIndex the index of its newest snapshot, 0 if none
  * @param configuration the configuration in force
  * @param peers on a leader, the replication progress of every other member; empty otherwise
- * @param failure why the node stopped, if its role is {@link Role#FAILED}; null otherwise
+ * @param failure why the node stopped, present exactly when its role is {@link Role#FAILED}
  */
 public record NodeStatus(
     String id,
     Role role,
     long term,
-    String leader,
+    Optional<String> leader,
     long commitIndex,
     long appliedIndex,
     long lastIndex,
     long snapshotIndex,
     Configuration configuration,
     List<PeerStatus> peers,
-    Failure failure) {
+    Optional<Failure> failure) {
+
+  /**
+   * Checks the components: none is null, and a failure is present exactly when the role is {@link
+   * Role#FAILED}.
+   */
+  public NodeStatus {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(role, "role");
+    Objects.requireNonNull(leader, "leader");
+    Objects.requireNonNull(configuration, "configuration");
+    peers = List.copyOf(peers);
+    Objects.requireNonNull(failure, "failure");
+    if (failure.isPresent() != (role == Role.FAILED)) {
+      throw new IllegalArgumentException("a failure goes with role FAILED, and only with it");
+    }
+  }
 
   /**
    * Why a node stopped: the fatal error that put it in the {@link Role#FAILED} role. The node

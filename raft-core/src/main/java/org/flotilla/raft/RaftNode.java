@@ -431,11 +431,15 @@ public final class RaftNode implements AutoCloseable {
    * ticks). After a fatal error it reports {@link Role#FAILED} at once, with the {@link
    * NodeStatus#failure()} that stopped the node, until the node is closed.
    *
-   * @return the status, or null before {@link #start()}; after {@link #close()}, the last status
-   *     before the node stopped
+   * @return the status; after {@link #close()}, the last status before the node stopped
+   * @throws IllegalStateException if the node has not been started
    */
   public NodeStatus status() {
-    return runtime.status();
+    NodeStatus s = runtime.status();
+    if (s == null) {
+      throw new IllegalStateException("node " + id() + " has not been started");
+    }
+    return s;
   }
 
   /**
@@ -445,10 +449,10 @@ public final class RaftNode implements AutoCloseable {
    */
   public Optional<Member> leader() {
     NodeStatus s = runtime.status();
-    if (s == null || s.leader() == null) {
+    if (s == null) {
       return Optional.empty();
     }
-    return Optional.of(s.configuration().member(s.leader()).orElse(Member.of(s.leader())));
+    return s.leader().map(l -> s.configuration().member(l).orElse(Member.of(l)));
   }
 
   /**

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -117,20 +118,20 @@ class FailedMemberTest {
     runUntil(victim + " reports FAILED", () -> failed.status().role() == Role.FAILED);
 
     NodeStatus s = failed.status();
-    assertThat(s.failure()).as("the failure in the status").isNotNull();
-    assertThat(s.failure().index()).as("the index it stopped at").isEqualTo(index);
-    assertThat(s.failure().reason()).contains("state machine", "entry " + index);
-    assertThat(s.failure().cause())
+    assertThat(s.failure()).as("the failure in the status").isPresent();
+    assertThat(s.failure().orElseThrow().index()).as("the index it stopped at").isEqualTo(index);
+    assertThat(s.failure().orElseThrow().reason()).contains("state machine", "entry " + index);
+    assertThat(s.failure().orElseThrow().cause())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("cannot apply bad=1 at " + index);
     assertThat(s.appliedIndex())
         .as("nothing applied from the failed entry on")
         .isEqualTo(index - 1);
-    assertThat(s.leader()).as("a failed member follows no one").isNull();
+    assertThat(s.leader()).as("a failed member follows no one").isEmpty();
     assertThat(failed.isRunning()).isFalse();
     assertThat(machines.get(victim).applied).doesNotContain(index);
 
-    Throwable cause = s.failure().cause();
+    Throwable cause = s.failure().orElseThrow().cause();
     assertNewRequestsFailAtOnce(failed, cause);
     assertToldListenerAndMetrics(victim, cause, index);
 
@@ -154,7 +155,7 @@ class FailedMemberTest {
     assertThat(fixed.kv.value("y")).isEqualTo("2");
     assertThat(fixed.kv.applications()).containsEntry("Pbad=1", 1);
     assertThat(restarted.status().role()).isNotEqualTo(Role.FAILED);
-    assertThat(restarted.status().failure()).isNull();
+    assertThat(restarted.status().failure()).isEmpty();
   }
 
   /**
@@ -171,7 +172,7 @@ class FailedMemberTest {
 
     CompletableFuture<Result> bad = leader.submit(TestCluster.put("bad", "1"));
     runUntil("the leader reports FAILED", () -> leader.status().role() == Role.FAILED);
-    long index = leader.status().failure().index();
+    long index = leader.status().failure().orElseThrow().index();
     runUntil("the leader's command fails", bad::isDone);
     assertThat(failure(bad)).isInstanceOf(NodeStoppedException.class);
     assertThat(((NodeStoppedException) failure(bad)).outcomeUnknown())
@@ -184,7 +185,9 @@ class FailedMemberTest {
       NodeStatus s = n.status();
       if (s.role() == Role.FAILED) {
         failed++;
-        assertThat(s.failure().index()).as(n.id() + "'s failed index").isEqualTo(index);
+        assertThat(s.failure().orElseThrow().index())
+            .as(n.id() + "'s failed index")
+            .isEqualTo(index);
         assertThat(s.appliedIndex()).isEqualTo(index - 1);
       } else {
         assertThat(s.appliedIndex()).as(n.id() + " skipped nothing").isLessThan(index);
@@ -239,9 +242,11 @@ class FailedMemberTest {
     // At once, before any time passes.
     NodeStatus s = leader.status();
     assertThat(s.role()).isEqualTo(Role.FAILED);
-    assertThat(s.failure().cause()).isSameAs(eio);
-    assertThat(s.failure().index()).as("a storage failure concerns no entry").isZero();
-    assertThat(s.failure().reason()).contains("log store");
+    assertThat(s.failure().orElseThrow().cause()).isSameAs(eio);
+    assertThat(s.failure().orElseThrow().index())
+        .as("a storage failure concerns no entry")
+        .isZero();
+    assertThat(s.failure().orElseThrow().reason()).contains("log store");
     assertThat(leader.isRunning()).isFalse();
     assertNewRequestsFailAtOnce(leader, eio);
 
@@ -282,7 +287,7 @@ class FailedMemberTest {
     RaftNode failed = nodes.get(victim);
     runUntil(victim + " reports FAILED", () -> failed.status().role() == Role.FAILED);
 
-    Throwable cause = failed.status().failure().cause();
+    Throwable cause = failed.status().failure().orElseThrow().cause();
     assertThat(cause).isInstanceOf(StorageException.class);
     assertThat(rootCause(cause)).isSameAs(eio);
     assertNewRequestsFailAtOnce(failed, cause);
@@ -381,7 +386,7 @@ class FailedMemberTest {
           return leader[0] != null
               && nodes.values().stream()
                   .filter(RaftNode::isRunning)
-                  .allMatch(n -> leader[0].id().equals(n.status().leader()));
+                  .allMatch(n -> n.status().leader().equals(Optional.of(leader[0].id())));
         });
     return leader[0];
   }

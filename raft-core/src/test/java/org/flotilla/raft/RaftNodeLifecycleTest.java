@@ -211,13 +211,14 @@ class RaftNodeLifecycleTest {
     RaftNode n = builder("lc-before", network.transport()).build();
     try (n) {
       assertEveryOperationFailsWithNodeStopped(n);
-      assertThat(n.status()).isNull();
+      assertThatThrownBy(n::status)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("has not been started");
       assertThat(n.leader()).isEmpty();
       n.addListener(new RaftListener() {});
       // Nothing above was left queued for the loop: the node starts and serves normally.
       n.start();
-      TestCluster.await(
-          "a leader", WAIT, () -> n.status() != null && n.status().role() == Role.LEADER);
+      TestCluster.await("a leader", WAIT, () -> n.status().role() == Role.LEADER);
       n.submit(TestCluster.put("a", "1")).orTimeout(10, TimeUnit.SECONDS).join();
     }
   }

@@ -99,8 +99,7 @@ class SnapshotReleaseTest {
             .options(TestCluster.fastOptions().build())
             .build();
     node.start();
-    TestCluster.await(
-        "n1 leads", WAIT, () -> node.status() != null && node.status().role() == Role.LEADER);
+    TestCluster.await("n1 leads", WAIT, () -> node.status().role() == Role.LEADER);
     node.submit(TestCluster.put("k", "v")).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
   }
 

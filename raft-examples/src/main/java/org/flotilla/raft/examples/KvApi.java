@@ -547,14 +547,11 @@ final class KvApi {
 
   private Response status() {
     NodeStatus s = node.status();
-    if (s == null) {
-      return Response.error(503, "not started", "not-applied");
-    }
     StringBuilder b = new StringBuilder(512);
     b.append("{\"id\":").append(Json.quote(s.id()));
     b.append(",\"role\":").append(Json.quote(s.role().name()));
     b.append(",\"term\":").append(s.term());
-    b.append(",\"leader\":").append(Json.quote(s.leader()));
+    b.append(",\"leader\":").append(Json.quote(s.leader().orElse(null)));
     b.append(",\"commitIndex\":").append(s.commitIndex());
     b.append(",\"appliedIndex\":").append(s.appliedIndex());
     b.append(",\"lastIndex\":").append(s.lastIndex());
@@ -562,7 +559,7 @@ final class KvApi {
     b.append(",\"joint\":").append(s.configuration().isJoint());
     b.append(",\"members\":");
     appendMembers(b, s);
-    NodeStatus.Failure f = s.failure();
+    NodeStatus.Failure f = s.failure().orElse(null);
     if (f != null) {
       b.append(",\"failure\":{\"error\":").append(Json.quote(f.reason()));
       b.append(",\"message\":").append(Json.quote(String.valueOf(f.cause())));
@@ -600,17 +597,15 @@ final class KvApi {
 
   private Response health() {
     NodeStatus s = node.status();
-    if (s != null && s.failure() != null) {
+    if (s.failure().isPresent()) {
+      NodeStatus.Failure f = s.failure().get();
       return Response.error(
-          503,
-          "node failed",
-          s.failure().reason() + " (cause: " + s.failure().cause() + ")",
-          "not-applied");
+          503, "node failed", f.reason() + " (cause: " + f.cause() + ")", "not-applied");
     }
-    if (!node.isRunning() || s == null) {
+    if (!node.isRunning()) {
       return Response.error(503, "not running", "not-applied");
     }
-    if (s.leader() == null) {
+    if (s.leader().isEmpty()) {
       return Response.error(503, "no leader known", "not-applied");
     }
     return Response.json(
@@ -618,15 +613,12 @@ final class KvApi {
         "{\"status\":\"ok\",\"role\":"
             + Json.quote(s.role().name())
             + ",\"leader\":"
-            + Json.quote(s.leader())
+            + Json.quote(s.leader().get())
             + "}");
   }
 
   private Response members() {
     NodeStatus s = node.status();
-    if (s == null) {
-      return Response.error(503, "not started", "not-applied");
-    }
     StringBuilder b = new StringBuilder(256).append("{\"members\":");
     appendMembers(b, s);
     return Response.json(200, b.append('}').toString());

@@ -154,7 +154,7 @@ public final class KvServer implements AutoCloseable {
         });
     // A failure before the listener was added has been reported already.
     NodeStatus s = node.status();
-    if (s != null && s.role() == Role.FAILED) {
+    if (s.role() == Role.FAILED) {
       onFailure.run();
     }
   }

@@ -75,7 +75,7 @@ class KvApiTest {
   private void startLeader() throws InterruptedException {
     start(List.of(Member.of("n1")));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (node.status() == null || node.status().role() != Role.LEADER) {
+    while (node.status().role() != Role.LEADER) {
       assertThat(System.nanoTime()).as("n1 becomes leader within 10 s").isLessThan(deadline);
       Thread.sleep(10);
     }
@@ -234,7 +234,7 @@ class KvApiTest {
       assertThat(System.nanoTime()).as("n1 reports FAILED within 10 s").isLessThan(deadline);
       Thread.sleep(10);
     }
-    long index = node.status().failure().index();
+    long index = node.status().failure().orElseThrow().index();
 
     KvApi.Response status = call("GET", "/status", "");
     assertThat(status.status()).isEqualTo(200);

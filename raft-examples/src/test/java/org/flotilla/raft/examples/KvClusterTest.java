@@ -84,10 +84,10 @@ class KvClusterTest {
     String seen = null;
     for (KvServer s : servers.values()) {
       var st = s.node().status();
-      if (st == null || st.leader() == null || (seen != null && !seen.equals(st.leader()))) {
+      if (st.leader().isEmpty() || (seen != null && !seen.equals(st.leader().get()))) {
         return null;
       }
-      seen = st.leader();
+      seen = st.leader().get();
     }
     return seen;
   }

@@ -3,6 +3,7 @@ package org.flotilla.raft.internal.runtime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.cluster.Configuration;
@@ -79,14 +80,14 @@ final class StatusBoard implements RaftMetrics.Gauges {
             id,
             core.role(),
             core.term(),
-            core.leader(),
+            Optional.ofNullable(core.leader()),
             core.commitIndex(),
             applier.appliedIndex(),
             core.lastIndex(),
             s == null ? 0 : s.index(),
             c,
-            List.copyOf(peers),
-            null);
+            peers,
+            Optional.empty());
     status = failure == null ? fresh : failed(fresh, failure);
   }
 
@@ -108,14 +109,14 @@ final class StatusBoard implements RaftMetrics.Gauges {
         s.id(),
         Role.FAILED,
         s.term(),
-        null,
+        Optional.empty(),
         s.commitIndex(),
         applier.appliedIndex(),
         s.lastIndex(),
         s.snapshotIndex(),
         s.configuration(),
         List.of(),
-        f);
+        Optional.of(f));
   }
 
   @Override

@@ -113,13 +113,13 @@ class CounterServiceTest {
           leader[0] = null;
           for (CounterService s : running.values()) {
             NodeStatus st = s.node().status();
-            if (st == null || st.leader() == null || !running.containsKey(st.leader())) {
+            if (st.leader().isEmpty() || !running.containsKey(st.leader().get())) {
               return false;
             }
-            if (leader[0] != null && !leader[0].equals(st.leader())) {
+            if (leader[0] != null && !leader[0].equals(st.leader().get())) {
               return false;
             }
-            leader[0] = st.leader();
+            leader[0] = st.leader().get();
           }
           return running.get(leader[0]).node().status().role() == Role.LEADER;
         });

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.flotilla.raft.NodeStatus;
@@ -91,7 +92,7 @@ class NettyClusterTest extends RaftClusterScenarios {
           Duration.ofSeconds(10),
           () -> {
             NodeStatus s = c.node("n3").status();
-            return "n4".equals(s.leader()) && s.configuration().contains("n4");
+            return s.leader().equals(Optional.of("n4")) && s.configuration().contains("n4");
           });
     }
   }
