@@ -40,6 +40,18 @@ public record NodeStatus(
   /**
    * Checks the components: none is null, and a failure is present exactly when the role is {@link
    * Role#FAILED}.
+   *
+   * @param id the node's id
+   * @param role its role
+   * @param term its current term
+   * @param leader the leader it knows of, if any
+   * @param commitIndex its commit index
+   * @param appliedIndex the index its state machine has applied
+   * @param lastIndex the index of its last log entry
+   * @param snapshotIndex the index of its newest snapshot, 0 if none
+   * @param configuration the configuration in force
+   * @param peers on a leader, the replication progress of every other member
+   * @param failure why the node stopped, present exactly when its role is {@link Role#FAILED}
    */
   public NodeStatus {
     Objects.requireNonNull(id, "id");

@@ -1,7 +1,6 @@
 package org.flotilla.raft;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -17,7 +16,6 @@ import org.flotilla.raft.internal.runtime.Bootstrap;
 import org.flotilla.raft.internal.runtime.NodeRuntime;
 import org.flotilla.raft.internal.runtime.RuntimeSetup;
 import org.flotilla.raft.metrics.JmxRaftMetrics;
-import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
 import org.flotilla.raft.spi.RaftMetrics;
@@ -101,11 +99,7 @@ public final class RaftNode implements AutoCloseable {
                 b.metrics));
   }
 
-  /**
-   * Returns a new builder.
-   *
-   * @return the builder
-   */
+  /** {@return a new builder} */
   public static Builder builder() {
     return new Builder();
   }
@@ -148,61 +142,10 @@ public final class RaftNode implements AutoCloseable {
       MetaStore meta,
       SnapshotStore snapshots)
       throws IOException {
-    SnapshotMeta source = backup.meta();
-    Configuration configuration = Configuration.ofVoters(voters);
-    if (log.lastIndex() != 0 || log.baseIndex() != 0) {
-      throw new IllegalStateException(
-          "cannot restore into a log that is not empty (entries ("
-              + log.baseIndex()
-              + ", "
-              + log.lastIndex()
-              + "]): a backup seeds only a member that has never run");
-    }
-    HardState hs = meta.load();
-    if (hs.hasVoted() || hs.term() > source.term()) {
-      throw new IllegalStateException(
-          "cannot restore into a member that has run (term "
-              + hs.term()
-              + (hs.hasVoted() ? ", voted for " + hs.votedFor() : "")
-              + "; the backup is of term "
-              + source.term()
-              + ")");
-    }
-    if (snapshots.latest().isPresent()) {
-      throw new IllegalStateException(
-          "cannot restore into a snapshot store that holds a snapshot ("
-              + snapshots.latest().get().meta().index()
-              + "): a backup seeds only a member that has never run");
-    }
-    Bootstrap.seed(meta, configuration);
-    meta.save(new HardState(source.term(), ""));
-    SnapshotMeta seeded = new SnapshotMeta(source.index(), source.term(), configuration);
-    try (SnapshotStore.Sink sink = snapshots.create(seeded);
-        InputStream in = backup.open()) {
-      in.transferTo(sink.output());
-      if (sink.size() != backup.size() || sink.checksum() != backup.checksum()) {
-        throw new IOException(
-            "backup at index "
-                + source.index()
-                + " read back as "
-                + sink.size()
-                + " bytes with checksum "
-                + Integer.toHexString(sink.checksum())
-                + ", expected "
-                + backup.size()
-                + " bytes with checksum "
-                + Integer.toHexString(backup.checksum()));
-      }
-      sink.commit();
-    }
-    return seeded;
+    return Bootstrap.restoreFromBackup(backup, voters, log, meta, snapshots);
   }
 
-  /**
-   * Returns this member's id.
-   *
-   * @return the id
-   */
+  /** {@return this member's id} */
   public String id() {
     return id;
   }
@@ -442,11 +385,7 @@ public final class RaftNode implements AutoCloseable {
     return s;
   }
 
-  /**
-   * Returns the leader this member knows of.
-   *
-   * @return the leader, or empty if none is known (or the node has not started)
-   */
+  /** {@return the leader this member knows of} */
   public Optional<Member> leader() {
     NodeStatus s = runtime.status();
     if (s == null) {

@@ -68,29 +68,17 @@ public final class RaftOptions {
     this.inboundQueueCapacity = b.inboundQueueCapacity;
   }
 
-  /**
-   * Returns the defaults.
-   *
-   * @return options with every default
-   */
+  /** {@return the defaults} */
   public static RaftOptions defaults() {
     return builder().build();
   }
 
-  /**
-   * Returns a builder starting from the defaults.
-   *
-   * @return the builder
-   */
+  /** {@return a builder starting from the defaults} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /**
-   * Returns a builder starting from these options.
-   *
-   * @return the builder
-   */
+  /** {@return a builder starting from these options} */
   public Builder toBuilder() {
     Builder b = new Builder();
     b.tickInterval = tickInterval;
@@ -117,38 +105,22 @@ public final class RaftOptions {
     return b;
   }
 
-  /**
-   * Returns the tick interval.
-   *
-   * @return the interval
-   */
+  /** {@return the tick interval} */
   public Duration tickInterval() {
     return tickInterval;
   }
 
-  /**
-   * Returns the base election timeout.
-   *
-   * @return the timeout
-   */
+  /** {@return the base election timeout} */
   public Duration electionTimeout() {
     return electionTimeout;
   }
 
-  /**
-   * Returns the heartbeat interval.
-   *
-   * @return the interval
-   */
+  /** {@return the heartbeat interval} */
   public Duration heartbeatInterval() {
     return heartbeatInterval;
   }
 
-  /**
-   * Returns the clock-drift margin of leader leases.
-   *
-   * @return the margin
-   */
+  /** {@return the clock-drift margin of leader leases} */
   public Duration leaseDriftMargin() {
     return leaseDriftMargin;
   }
@@ -171,29 +143,17 @@ public final class RaftOptions {
     return checkQuorum;
   }
 
-  /**
-   * Returns the pipelining window per follower.
-   *
-   * @return messages
-   */
+  /** {@return the pipelining window per follower} */
   public int maxInflightAppends() {
     return maxInflightAppends;
   }
 
-  /**
-   * Returns the soft limit of entry bytes per AppendEntries.
-   *
-   * @return bytes
-   */
+  /** {@return the soft limit of entry bytes per AppendEntries} */
   public int maxAppendBytes() {
     return maxAppendBytes;
   }
 
-  /**
-   * Returns the largest message, framing included, this node hands its transport.
-   *
-   * @return bytes
-   */
+  /** {@return the largest message, framing included, this node hands its transport} */
   public int maxMessageBytes() {
     return maxMessageBytes;
   }
@@ -209,38 +169,22 @@ public final class RaftOptions {
     return maxMessageBytes - MESSAGE_OVERHEAD_BYTES;
   }
 
-  /**
-   * Returns the most commands pending (submitted, not yet applied) before submits are refused.
-   *
-   * @return the count
-   */
+  /** {@return the most commands pending (submitted, not yet applied) before submits are refused} */
   public int maxPendingProposals() {
     return maxPendingProposals;
   }
 
-  /**
-   * Returns the most command bytes pending before submits are refused.
-   *
-   * @return bytes
-   */
+  /** {@return the most command bytes pending before submits are refused} */
   public long maxPendingBytes() {
     return maxPendingBytes;
   }
 
-  /**
-   * Returns the soft limit of committed-entry bytes handed to the apply thread at once.
-   *
-   * @return bytes
-   */
+  /** {@return the soft limit of committed-entry bytes handed to the apply thread at once} */
   public int maxApplyBatchBytes() {
     return maxApplyBatchBytes;
   }
 
-  /**
-   * Returns after how many applied entries a snapshot is taken (0: only on request).
-   *
-   * @return entries
-   */
+  /** {@return after how many applied entries a snapshot is taken (0: only on request)} */
   public long snapshotThresholdEntries() {
     return snapshotThresholdEntries;
   }
@@ -254,47 +198,27 @@ public final class RaftOptions {
     return snapshotThresholdBytes;
   }
 
-  /**
-   * Returns how many entries the log keeps behind a snapshot for slow followers.
-   *
-   * @return entries
-   */
+  /** {@return how many entries the log keeps behind a snapshot for slow followers} */
   public long snapshotTrailingEntries() {
     return snapshotTrailingEntries;
   }
 
-  /**
-   * Returns the size of snapshot chunks sent to followers.
-   *
-   * @return bytes
-   */
+  /** {@return the size of snapshot chunks sent to followers} */
   public int snapshotChunkBytes() {
     return snapshotChunkBytes;
   }
 
-  /**
-   * Returns how long a client session lives without commands, in log time.
-   *
-   * @return the timeout
-   */
+  /** {@return how long a client session lives without commands, in log time} */
   public Duration sessionTimeout() {
     return sessionTimeout;
   }
 
-  /**
-   * Returns how many client sessions the group remembers at most.
-   *
-   * @return the limit
-   */
+  /** {@return how many client sessions the group remembers at most} */
   public int maxSessions() {
     return maxSessions;
   }
 
-  /**
-   * Returns whether a follower forwards commands to the leader instead of refusing them.
-   *
-   * @return true to forward
-   */
+  /** {@return whether a follower forwards commands to the leader instead of refusing them} */
   public boolean forwardToLeader() {
     return forwardToLeader;
   }
@@ -309,11 +233,7 @@ public final class RaftOptions {
     return autoPromoteLagEntries;
   }
 
-  /**
-   * Returns the capacity of the event loop's inbound queue.
-   *
-   * @return tasks
-   */
+  /** {@return the capacity of the event loop's inbound queue} */
   public int inboundQueueCapacity() {
     return inboundQueueCapacity;
   }

@@ -201,15 +201,15 @@ final class Applier {
         apply(entry);
       }
       logTime = sessions.logTime();
-      node.metrics().entriesApplied(e.entries().size(), node.nanoTime() - start);
-      node.applied(appliedIndex);
+      node.metrics.entriesApplied(e.entries().size(), node.nanoTime() - start);
+      node.commands.applied(appliedIndex);
     } else if (task instanceof Restore r) {
       restore(r.snapshot());
       // After appliedIndex moved: a query that sees no restore pending sees the restored index. A
       // failed restore stops the node and leaves the count raised, so no query reads its remains.
       restoresPending.decrementAndGet();
       logTime = sessions.logTime();
-      node.applied(appliedIndex);
+      node.commands.applied(appliedIndex);
     } else if (task instanceof Read r) {
       if (Mutations.readBeforeApplied) {
         answer(appliedIndex, r.query(), r.future());
@@ -252,7 +252,7 @@ final class Applier {
     // the new index visible by the time the caller learns of the write (completeCommand checks).
     appliedIndex = entry.index();
     appliedTerm = entry.term();
-    node.completeCommand(entry, result, status);
+    node.commands.complete(entry, result, status);
   }
 
   private void restore(SnapshotStore.Stored snapshot) throws IOException {
@@ -383,7 +383,7 @@ final class Applier {
             out.flush();
             SnapshotStore.Stored stored = sink.commit();
             long nanos = node.nanoTime() - start;
-            node.metrics().snapshotTaken(meta.index(), stored.size(), nanos);
+            node.metrics.snapshotTaken(meta.index(), stored.size(), nanos);
             LOG.info(
                 "{}: snapshot taken at index {} term {}: {} bytes in {} ms",
                 node.who,

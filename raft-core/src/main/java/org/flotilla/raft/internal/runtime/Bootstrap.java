@@ -1,5 +1,7 @@
 package org.flotilla.raft.internal.runtime;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -7,7 +9,11 @@ import java.util.stream.Collectors;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.spi.HardState;
+import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.SnapshotMeta;
+import org.flotilla.raft.spi.SnapshotStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -195,5 +201,74 @@ public record Bootstrap(Configuration given, boolean join) {
                         ? ""
                         : "(priority " + m.priority() + ")"))
         .collect(Collectors.joining(", ", "[", "]"));
+  }
+
+  /**
+   * Seeds the empty storage of one member of a new group from a backup: see {@link
+   * org.flotilla.raft.RaftNode#restoreFromBackup}.
+   *
+   * @param backup the snapshot to start from
+   * @param voters the voters of the new group
+   * @param log the member's log, which must be empty
+   * @param meta the member's term and vote, which must be unset
+   * @param snapshots the member's snapshot store, which must be empty
+   * @return what the seeded snapshot covers
+   * @throws IOException if the backup cannot be read or does not match its checksum
+   */
+  public static SnapshotMeta restoreFromBackup(
+      SnapshotStore.Stored backup,
+      List<Member> voters,
+      LogStore log,
+      MetaStore meta,
+      SnapshotStore snapshots)
+      throws IOException {
+    SnapshotMeta source = backup.meta();
+    Configuration configuration = Configuration.ofVoters(voters);
+    if (log.lastIndex() != 0 || log.baseIndex() != 0) {
+      throw new IllegalStateException(
+          "cannot restore into a log that is not empty (entries ("
+              + log.baseIndex()
+              + ", "
+              + log.lastIndex()
+              + "]): a backup seeds only a member that has never run");
+    }
+    HardState hs = meta.load();
+    if (hs.hasVoted() || hs.term() > source.term()) {
+      throw new IllegalStateException(
+          "cannot restore into a member that has run (term "
+              + hs.term()
+              + (hs.hasVoted() ? ", voted for " + hs.votedFor() : "")
+              + "; the backup is of term "
+              + source.term()
+              + ")");
+    }
+    if (snapshots.latest().isPresent()) {
+      throw new IllegalStateException(
+          "cannot restore into a snapshot store that holds a snapshot ("
+              + snapshots.latest().get().meta().index()
+              + "): a backup seeds only a member that has never run");
+    }
+    Bootstrap.seed(meta, configuration);
+    meta.save(new HardState(source.term(), ""));
+    SnapshotMeta seeded = new SnapshotMeta(source.index(), source.term(), configuration);
+    try (SnapshotStore.Sink sink = snapshots.create(seeded);
+        InputStream in = backup.open()) {
+      in.transferTo(sink.output());
+      if (sink.size() != backup.size() || sink.checksum() != backup.checksum()) {
+        throw new IOException(
+            "backup at index "
+                + source.index()
+                + " read back as "
+                + sink.size()
+                + " bytes with checksum "
+                + Integer.toHexString(sink.checksum())
+                + ", expected "
+                + backup.size()
+                + " bytes with checksum "
+                + Integer.toHexString(backup.checksum()));
+      }
+      sink.commit();
+    }
+    return seeded;
   }
 }

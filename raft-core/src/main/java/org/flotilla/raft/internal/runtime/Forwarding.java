@@ -14,7 +14,7 @@ import org.flotilla.raft.OutcomeUnknownException;
 import org.flotilla.raft.OverloadedException;
 import org.flotilla.raft.Result;
 import org.flotilla.raft.cluster.Role;
-import org.flotilla.raft.internal.runtime.NodeRuntime.PendingCommand;
+import org.flotilla.raft.internal.runtime.Commands.PendingCommand;
 import org.flotilla.raft.message.ForwardRequest;
 import org.flotilla.raft.message.ForwardResponse;
 import org.slf4j.Logger;
@@ -142,13 +142,13 @@ final class Forwarding {
       // The follower checked against its own limit; this leader's may be lower.
       node.completeExceptionally(
           p.future,
-          node.tooLarge(
+          node.commands.tooLarge(
               "a command forwarded by " + r.from() + " (" + payload.remaining() + " bytes)",
               payload.remaining()));
       return;
     }
-    if (node.reserve(payload.remaining(), p.future) != null) {
-      node.propose(p, payload);
+    if (node.commands.reserve(payload.remaining(), p.future) != null) {
+      node.commands.propose(p, payload);
     }
   }
 
@@ -190,10 +190,10 @@ final class Forwarding {
     switch (r.status()) {
       case APPLIED -> {
         p.term = r.entryTerm();
-        node.chain(r.index(), p);
+        node.commands.chain(r.index(), p);
         // Applied here already? Then the apply thread will not see it: settle the chain now.
         if (node.applier.appliedIndex() >= r.index() && node.commands.remove(r.index(), p)) {
-          node.settle(p, r.index(), r.entryTerm(), r.result(), Sessions.Status.APPLIED);
+          node.commands.settle(p, r.index(), r.entryTerm(), r.result(), Sessions.Status.APPLIED);
         }
       }
       case NOT_LEADER -> node.completeExceptionally(p.future, node.notLeader());

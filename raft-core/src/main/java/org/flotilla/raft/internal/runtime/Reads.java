@@ -7,9 +7,12 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.flotilla.raft.NodeStoppedException;
 import org.flotilla.raft.OverloadedException;
+import org.flotilla.raft.ReadConsistency;
 import org.flotilla.raft.ReadNotConfirmedException;
 import org.flotilla.raft.Result;
+import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.internal.core.ReadState;
+import org.flotilla.raft.internal.runtime.NodeRuntime.FailableTask;
 
 /**
  * Linearizable and lease reads between the core and the apply thread: a read gets a context, the
@@ -19,8 +22,9 @@ import org.flotilla.raft.internal.core.ReadState;
  * within two election timeouts fails with {@link ReadNotConfirmedException}; one whose index is not
  * applied in that time fails on the apply thread with {@code ReadTimeoutException}.
  *
- * <p>Threading: every field and method is confined to the node's event loop, but {@link #deadline},
- * which reads only the scheduler's clock.
+ * <p>Threading: every field and method is confined to the node's event loop, but {@link #submit}
+ * (callers' threads: it only queues a task or hands a stale read to the apply thread) and {@link
+ * #deadline}, which reads only the scheduler's clock.
  */
 final class Reads {
 
@@ -32,6 +36,42 @@ final class Reads {
 
   Reads(NodeRuntime node) {
     this.node = node;
+  }
+
+  /** Serves a query: see {@link org.flotilla.raft.RaftNode#read}. Any thread. */
+  CompletableFuture<Result> submit(ByteBuffer query, ReadConsistency consistency) {
+    CompletableFuture<Result> f = new CompletableFuture<>();
+    if (!node.isRunning()) {
+      f.completeExceptionally(node.notRunning());
+      return f;
+    }
+    CompletableFuture<Result> caller = node.commands.reserve(query.remaining(), f);
+    if (caller == null) {
+      return f;
+    }
+    // Mutations.followerReadsLocally: the bug of serving a follower's read without a read index
+    // (reads the core off its loop: only with the switch on, in the single-threaded simulator)
+    if (consistency == ReadConsistency.STALE
+        || (Mutations.followerReadsLocally && node.core.role() != Role.LEADER)) {
+      if (!node.applier.offer(new Applier.Read(0, query, f, deadline()))) {
+        f.completeExceptionally(new OverloadedException(node.id + ": apply queue is full"));
+      }
+      return caller;
+    }
+    boolean lease = consistency == ReadConsistency.LEASE;
+    node.enqueue(
+        new FailableTask(f) {
+          @Override
+          public void run() {
+            if (lease) {
+              // The lease is judged on time that has really passed, even mid-turn.
+              node.deliverDueTicks();
+            }
+            request(query, f, lease, node.ticks);
+          }
+        },
+        f);
+    return caller;
   }
 
   /** Asks the core for a read index (the lease's, if {@code lease}) for a query. */

@@ -142,7 +142,7 @@ final class SnapshotTransfers {
       SnapshotStore.Stored latest = store.latest().orElse(null);
       if (latest == null || latest.meta().index() < notice.snapshotIndex()) {
         LOG.warn("{}: no stored snapshot at or after {} to send {}", node.who, notice, peer);
-        node.core().snapshotFailed(peer);
+        node.core.snapshotFailed(peer);
         return;
       }
       Outgoing o = new Outgoing(peer, latest, notice.term());
@@ -158,7 +158,7 @@ final class SnapshotTransfers {
     } catch (IOException e) {
       LOG.warn("{}: cannot send snapshot to {}", node.who, peer, e);
       outgoing.remove(peer);
-      node.core().snapshotFailed(peer);
+      node.core.snapshotFailed(peer);
     }
   }
 
@@ -192,14 +192,14 @@ final class SnapshotTransfers {
       LOG.warn("{}: snapshot transfer to {} failed", node.who, r.from(), e);
       o.close();
       outgoing.remove(r.from());
-      node.core().snapshotFailed(r.from());
+      node.core.snapshotFailed(r.from());
     }
   }
 
   void tick() {
     for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {
       Outgoing o = it.next();
-      org.flotilla.raft.internal.core.Progress p = node.core().progress().get(o.peer);
+      org.flotilla.raft.internal.core.Progress p = node.core.progress().get(o.peer);
       if (p == null || p.state() != org.flotilla.raft.internal.core.Progress.State.SNAPSHOT) {
         // The member left, or the core gave up on this transfer (it starts a new one when the
         // member answers again): stop holding back log compaction for it.
@@ -219,18 +219,25 @@ final class SnapshotTransfers {
         LOG.warn("{}: snapshot transfer to {} failed", node.who, o.peer, e);
         o.close();
         it.remove();
-        node.core().snapshotFailed(o.peer);
+        node.core.snapshotFailed(o.peer);
       }
     }
   }
 
-  /** The lowest snapshot index a transfer in flight still needs the log after. */
-  long oldestSnapshotInFlight() {
-    long min = Long.MAX_VALUE;
+  /**
+   * Compacts the log after a snapshot became durable: up to {@code snapshotTrailingEntries} before
+   * it, but not past the snapshot of a transfer in flight (its receiver goes on from the log after
+   * that snapshot) nor past the log's end.
+   */
+  void compactAfter(SnapshotMeta meta) {
+    long compactTo = meta.index() - node.options.snapshotTrailingEntries();
     for (Outgoing o : outgoing.values()) {
-      min = Math.min(min, o.snapshot.meta().index());
+      compactTo = Math.min(compactTo, o.snapshot.meta().index());
     }
-    return min;
+    compactTo = Math.min(compactTo, node.logStore.lastIndex());
+    if (compactTo > node.logStore.baseIndex()) {
+      node.logStore.compact(compactTo);
+    }
   }
 
   void stopSending() {
@@ -323,7 +330,7 @@ final class SnapshotTransfers {
         new InstallSnapshotResponse(
             node.id,
             chunk.from(),
-            node.core().term(),
+            node.core.term(),
             chunk.snapshotIndex(),
             nextOffset,
             done,
