@@ -22,6 +22,8 @@ import org.flotilla.raft.cluster.Role;
  * @param snapshotIndex the index of its newest snapshot, 0 if none
  * @param configuration the configuration in force
  * @param peers on a leader, the replication progress of every other member; empty otherwise
+ * @param snapshotTransfers the snapshot transfers under way: a leader's to members that need a
+ *     snapshot, a follower's from its leader; empty if none
  * @param failure why the node stopped, present exactly when its role is {@link Role#FAILED}
  */
 public record NodeStatus(
@@ -35,6 +37,7 @@ public record NodeStatus(
     long snapshotIndex,
     Configuration configuration,
     List<PeerStatus> peers,
+    List<SnapshotTransfer> snapshotTransfers,
     Optional<Failure> failure) {
 
   /**
@@ -51,6 +54,7 @@ public record NodeStatus(
    * @param snapshotIndex the index of its newest snapshot, 0 if none
    * @param configuration the configuration in force
    * @param peers on a leader, the replication progress of every other member
+   * @param snapshotTransfers the snapshot transfers under way
    * @param failure why the node stopped, present exactly when its role is {@link Role#FAILED}
    */
   public NodeStatus {
@@ -59,6 +63,7 @@ public record NodeStatus(
     Objects.requireNonNull(leader, "leader");
     Objects.requireNonNull(configuration, "configuration");
     peers = List.copyOf(peers);
+    snapshotTransfers = List.copyOf(snapshotTransfers);
     Objects.requireNonNull(failure, "failure");
     if (failure.isPresent() != (role == Role.FAILED)) {
       throw new IllegalArgumentException("a failure goes with role FAILED, and only with it");
@@ -95,4 +100,17 @@ public record NodeStatus(
       long nextIndex,
       String state,
       boolean recentlyActive) {}
+
+  /**
+   * One snapshot transfer under way, with its progress. A transfer that is resumed after a lost
+   * chunk or a reconnection goes back to the last offset the receiver acknowledged.
+   *
+   * @param peer the member the snapshot goes to (when sending) or comes from (when receiving)
+   * @param sending true on the sender (the leader), false on the receiver
+   * @param snapshotIndex the index the snapshot covers
+   * @param bytesDone bytes the receiver has acknowledged (sending) or stored (receiving)
+   * @param bytesTotal the snapshot's size in bytes
+   */
+  public record SnapshotTransfer(
+      String peer, boolean sending, long snapshotIndex, long bytesDone, long bytesTotal) {}
 }

@@ -455,6 +455,41 @@ public final class JmxRaftMetrics implements RaftMetrics, RaftNodeMXBean {
   }
 
   @Override
+  public long getSnapshotSendBytesDone() {
+    return transferBytes(true, true);
+  }
+
+  @Override
+  public long getSnapshotSendBytesTotal() {
+    return transferBytes(true, false);
+  }
+
+  @Override
+  public long getSnapshotReceiveBytesDone() {
+    return transferBytes(false, true);
+  }
+
+  @Override
+  public long getSnapshotReceiveBytesTotal() {
+    return transferBytes(false, false);
+  }
+
+  /** Sums the done or total bytes of the transfers under way in one direction. */
+  private long transferBytes(boolean sending, boolean done) {
+    Gauges g = gauges;
+    NodeStatus s = g == null ? null : g.status();
+    long sum = 0;
+    if (s != null) {
+      for (NodeStatus.SnapshotTransfer t : s.snapshotTransfers()) {
+        if (t.sending() == sending) {
+          sum += done ? t.bytesDone() : t.bytesTotal();
+        }
+      }
+    }
+    return sum;
+  }
+
+  @Override
   public Distribution getApplyLatency() {
     return applyLatency.snapshot();
   }

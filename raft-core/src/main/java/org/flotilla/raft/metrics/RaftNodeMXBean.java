@@ -161,6 +161,35 @@ public interface RaftNodeMXBean {
   long getLastSnapshotBytes();
 
   /**
+   * Returns the bytes of the snapshots this node is sending that their receivers have acknowledged,
+   * over every transfer under way (a leader's to members that need a snapshot).
+   *
+   * @return bytes, 0 if no transfer is under way
+   */
+  long getSnapshotSendBytesDone();
+
+  /**
+   * Returns the total size of the snapshots this node is sending, over every transfer under way.
+   *
+   * @return bytes, 0 if no transfer is under way
+   */
+  long getSnapshotSendBytesTotal();
+
+  /**
+   * Returns the bytes stored so far of the snapshot this node is receiving from its leader.
+   *
+   * @return bytes, 0 if none is being received
+   */
+  long getSnapshotReceiveBytesDone();
+
+  /**
+   * Returns the size of the snapshot this node is receiving from its leader.
+   *
+   * @return bytes, 0 if none is being received
+   */
+  long getSnapshotReceiveBytesTotal();
+
+  /**
    * Returns the time to apply each batch of committed entries.
    *
    * @return nanoseconds per batch

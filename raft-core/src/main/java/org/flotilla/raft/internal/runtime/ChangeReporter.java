@@ -98,7 +98,7 @@ final class ChangeReporter {
       }
       lastRole = role;
       lastTerm = term;
-      node.board.refresh(core, node.stopper.failure());
+      node.refreshStatus();
     }
     if (leaderChanged) {
       if (leader != null) {
@@ -117,7 +117,7 @@ final class ChangeReporter {
       for (RaftListener l : node.listeners) {
         node.callback(() -> l.onMembershipChange(config));
       }
-      node.board.refresh(core, node.stopper.failure());
+      node.refreshStatus();
       node.callback(() -> node.metrics.membershipChanged(config));
     }
     if (core.configurationsVersion() != reachableVersion) {

@@ -235,7 +235,7 @@ public final class NodeRuntime {
     forwarding.start(scheduler.random().nextInt());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     changes.started(core);
-    board.refresh(core, stopper.failure());
+    refreshStatus();
     board.publishGauges(core, stopper.failure());
     metrics.register(board);
     try {
@@ -432,7 +432,7 @@ public final class NodeRuntime {
     forwarding.expire(ticks);
     membership.expire(ticks);
     if (ticks % 10 == 0) {
-      board.refresh(core, stopper.failure());
+      refreshStatus();
     }
   }
 
@@ -554,6 +554,11 @@ public final class NodeRuntime {
   }
 
   // ---------------------------------------------------------------- changes and status
+
+  /** Publishes a fresh status (event loop, or start before the loop runs). */
+  void refreshStatus() {
+    board.refresh(core, transfers.progress(), stopper.failure());
+  }
 
   /** The last published status, or null before start (see {@link StatusBoard}). */
   public NodeStatus status() {

@@ -3,9 +3,12 @@ package org.flotilla.raft.internal.runtime;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.internal.core.RaftCore;
 import org.flotilla.raft.message.InstallSnapshot;
@@ -34,10 +37,15 @@ final class SnapshotTransfers {
   /** Chunks in flight per transfer. */
   private static final int WINDOW = 4;
 
+  /** How often a transfer under way logs its progress. */
+  private static final java.time.Duration PROGRESS_LOG_INTERVAL = java.time.Duration.ofSeconds(5);
+
   private final NodeRuntime node;
   private final SnapshotStore store;
   private final int chunkBytes;
   private final int idleTicks;
+  private final int progressLogTicks;
+  private int ticksSinceProgressLog;
   private final Map<String, Outgoing> outgoing = new HashMap<>();
   private Incoming incoming;
 
@@ -108,12 +116,14 @@ final class SnapshotTransfers {
     final String leader;
     final long term;
     final SnapshotMeta meta;
+    final long totalSize;
     final SnapshotStore.Sink sink;
 
-    Incoming(String leader, long term, SnapshotMeta meta, SnapshotStore.Sink sink) {
+    Incoming(String leader, long term, SnapshotMeta meta, long totalSize, SnapshotStore.Sink sink) {
       this.leader = leader;
       this.term = term;
       this.meta = meta;
+      this.totalSize = totalSize;
       this.sink = sink;
     }
   }
@@ -123,6 +133,50 @@ final class SnapshotTransfers {
     this.store = store;
     this.chunkBytes = options.snapshotChunkBytes();
     this.idleTicks = Math.max(2, Ticks.election(options));
+    this.progressLogTicks = Ticks.of(PROGRESS_LOG_INTERVAL, options);
+  }
+
+  /** The transfers under way with their progress, for the status. */
+  List<NodeStatus.SnapshotTransfer> progress() {
+    if (outgoing.isEmpty() && incoming == null) {
+      return List.of();
+    }
+    List<NodeStatus.SnapshotTransfer> all = new ArrayList<>();
+    for (Outgoing o : outgoing.values()) {
+      all.add(
+          new NodeStatus.SnapshotTransfer(
+              o.peer, true, o.snapshot.meta().index(), o.acked, o.snapshot.size()));
+    }
+    if (incoming != null) {
+      all.add(
+          new NodeStatus.SnapshotTransfer(
+              incoming.leader,
+              false,
+              incoming.meta.index(),
+              incoming.sink.size(),
+              incoming.totalSize));
+    }
+    return all;
+  }
+
+  /** Logs every transfer's progress at INFO, every {@link #PROGRESS_LOG_INTERVAL}. */
+  private void logProgress() {
+    if (++ticksSinceProgressLog < progressLogTicks) {
+      return;
+    }
+    ticksSinceProgressLog = 0;
+    for (NodeStatus.SnapshotTransfer t : progress()) {
+      LOG.info(
+          "{}: {} snapshot {} {} {}: {} of {} bytes ({}%)",
+          node.who,
+          t.sending() ? "sending" : "receiving",
+          t.snapshotIndex(),
+          t.sending() ? "to" : "from",
+          t.peer(),
+          t.bytesDone(),
+          t.bytesTotal(),
+          t.bytesTotal() == 0 ? 100 : t.bytesDone() * 100 / t.bytesTotal());
+    }
   }
 
   // ---------------------------------------------------------------- sending
@@ -148,7 +202,7 @@ final class SnapshotTransfers {
       Outgoing o = new Outgoing(peer, latest, notice.term());
       o.rewind(0);
       outgoing.put(peer, o);
-      LOG.debug(
+      LOG.info(
           "{}: sending snapshot {} ({} bytes) to {}",
           node.who,
           latest.meta().index(),
@@ -197,6 +251,7 @@ final class SnapshotTransfers {
   }
 
   void tick() {
+    logProgress();
     for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {
       Outgoing o = it.next();
       org.flotilla.raft.internal.core.Progress p = node.core.progress().get(o.peer);
@@ -274,9 +329,9 @@ final class SnapshotTransfers {
           respond(chunk, 0, false, false);
           return;
         }
-        incoming = new Incoming(chunk.from(), chunk.term(), meta, store.create(meta));
-        // The install is logged at INFO once the snapshot is complete.
-        LOG.debug(
+        incoming =
+            new Incoming(chunk.from(), chunk.term(), meta, chunk.totalSize(), store.create(meta));
+        LOG.info(
             "{}: receiving snapshot {} ({} bytes) from {}",
             node.who,
             meta.index(),

@@ -60,7 +60,8 @@ final class StatusBoard implements RaftMetrics.Gauges {
   }
 
   /** Publishes a fresh status from the core (event loop). */
-  void refresh(RaftCore core, NodeStatus.Failure failure) {
+  void refresh(
+      RaftCore core, List<NodeStatus.SnapshotTransfer> transfers, NodeStatus.Failure failure) {
     List<NodeStatus.PeerStatus> peers = new ArrayList<>();
     Configuration c = core.configuration();
     for (Map.Entry<String, Progress> e : core.progress().entrySet()) {
@@ -87,6 +88,7 @@ final class StatusBoard implements RaftMetrics.Gauges {
             s == null ? 0 : s.index(),
             c,
             peers,
+            transfers,
             Optional.empty());
     status = failure == null ? fresh : failed(fresh, failure);
   }
@@ -115,6 +117,7 @@ final class StatusBoard implements RaftMetrics.Gauges {
         s.lastIndex(),
         s.snapshotIndex(),
         s.configuration(),
+        List.of(),
         List.of(),
         Optional.of(f));
   }

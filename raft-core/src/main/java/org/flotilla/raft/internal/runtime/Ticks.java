@@ -17,6 +17,11 @@ final class Ticks {
     return (int) Math.max(1, o.heartbeatInterval().toNanos() / o.tickInterval().toNanos());
   }
 
+  /** A duration in ticks, at least one. */
+  static int of(java.time.Duration d, RaftOptions o) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toNanos() / o.tickInterval().toNanos()));
+  }
+
   /** The lease's clock-drift margin in ticks, less than the election timeout. */
   static int leaseDrift(RaftOptions o) {
     return (int)
