@@ -92,6 +92,8 @@ public record NodeStatus(
    * @param nextIndex the next index to send it
    * @param state the replication state: PROBE, REPLICATE or SNAPSHOT
    * @param recentlyActive whether it answered within the last election timeout
+   * @param lastContactMillis milliseconds since it last answered this leader (as of the status's
+   *     last refresh, every ten ticks), or -1 if it has not answered in this term
    */
   public record PeerStatus(
       String id,
@@ -99,7 +101,8 @@ public record NodeStatus(
       long matchIndex,
       long nextIndex,
       String state,
-      boolean recentlyActive) {}
+      boolean recentlyActive,
+      long lastContactMillis) {}
 
   /**
    * One snapshot transfer under way, with its progress. A transfer that is resumed after a lost

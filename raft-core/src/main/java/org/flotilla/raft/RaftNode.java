@@ -82,6 +82,7 @@ public final class RaftNode implements AutoCloseable {
     this.runtime =
         new NodeRuntime(
             new RuntimeSetup(
+                this,
                 b.id,
                 b.groupId,
                 b.members,

@@ -2,6 +2,8 @@ package org.flotilla.raft.spi;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
+import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.RaftMessage;
 
@@ -102,5 +104,17 @@ public interface Transport extends AutoCloseable {
      * @param reason why it cannot be sent, with the sizes involved
      */
     default void unsendable(RaftMessage message, String reason) {}
+
+    /**
+     * Returns the node behind this inbox, for a transport that serves an operator's administrative
+     * requests (status, membership changes, leadership transfer, snapshots) from a tool such as
+     * {@code flotilla}. A transport must leave such requests off unless the embedder enables them.
+     * The default has no node.
+     *
+     * @return the node, or empty
+     */
+    default Optional<RaftNode> node() {
+      return Optional.empty();
+    }
   }
 }

@@ -166,7 +166,11 @@ final class Following {
       } else {
         // §7: discard the entire log and reset from the snapshot.
         log.restore(meta);
-        core.snapshotInstalled(meta);
+        core.configs.restore(meta.index(), meta.configuration());
+        if (core.latestSnapshot == null || core.latestSnapshot.index() < meta.index()) {
+          core.latestSnapshot = meta;
+        }
+        core.role = core.promotable() ? Role.FOLLOWER : Role.LEARNER;
       }
     }
     verified = Math.max(verified, meta.index());

@@ -43,6 +43,8 @@ public final class Progress {
   // invariant: true iff the member answered at least once in this term and lastHeardTick is
   // within the last election timeout, as of the leader's latest tick or response
   private boolean recentActive;
+  // whether the member answered at all since this leader began tracking it
+  private boolean heardInTerm;
   private long ackedRound;
   private long leaseTick = Long.MIN_VALUE;
   private long lastProgressTick;
@@ -104,8 +106,19 @@ public final class Progress {
     return recentActive;
   }
 
+  /**
+   * {@return the ticks since the member last answered in this term as of tick {@code now}, or -1 if
+   * it has not answered}
+   *
+   * @param now the leader's current tick
+   */
+  public long ticksSinceHeard(long now) {
+    return heardInTerm ? now - lastHeardTick : -1;
+  }
+
   /** Records an answer from the member at tick {@code now}. */
   void heard(long now) {
+    heardInTerm = true;
     lastHeardTick = now;
     recentActive = true;
   }

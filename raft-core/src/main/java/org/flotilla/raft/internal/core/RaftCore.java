@@ -193,13 +193,17 @@ public final class RaftCore {
   }
 
   /**
-   * Returns the term of the entry at {@code index}, or -1 if it is not in the log.
+   * {@return the term of the entry at {@code index}, or -1 if it is not in the log}
    *
    * @param index the index
-   * @return the term
    */
   public long termAt(long index) {
     return log.term(index);
+  }
+
+  /** {@return the ticks this core has counted: its logical time} */
+  public long now() {
+    return now;
   }
 
   /** {@return the highest index this member has persisted} */
@@ -497,15 +501,6 @@ public final class RaftCore {
     if (configs.prune(log.committed()) && Mutations.CONFIG_WHEN_COMMITTED) {
       configurationChanged(); // Mutant: the committed configuration takes effect only now.
     }
-  }
-
-  /** The log was reset to a snapshot a leader sent (§7). */
-  void snapshotInstalled(SnapshotMeta meta) {
-    configs.restore(meta.index(), meta.configuration());
-    if (latestSnapshot == null || latestSnapshot.index() < meta.index()) {
-      latestSnapshot = meta;
-    }
-    role = promotable() ? Role.FOLLOWER : Role.LEARNER;
   }
 
   // ---------------------------------------------------------------- reads

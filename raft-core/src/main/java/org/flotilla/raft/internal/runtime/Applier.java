@@ -196,12 +196,12 @@ final class Applier {
 
   private void handle(Task task) throws IOException {
     if (task instanceof Entries e) {
-      long start = node.nanoTime();
+      long start = node.scheduler.nanoTime();
       for (LogEntry entry : e.entries()) {
         apply(entry);
       }
       logTime = sessions.logTime();
-      node.metrics.entriesApplied(e.entries().size(), node.nanoTime() - start);
+      node.metrics.entriesApplied(e.entries().size(), node.scheduler.nanoTime() - start);
       node.commands.applied(appliedIndex);
     } else if (task instanceof Restore r) {
       restore(r.snapshot());
@@ -314,7 +314,7 @@ final class Applier {
     if (waiting.isEmpty()) {
       return Long.MAX_VALUE;
     }
-    long now = node.nanoTime();
+    long now = node.scheduler.nanoTime();
     long next = Long.MAX_VALUE;
     for (java.util.Iterator<Read> it = waiting.iterator(); it.hasNext(); ) {
       Read r = it.next();
@@ -373,7 +373,7 @@ final class Applier {
     Sessions table = sessions.copy();
     lastSnapshotIndex = appliedIndex;
     bytesSinceSnapshot = 0;
-    long start = node.nanoTime();
+    long start = node.scheduler.nanoTime();
     Runnable write =
         () -> {
           try (SnapshotStore.Sink sink = snapshots.create(meta)) {
@@ -382,7 +382,7 @@ final class Applier {
             writer.writeTo(out);
             out.flush();
             SnapshotStore.Stored stored = sink.commit();
-            long nanos = node.nanoTime() - start;
+            long nanos = node.scheduler.nanoTime() - start;
             node.metrics.snapshotTaken(meta.index(), stored.size(), nanos);
             LOG.info(
                 "{}: snapshot taken at index {} term {}: {} bytes in {} ms",

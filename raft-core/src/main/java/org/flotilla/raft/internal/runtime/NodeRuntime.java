@@ -25,7 +25,6 @@ import org.flotilla.raft.Result;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.cluster.Role;
-import org.flotilla.raft.internal.core.CoreOptions;
 import org.flotilla.raft.internal.core.RaftCore;
 import org.flotilla.raft.internal.core.ReadState;
 import org.flotilla.raft.internal.core.Ready;
@@ -70,6 +69,8 @@ public final class NodeRuntime {
   /** Committed entries handed to the apply thread and not yet applied, at most. */
   private static final int MAX_UNAPPLIED = 65_536;
 
+  // the public face of this runtime, handed to the transport for administrative requests
+  private final RaftNode node;
   final String id;
   final String groupId;
 
@@ -131,6 +132,7 @@ public final class NodeRuntime {
 
   /** Builds the runtime of a node from what its builder checked; nothing starts yet. */
   public NodeRuntime(RuntimeSetup b) {
+    this.node = b.node();
     this.id = b.id();
     this.groupId = b.groupId();
     this.who = b.groupId() + "/" + b.id();
@@ -150,14 +152,10 @@ public final class NodeRuntime {
     this.applier =
         new Applier(
             this, b.stateMachine(), snapshotStore, snapshotExecutor, options, applyCapacity);
-    this.board = new StatusBoard(groupId, id, applier, transport::peerStats);
+    this.board = new StatusBoard(groupId, id, applier, transport::peerStats, tickNanos);
     if (b.listener() != null) {
       listeners.add(b.listener());
     }
-  }
-
-  long nanoTime() {
-    return scheduler.nanoTime();
   }
 
   /** Queues a task for the event loop and wakes it; false if the queue is full. */
@@ -219,19 +217,16 @@ public final class NodeRuntime {
         bootstrap.resolve(
             who, metaStore, hs.term() > 0 || logStore.lastIndex() > 0 || snapshotMeta != null);
     applier.startFrom(initial);
-    CoreOptions coreOptions =
-        new CoreOptions(
-            Ticks.election(options),
-            Ticks.heartbeat(options),
-            options.preVote(),
-            options.checkQuorum(),
-            Ticks.leaseDrift(options),
-            options.maxInflightAppends(),
-            options.maxAppendBytes(),
-            options.maxApplyBatchBytes(),
-            Math.max(options.maxPendingProposals(), 1));
     // The scheduler's random source: fresh for a real node, from the seed in the simulator.
-    core = new RaftCore(id, coreOptions, initial, logStore, hs, snapshotMeta, scheduler.random());
+    core =
+        new RaftCore(
+            id,
+            Ticks.coreOptions(options),
+            initial,
+            logStore,
+            hs,
+            snapshotMeta,
+            scheduler.random());
     forwarding.start(scheduler.random().nextInt());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     changes.started(core);
@@ -284,6 +279,11 @@ public final class NodeRuntime {
             @Override
             public void unsendable(RaftMessage message, String reason) {
               stopper.unsendable(message, reason);
+            }
+
+            @Override
+            public Optional<RaftNode> node() {
+              return Optional.of(node);
             }
           });
       // Workers start only once nothing above can fail, so a failed start leaks no thread.
@@ -553,8 +553,6 @@ public final class NodeRuntime {
     unflushed = true;
   }
 
-  // ---------------------------------------------------------------- changes and status
-
   /** Publishes a fresh status (event loop, or start before the loop runs). */
   void refreshStatus() {
     board.refresh(core, transfers.progress(), stopper.failure());
@@ -577,7 +575,7 @@ public final class NodeRuntime {
     return new NotLeaderException(id, leaderMember());
   }
 
-  // ---------------------------------------------------------------- commands
+  // ------------------------------------------ operations (each done by its duty's class)
 
   /**
    * Proposes a command: see {@link org.flotilla.raft.RaftNode#submit(String, long, ByteBuffer)}.
@@ -598,14 +596,10 @@ public final class NodeRuntime {
     return true;
   }
 
-  // ---------------------------------------------------------------- reads
-
   /** Serves a query: see {@link org.flotilla.raft.RaftNode#read}. */
   public CompletableFuture<Result> read(ByteBuffer query, ReadConsistency consistency) {
     return reads.submit(query, consistency);
   }
-
-  // ---------------------------------------------------------------- membership, transfer
 
   /**
    * Proposes the configuration {@code change} makes of the current one (joint if voters change).

@@ -97,7 +97,7 @@ final class Reads {
 
   /** A read waiting for its index to be applied gives up after two election timeouts. */
   long deadline() {
-    return node.nanoTime() + 2 * node.options.electionTimeout().toNanos();
+    return node.scheduler.nanoTime() + 2 * node.options.electionTimeout().toNanos();
   }
 
   /** Fails the reads that got no read index within two election timeouts. */

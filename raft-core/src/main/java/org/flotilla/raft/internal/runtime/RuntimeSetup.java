@@ -3,6 +3,7 @@ package org.flotilla.raft.internal.runtime;
 import java.util.List;
 import java.util.concurrent.Executor;
 import org.flotilla.raft.RaftListener;
+import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.StateMachine;
 import org.flotilla.raft.cluster.Member;
@@ -17,6 +18,7 @@ import org.flotilla.raft.spi.Transport;
  * What a {@code RaftNode.Builder} gathered, handed to the runtime it builds: the builder has
  * checked every value (none is null but {@code members} and {@code listener}).
  *
+ * @param node the node this runtime serves, for the transport's administrative requests
  * @param id this member's id
  * @param groupId the group's id
  * @param members the initial voters, or null when not given
@@ -34,6 +36,7 @@ import org.flotilla.raft.spi.Transport;
  * @param metrics the metrics sink
  */
 public record RuntimeSetup(
+    RaftNode node,
     String id,
     String groupId,
     List<Member> members,

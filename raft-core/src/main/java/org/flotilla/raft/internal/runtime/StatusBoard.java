@@ -29,6 +29,7 @@ final class StatusBoard implements RaftMetrics.Gauges {
   private final String id;
   private final Applier applier;
   private final Supplier<List<PeerStats>> transportPeers;
+  private final long tickNanos;
 
   private volatile NodeStatus status;
   private volatile long term;
@@ -38,11 +39,16 @@ final class StatusBoard implements RaftMetrics.Gauges {
   private volatile String leader;
 
   StatusBoard(
-      String groupId, String id, Applier applier, Supplier<List<PeerStats>> transportPeers) {
+      String groupId,
+      String id,
+      Applier applier,
+      Supplier<List<PeerStats>> transportPeers,
+      long tickNanos) {
     this.groupId = groupId;
     this.id = id;
     this.applier = applier;
     this.transportPeers = transportPeers;
+    this.tickNanos = tickNanos;
   }
 
   /** Publishes the gauges from the core (event loop). */
@@ -66,6 +72,7 @@ final class StatusBoard implements RaftMetrics.Gauges {
     Configuration c = core.configuration();
     for (Map.Entry<String, Progress> e : core.progress().entrySet()) {
       Progress p = e.getValue();
+      long sinceHeard = p.ticksSinceHeard(core.now());
       peers.add(
           new NodeStatus.PeerStatus(
               e.getKey(),
@@ -73,7 +80,8 @@ final class StatusBoard implements RaftMetrics.Gauges {
               p.match(),
               p.next(),
               p.state().name(),
-              p.recentActive()));
+              p.recentActive(),
+              sinceHeard < 0 ? -1 : sinceHeard * tickNanos / 1_000_000));
     }
     SnapshotMeta s = core.latestSnapshot();
     NodeStatus fresh =

@@ -1,11 +1,26 @@
 package org.flotilla.raft.internal.runtime;
 
 import org.flotilla.raft.RaftOptions;
+import org.flotilla.raft.internal.core.CoreOptions;
 
 /** The options' durations in ticks of {@link RaftOptions#tickInterval()}, as the core counts. */
 final class Ticks {
 
   private Ticks() {}
+
+  /** The protocol core's settings from the options. */
+  static CoreOptions coreOptions(RaftOptions options) {
+    return new CoreOptions(
+        election(options),
+        heartbeat(options),
+        options.preVote(),
+        options.checkQuorum(),
+        leaseDrift(options),
+        options.maxInflightAppends(),
+        options.maxAppendBytes(),
+        options.maxApplyBatchBytes(),
+        Math.max(options.maxPendingProposals(), 1));
+  }
 
   /** The base election timeout in ticks. */
   static int election(RaftOptions o) {

@@ -13,10 +13,15 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.ObjIntConsumer;
 import java.util.function.Predicate;
+import org.flotilla.raft.CommandRejectedException;
+import org.flotilla.raft.OverloadedException;
+import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.spi.Transport;
 import org.flotilla.raft.transport.netty.proto.Wire;
@@ -32,6 +37,11 @@ import org.slf4j.LoggerFactory;
  * the connection, or whose fields a message record refuses, closes the connection with a log line;
  * nothing of it reaches the inbox. A message the inbox throws on is logged and the connection kept.
  *
+ * <p>An operator's tool may open an admin connection instead (its Hello sets {@code admin}), if the
+ * transport enables admin requests: its envelopes must be {@code AdminRequest}s, each served on the
+ * node ({@link AdminProtocol}) and answered on the same connection, at most {@value
+ * #MAX_ADMIN_IN_FLIGHT} at a time (more are answered {@code OVERLOADED} at once).
+ *
  * <p>Not thread-safe; confined to its channel's event loop (one instance per connection).
  */
 // Close and write failures surface through exceptionCaught or a listener; the futures need no
@@ -42,6 +52,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(InboundHandler.class);
   private static final RateLimitedLog WARN = new RateLimitedLog(LOG, 10);
 
+  /** Admin requests served at once on one admin connection, at most. */
+  static final int MAX_ADMIN_IN_FLIGHT = 16;
+
   private final WireCodec codec;
   private final String localId;
   private final Predicate<String> knownMember;
@@ -51,7 +64,12 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private final Duration handshakeTimeout;
   private final String who;
   private final ObjIntConsumer<String> received;
+  private final boolean adminEnabled;
 
+  // Whether the peer is an operator's tool on an admin connection (set with peerId).
+  private boolean admin;
+  // Admin requests being served on this connection.
+  private int adminInFlight;
   // The peer's id once its Hello was accepted; null before.
   private String peerId;
   // Set once the connection is being closed for bad input: later frames are dropped unread.
@@ -67,7 +85,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       Transport.Inbox inbox,
       Duration handshakeTimeout,
       String who,
-      ObjIntConsumer<String> received) {
+      ObjIntConsumer<String> received,
+      boolean adminEnabled) {
     this.codec = codec;
     this.localId = localId;
     this.knownMember = knownMember;
@@ -77,6 +96,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     this.handshakeTimeout = handshakeTimeout;
     this.who = who;
     this.received = received;
+    this.adminEnabled = adminEnabled;
   }
 
   /**
@@ -89,6 +109,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
    * @param who the prefix of log lines (group/node)
    * @param received counts each delivered message's frame size against its sender; called on the
    *     connection's I/O thread
+   * @param adminEnabled whether operators' tools may open admin connections
    */
   static void initPipeline(
       ChannelPipeline pipeline,
@@ -102,7 +123,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       Transport.Inbox inbox,
       Duration handshakeTimeout,
       String who,
-      ObjIntConsumer<String> received) {
+      ObjIntConsumer<String> received,
+      boolean adminEnabled) {
     pipeline.addLast("idle", idleHandler(keepalive));
     pipeline.addLast("frames", frameDecoder(maxFrameSize));
     pipeline.addLast(
@@ -116,7 +138,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
             inbox,
             handshakeTimeout,
             who,
-            received));
+            received,
+            adminEnabled));
   }
 
   /**
@@ -223,7 +246,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private void onHello(ChannelHandlerContext ctx, ByteBuf body)
       throws InvalidProtocolBufferException {
     Wire.Hello hello = WireCodec.parseHello(body);
-    String refusal = codec.checkHello(hello, localId, knownMember);
+    String refusal = codec.checkHello(hello, localId, knownMember, adminEnabled);
     if (refusal != null) {
       rejected = true;
       cancelTimer();
@@ -240,7 +263,14 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     }
     peerId = hello.getSenderId();
     cancelTimer();
-    if (inConfiguration.test(peerId)) {
+    admin = hello.getAdmin();
+    if (admin) {
+      LOG.info(
+          "{}: accepted admin connection from tool '{}' at {}",
+          who,
+          peerId,
+          ctx.channel().remoteAddress());
+    } else if (inConfiguration.test(peerId)) {
       LOG.info("{}: accepted connection from {} at {}", who, peerId, ctx.channel().remoteAddress());
     } else {
       LOG.warn(
@@ -260,6 +290,10 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       throws InvalidProtocolBufferException {
     int frameBytes = body.readableBytes() + WireCodec.LENGTH_PREFIX_BYTES;
     Wire.Envelope env = WireCodec.parseEnvelope(body);
+    if (admin) {
+      onAdminRequest(ctx, env);
+      return;
+    }
     RaftMessage message = codec.fromEnvelope(env, peerId, localId);
     if (!knownMember.test(peerId)) {
       reject(ctx, "'" + peerId + "' is no longer a member");
@@ -272,6 +306,66 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       // The node's bug, not the peer's: keep the connection, say so loudly.
       LOG.error("{}: inbox failed on a message from {}", who, peerId, e);
     }
+  }
+
+  private void onAdminRequest(ChannelHandlerContext ctx, Wire.Envelope env) {
+    codec.checkHeader(env, peerId, localId);
+    if (!env.hasAdminRequest()) {
+      reject(ctx, "an admin connection carries admin requests only, not " + env.getBodyCase());
+      return;
+    }
+    Wire.AdminRequest request = env.getAdminRequest();
+    if (adminInFlight >= MAX_ADMIN_IN_FLIGHT) {
+      answer(
+          ctx,
+          AdminProtocol.failure(
+              request.getRequestId(),
+              new OverloadedException(
+                  localId
+                      + ": "
+                      + MAX_ADMIN_IN_FLIGHT
+                      + " admin requests in flight on this connection")));
+      return;
+    }
+    Optional<RaftNode> node = inbox.node();
+    if (node.isEmpty()) {
+      answer(
+          ctx,
+          AdminProtocol.failure(
+              request.getRequestId(),
+              new CommandRejectedException(localId + ": this node serves no admin requests")));
+      return;
+    }
+    adminInFlight++;
+    LOG.info("{}: admin request from '{}': {}", who, peerId, describe(request));
+    CompletableFuture<?> unused =
+        AdminProtocol.serve(node.get(), request)
+            .thenAccept(
+                response ->
+                    ctx.executor()
+                        .execute(
+                            () -> {
+                              adminInFlight--;
+                              answer(ctx, response);
+                            }));
+  }
+
+  private static String describe(Wire.AdminRequest r) {
+    return switch (r.getOp()) {
+      case ADD_LEARNER ->
+          "ADD_LEARNER " + r.getMember().getId() + " at " + r.getMember().getAddress();
+      case PROMOTE, REMOVE, TRANSFER_LEADER -> r.getOp() + " " + r.getTarget();
+      default -> r.getOp().toString();
+    };
+  }
+
+  private void answer(ChannelHandlerContext ctx, Wire.AdminResponse response) {
+    ByteBuf frame =
+        WireCodec.frame(
+            ctx.alloc(),
+            codec.envelope(localId, peerId).setAdminResponse(response).build(),
+            Integer.MAX_VALUE);
+    ctx.writeAndFlush(frame, ctx.voidPromise());
   }
 
   private void reject(ChannelHandlerContext ctx, String reason) {

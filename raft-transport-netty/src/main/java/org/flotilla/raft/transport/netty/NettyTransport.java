@@ -300,7 +300,8 @@ public final class NettyTransport implements Transport {
                     inbox,
                     options.handshakeTimeout(),
                     who,
-                    NettyTransport.this::countReceived);
+                    NettyTransport.this::countReceived,
+                    options.adminRequests());
               }
             });
     ChannelFuture bind = sb.bind(options.bindHost(), options.bindPort()).awaitUninterruptibly();
@@ -738,6 +739,7 @@ public final class NettyTransport implements Transport {
     private int ioThreads = 2;
     private boolean preferNative = true;
     private boolean acceptNonMembers;
+    private boolean adminRequests;
     private Path tlsCertificateChain;
     private Path tlsPrivateKey;
     private Path tlsTrustedCertificates;
@@ -866,6 +868,24 @@ public final class NettyTransport implements Transport {
      */
     public Builder acceptNonMembers(boolean accept) {
       this.acceptNonMembers = accept;
+      return this;
+    }
+
+    /**
+     * Sets whether operators' tools ({@code flotilla}, or {@link NettyAdminClient}) may send this
+     * member administrative requests on its Raft port: status, membership changes, leadership
+     * transfer and snapshots, each with the semantics of the {@link org.flotilla.raft.RaftNode}
+     * call it makes. Default false: a tool's connection is refused with a message that says so.
+     *
+     * <p>A tool must belong to the cluster and group (their ids are checked) and, with TLS on,
+     * present a certificate the trust store accepts, like a member: enable this with TLS anywhere
+     * but a trusted network, since whoever may connect may change the membership.
+     *
+     * @param enabled whether to serve administrative requests
+     * @return this builder
+     */
+    public Builder adminRequests(boolean enabled) {
+      this.adminRequests = enabled;
       return this;
     }
 
@@ -1035,11 +1055,12 @@ public final class NettyTransport implements Transport {
               ioThreads,
               preferNative,
               acceptNonMembers,
+              adminRequests,
               server,
               client));
     }
 
-    private static void checkId(String name, String value) {
+    static void checkId(String name, String value) {
       if (value == null || !ID.matcher(value).matches()) {
         throw new IllegalArgumentException(
             name + " must be 1-64 characters of [A-Za-z0-9._-]: '" + value + "'");

@@ -22,6 +22,7 @@ record TransportOptions(
     int ioThreads,
     boolean preferNative,
     boolean acceptNonMembers,
+    boolean adminRequests,
     SslContext serverSsl,
     SslContext clientSsl) {
 

@@ -305,7 +305,11 @@ final class WireCodec {
    *
    * @return null if acceptable, otherwise why not
    */
-  String checkHello(Wire.Hello hello, String localId, java.util.function.Predicate<String> known) {
+  String checkHello(
+      Wire.Hello hello,
+      String localId,
+      java.util.function.Predicate<String> known,
+      boolean adminEnabled) {
     if (hello.getMagic() != MAGIC) {
       return "not a Flotilla peer (bad magic 0x" + Integer.toHexString(hello.getMagic()) + ")";
     }
@@ -317,6 +321,18 @@ final class WireCodec {
     }
     if (!groupId.equals(hello.getGroupId())) {
       return "group id '" + hello.getGroupId() + "' is not this node's group";
+    }
+    if (hello.getAdmin()) {
+      if (!adminEnabled) {
+        return "admin requests are off on this member (the embedder enables them with"
+            + " NettyTransport.Builder.adminRequests(true))";
+      }
+      if (!hello.getReceiverId().isEmpty() && !localId.equals(hello.getReceiverId())) {
+        return "receiver id '" + hello.getReceiverId() + "' is not this node's id";
+      }
+      return ID.matcher(hello.getSenderId()).matches()
+          ? null
+          : "invalid tool name '" + hello.getSenderId() + "'";
     }
     if (!localId.equals(hello.getReceiverId())) {
       return "receiver id '" + hello.getReceiverId() + "' is not this node's id";
@@ -330,13 +346,7 @@ final class WireCodec {
   // ---------------------------------------------------------------- records to the wire
 
   Wire.Envelope toEnvelope(RaftMessage message) {
-    Wire.Envelope.Builder b =
-        Wire.Envelope.newBuilder()
-            .setProtocolVersion(PROTOCOL_VERSION)
-            .setClusterId(clusterId)
-            .setGroupId(groupId)
-            .setSenderId(message.from())
-            .setReceiverId(message.to());
+    Wire.Envelope.Builder b = envelope(message.from(), message.to());
     if (message instanceof AppendEntries m) {
       Wire.AppendEntries.Builder ae =
           Wire.AppendEntries.newBuilder()
@@ -446,7 +456,7 @@ final class WireCodec {
     return buffer.hasRemaining() ? UnsafeByteOperations.unsafeWrap(buffer) : ByteString.EMPTY;
   }
 
-  private static Wire.Configuration toWire(Configuration c) {
+  static Wire.Configuration toWire(Configuration c) {
     Wire.Configuration.Builder b = Wire.Configuration.newBuilder();
     for (Member m : c.voters()) {
       b.addVoters(toWire(m));
@@ -461,7 +471,7 @@ final class WireCodec {
     return b.build();
   }
 
-  private static Wire.Member toWire(Member m) {
+  static Wire.Member toWire(Member m) {
     return Wire.Member.newBuilder()
         .setId(m.id())
         .setAddress(m.address())
@@ -481,6 +491,17 @@ final class WireCodec {
    * @throws IllegalArgumentException if the envelope is not acceptable, with the reason
    */
   RaftMessage fromEnvelope(Wire.Envelope env, String expectedSender, String localId) {
+    checkHeader(env, expectedSender, localId);
+    return toRecord(env, env.getSenderId(), env.getReceiverId());
+  }
+
+  /**
+   * Checks an envelope's header against the connection: protocol version, cluster, group, sender
+   * and receiver.
+   *
+   * @throws IllegalArgumentException naming the field that does not match
+   */
+  void checkHeader(Wire.Envelope env, String expectedSender, String localId) {
     if (env.getProtocolVersion() != PROTOCOL_VERSION) {
       throw new IllegalArgumentException(
           "envelope protocol version " + env.getProtocolVersion() + " != " + PROTOCOL_VERSION);
@@ -500,7 +521,16 @@ final class WireCodec {
     if (!localId.equals(to)) {
       throw new IllegalArgumentException("envelope for '" + to + "' reached '" + localId + "'");
     }
-    return toRecord(env, from, to);
+  }
+
+  /** An envelope with this codec's header, its body still to set. */
+  Wire.Envelope.Builder envelope(String senderId, String receiverId) {
+    return Wire.Envelope.newBuilder()
+        .setProtocolVersion(PROTOCOL_VERSION)
+        .setClusterId(clusterId)
+        .setGroupId(groupId)
+        .setSenderId(senderId)
+        .setReceiverId(receiverId);
   }
 
   /** Maps an envelope's body to a record; the records' constructors validate the fields. */
@@ -651,7 +681,7 @@ final class WireCodec {
     }
   }
 
-  private static Configuration toRecord(Wire.Configuration c) {
+  static Configuration toRecord(Wire.Configuration c) {
     return new Configuration(
         members(c.getVotersList()),
         members(c.getOutgoingList()),
@@ -659,7 +689,7 @@ final class WireCodec {
         c.getPromotableList());
   }
 
-  private static List<Member> members(List<Wire.Member> list) {
+  static List<Member> members(List<Wire.Member> list) {
     List<Member> out = new ArrayList<>(list.size());
     for (Wire.Member m : list) {
       if (m.getPriority() > 100 || m.getPriority() < 0) {

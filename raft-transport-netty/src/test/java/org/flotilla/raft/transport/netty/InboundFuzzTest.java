@@ -89,7 +89,8 @@ class InboundFuzzTest {
         inbox::add,
         Duration.ofSeconds(5),
         "b",
-        (peer, bytes) -> {});
+        (peer, bytes) -> {},
+        false);
     ch.pipeline().fireChannelActive();
     List<ByteBuf> written = new ArrayList<>();
     int pos = 0;

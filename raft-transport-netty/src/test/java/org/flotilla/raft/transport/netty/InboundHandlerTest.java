@@ -39,7 +39,8 @@ class InboundHandlerTest {
         inbox::add,
         Duration.ofSeconds(5),
         "b",
-        (peer, bytes) -> {});
+        (peer, bytes) -> {},
+        false);
     ch.pipeline().fireChannelActive();
     return ch;
   }
@@ -187,7 +188,8 @@ class InboundHandlerTest {
         inbox::add,
         Duration.ofSeconds(5),
         "b",
-        (peer, bytes) -> {});
+        (peer, bytes) -> {},
+        false);
     ch.pipeline().fireChannelActive();
     ch.writeInbound(frame(WireCodecTest.CODEC.hello("a", "b")));
     readAck(ch);
@@ -214,7 +216,8 @@ class InboundHandlerTest {
         },
         Duration.ofSeconds(5),
         "b",
-        (peer, bytes) -> {});
+        (peer, bytes) -> {},
+        false);
     ch.pipeline().fireChannelActive();
     ch.writeInbound(frame(WireCodecTest.CODEC.hello("a", "b")));
     readAck(ch);

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
@@ -25,17 +26,18 @@ class NettyClusterTest extends RaftClusterScenarios {
 
   @Override
   protected TestCluster newCluster(RaftOptions options) {
-    return cluster(options, false);
+    return cluster(options, b -> b);
   }
 
-  private static TestCluster cluster(RaftOptions options, boolean acceptNonMembers) {
+  /**
+   * A cluster whose members listen on loopback ports of their own, kept across restarts, with
+   * transports {@link #transport} builds and {@code settings} adjusts.
+   */
+  static TestCluster cluster(RaftOptions options, UnaryOperator<NettyTransport.Builder> settings) {
     Map<String, Integer> ports = new ConcurrentHashMap<>();
     return new TestCluster(
         id -> Member.of(id, "127.0.0.1:" + ports.computeIfAbsent(id, k -> freePort())),
-        id ->
-            transport(ports.computeIfAbsent(id, k -> freePort()))
-                .acceptNonMembers(acceptNonMembers)
-                .build(),
+        id -> settings.apply(transport(ports.computeIfAbsent(id, k -> freePort()))).build(),
         id -> new TestCluster.MemoryStores(),
         options);
   }
@@ -46,7 +48,9 @@ class NettyClusterTest extends RaftClusterScenarios {
    */
   @Test
   void aMemberAwayWhileItsNewLeaderJoinedCatchesUpFromIt() {
-    try (TestCluster c = cluster(TestCluster.fastOptions().build(), true).start("n1", "n2", "n3")) {
+    try (TestCluster c =
+        cluster(TestCluster.fastOptions().build(), b -> b.acceptNonMembers(true))
+            .start("n1", "n2", "n3")) {
       List<Member> initial = List.of(c.member("n1"), c.member("n2"), c.member("n3"));
       join(c.awaitLeader(ELECTION).submit(TestCluster.put("before", "1")));
       TestCluster.await(
@@ -104,7 +108,9 @@ class NettyClusterTest extends RaftClusterScenarios {
    */
   @Test
   void aJoiningMemberHearsFromTheLeaderThatAddsItAndCatchesUp() {
-    try (TestCluster c = cluster(TestCluster.fastOptions().build(), true).start("n1", "n2", "n3")) {
+    try (TestCluster c =
+        cluster(TestCluster.fastOptions().build(), b -> b.acceptNonMembers(true))
+            .start("n1", "n2", "n3")) {
       join(c.awaitLeader(ELECTION).submit(TestCluster.put("before", "1")));
       c.startNode("n4", RaftNode.Builder::join);
       assertThat(c.node("n4").status().configuration().isEmpty()).isTrue();

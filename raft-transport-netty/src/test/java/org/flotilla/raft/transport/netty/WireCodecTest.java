@@ -262,14 +262,17 @@ class WireCodecTest {
   @Test
   void helloIsCheckedAgainstThisNode() {
     Wire.Hello ok = CODEC.hello("a", "b");
-    assertThat(CODEC.checkHello(ok, "b", "a"::equals)).isNull();
-    assertThat(CODEC.checkHello(ok.toBuilder().setMagic(1).build(), "b", id -> true))
+    assertThat(CODEC.checkHello(ok, "b", "a"::equals, false)).isNull();
+    assertThat(CODEC.checkHello(ok.toBuilder().setMagic(1).build(), "b", id -> true, false))
         .contains("magic");
-    assertThat(new WireCodec("other", "g1").checkHello(ok, "b", id -> true)).contains("cluster");
-    assertThat(new WireCodec("c1", "other").checkHello(ok, "b", id -> true)).contains("group");
-    assertThat(CODEC.checkHello(ok, "c", id -> true)).contains("receiver");
-    assertThat(CODEC.checkHello(ok, "b", id -> false)).contains("unknown member");
-    assertThat(CODEC.checkHello(ok.toBuilder().setProtocolVersion(0).build(), "b", id -> true))
+    assertThat(new WireCodec("other", "g1").checkHello(ok, "b", id -> true, false))
+        .contains("cluster");
+    assertThat(new WireCodec("c1", "other").checkHello(ok, "b", id -> true, false))
+        .contains("group");
+    assertThat(CODEC.checkHello(ok, "c", id -> true, false)).contains("receiver");
+    assertThat(CODEC.checkHello(ok, "b", id -> false, false)).contains("unknown member");
+    assertThat(
+            CODEC.checkHello(ok.toBuilder().setProtocolVersion(0).build(), "b", id -> true, false))
         .contains("version");
   }
 
