@@ -84,7 +84,7 @@ public final class FileLogStore implements LogStore {
 
   private static final Logger log = LoggerFactory.getLogger(FileLogStore.class);
   private static final Pattern SEGMENT_NAME = Pattern.compile("(\\d{20})\\.log");
-  private static final String RESET_TMP = "reset.tmp";
+  static final String RESET_TMP = "reset.tmp";
   // how long the durable mark may lag the durable reports while the log is busy
   private static final long MARK_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   static final String LOCK = "log.lock";
@@ -412,6 +412,11 @@ public final class FileLogStore implements LogStore {
   }
 
   private NavigableMap<Long, Path> listSegments() throws IOException {
+    return listSegments(dir);
+  }
+
+  /** The segment files in {@code dir}, by the first index their names give. */
+  static NavigableMap<Long, Path> listSegments(Path dir) throws IOException {
     TreeMap<Long, Path> files = new TreeMap<>();
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
@@ -476,16 +481,13 @@ public final class FileLogStore implements LogStore {
         ch.close();
         throw e;
       }
+      String error = scan.error(previous, last);
+      if (error != null) {
+        ch.close();
+        throw new StorageException(error);
+      }
       if (scan.ending == SegmentScan.End.TORN_HEADER) {
         ch.close();
-        if (!last) {
-          throw new StorageException(
-              "segment " + path + " has a torn header (offset 0) but later segments follow");
-        }
-        if (previous == null && scan.firstIndex != 1) {
-          throw new StorageException(
-              "the only segment " + path + " has a torn header (offset 0): its base term is lost");
-        }
         log.warn("Deleting {}: a new segment whose header never reached the disk", path);
         Files.delete(path);
         syncDirectory();
@@ -494,48 +496,6 @@ public final class FileLogStore implements LogStore {
           syncDirectory();
         }
         continue;
-      }
-      if (previous != null) {
-        if (scan.firstIndex != previous.lastIndex() + 1) {
-          ch.close();
-          throw new StorageException(
-              "missing entries: segment "
-                  + previous.path
-                  + " ends at index "
-                  + previous.lastIndex()
-                  + " but the next segment "
-                  + path
-                  + " starts at "
-                  + scan.firstIndex);
-        }
-        if (scan.prevTerm != previous.lastTerm) {
-          ch.close();
-          throw new StorageException(
-              "segment "
-                  + path
-                  + " (offset 16) says the previous term is "
-                  + scan.prevTerm
-                  + " but "
-                  + previous.path
-                  + " ends with term "
-                  + previous.lastTerm);
-        }
-      }
-      if (scan.ending == SegmentScan.End.CORRUPT
-          || (scan.ending == SegmentScan.End.TORN && !last)) {
-        ch.close();
-        throw new StorageException(
-            "corrupt log segment "
-                + path
-                + " at offset "
-                + scan.end
-                + " (index "
-                + (scan.lastIndex() + 1)
-                + "): "
-                + scan.reason
-                + (scan.ending == SegmentScan.End.CORRUPT
-                    ? "; valid records follow, so this is not a torn write"
-                    : "; it is not the last segment"));
       }
       if (scan.ending == SegmentScan.End.TORN) {
         log.warn(

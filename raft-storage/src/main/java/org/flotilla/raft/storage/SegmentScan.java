@@ -49,6 +49,66 @@ final class SegmentScan {
   }
 
   /**
+   * Applies the recovery rules to this scan, given the scan of the segment before it: returns why
+   * the log cannot be opened because of this segment, or null if it can. Not errors, because
+   * recovery repairs them: a torn tail of the last segment (it is truncated) and a torn header of
+   * the last segment when it is not the only one or starts at index 1 (it is deleted). Shared by
+   * {@link FileLogStore}'s recovery and {@link LogInspector}, so that a verified log is one that
+   * opens.
+   *
+   * @param previous the previous segment's scan, or null for the first segment
+   * @param last whether this is the last segment
+   * @return the error, naming the file and offset, or null
+   */
+  String error(SegmentScan previous, boolean last) {
+    if (ending == End.TORN_HEADER) {
+      if (!last) {
+        return "segment " + path + " has a torn header (offset 0) but later segments follow";
+      }
+      if (previous == null && firstIndex != 1) {
+        return "the only segment " + path + " has a torn header (offset 0): its base term is lost";
+      }
+      return null;
+    }
+    if (previous != null) {
+      if (firstIndex != previous.lastIndex() + 1) {
+        return "missing entries: segment "
+            + previous.path
+            + " ends at index "
+            + previous.lastIndex()
+            + " but the next segment "
+            + path
+            + " starts at "
+            + firstIndex;
+      }
+      if (prevTerm != previous.lastTerm) {
+        return "segment "
+            + path
+            + " (offset 16) says the previous term is "
+            + prevTerm
+            + " but "
+            + previous.path
+            + " ends with term "
+            + previous.lastTerm;
+      }
+    }
+    if (ending == End.CORRUPT || (ending == End.TORN && !last)) {
+      return "corrupt log segment "
+          + path
+          + " at offset "
+          + end
+          + " (index "
+          + (lastIndex() + 1)
+          + "): "
+          + reason
+          + (ending == End.CORRUPT
+              ? "; valid records follow, so this is not a torn write"
+              : "; it is not the last segment");
+    }
+    return null;
+  }
+
+  /**
    * Reads a segment file.
    *
    * @param path the file

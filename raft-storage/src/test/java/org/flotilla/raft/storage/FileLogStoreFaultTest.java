@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FileLogStoreFaultTest {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final FileLogStore.Options SMALL =
+  static final FileLogStore.Options SMALL =
       FileLogStore.Options.defaults().withSegmentSize(16 << 10);
   private static final int PAYLOAD = 40;
   private static final int RECORD = LogRecord.HEADER + PAYLOAD;
@@ -54,7 +54,7 @@ class FileLogStoreFaultTest {
   }
 
   /** Writes entries 1..n (term 1) durably into dir and closes the store. */
-  private static void writeLog(Path dir, int n, FileLogStore.Options options) throws Exception {
+  static void writeLog(Path dir, int n, FileLogStore.Options options) throws Exception {
     try (FileLogStore store = FileLogStore.open(dir, options)) {
       RecordingListener l = new RecordingListener();
       store.setListener(l);
@@ -63,11 +63,11 @@ class FileLogStoreFaultTest {
     }
   }
 
-  private static long recordOffset(long index) {
+  static long recordOffset(long index) {
     return LogRecord.SEGMENT_HEADER + (index - 1) * RECORD;
   }
 
-  private static Path copyOf(Path from, Path to) throws IOException {
+  static Path copyOf(Path from, Path to) throws IOException {
     Files.createDirectories(to);
     try (Stream<Path> files = Files.list(from)) {
       for (Path p : (Iterable<Path>) files::iterator) {
@@ -77,13 +77,13 @@ class FileLogStoreFaultTest {
     return to;
   }
 
-  private static void overwrite(Path file, long offset, byte[] bytes) throws IOException {
+  static void overwrite(Path file, long offset, byte[] bytes) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(bytes), offset);
     }
   }
 
-  private static byte readByte(Path file, long offset) throws IOException {
+  static byte readByte(Path file, long offset) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ByteBuffer b = ByteBuffer.allocate(1);
       ch.read(b, offset);
