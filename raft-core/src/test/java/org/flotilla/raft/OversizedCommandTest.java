@@ -19,12 +19,12 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.flotilla.raft.cluster.Member;
-import org.flotilla.raft.internal.runtime.Sessions;
 import org.flotilla.raft.memory.MemoryLogStore;
 import org.flotilla.raft.memory.MemoryMetaStore;
 import org.flotilla.raft.memory.MemoryNetwork;
 import org.flotilla.raft.memory.MemorySnapshotStore;
 import org.flotilla.raft.memory.MemoryTransport;
+import org.flotilla.raft.message.CommandEnvelope;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.ForwardRequest;
 import org.flotilla.raft.message.ForwardResponse;
@@ -172,7 +172,7 @@ class OversizedCommandTest {
 
     // A well-formed envelope (no session) around a command above the leader's limit.
     ByteBuffer envelope =
-        Sessions.encode(null, 0, ByteBuffer.allocate(smallMessages().maxEntryBytes() + 100));
+        CommandEnvelope.encode(null, 0, ByteBuffer.allocate(smallMessages().maxEntryBytes() + 100));
     n3.send(new ForwardRequest("n3", leader.id(), leader.status().term(), 77, envelope));
     ForwardResponse answer = null;
     long deadline = System.nanoTime() + WAIT.toNanos();

@@ -21,6 +21,7 @@ import org.flotilla.raft.ReadTimeoutException;
 import org.flotilla.raft.Result;
 import org.flotilla.raft.StateMachine;
 import org.flotilla.raft.cluster.Configuration;
+import org.flotilla.raft.message.CommandEnvelope;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.LogEntry;
 import org.flotilla.raft.spi.Scheduler;
@@ -232,7 +233,7 @@ final class Applier {
     ByteBuffer result = null;
     Sessions.Status status = Sessions.Status.APPLIED;
     if (entry.type() == EntryType.COMMAND) {
-      Sessions.Envelope envelope = Sessions.decode(entry.payload());
+      CommandEnvelope envelope = CommandEnvelope.decode(entry.payload());
       Sessions.Outcome outcome;
       try {
         outcome = sessions.apply(envelope, cmd -> stateMachine.apply(entry.index(), cmd));

@@ -20,6 +20,7 @@ import org.flotilla.raft.Result;
 import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.internal.core.RaftCore;
 import org.flotilla.raft.internal.runtime.NodeRuntime.FailableTask;
+import org.flotilla.raft.message.CommandEnvelope;
 import org.flotilla.raft.message.LogEntry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,7 +82,7 @@ final class Commands {
     int size = command.remaining();
     ByteBuffer payload;
     try {
-      payload = Sessions.encode(clientId, sequence, command);
+      payload = CommandEnvelope.encode(clientId, sequence, command);
     } catch (IllegalArgumentException e) {
       f.completeExceptionally(new CommandRejectedException(e.getMessage()));
       return f;
@@ -184,7 +185,7 @@ final class Commands {
       return;
     }
     payload.putLong(
-        Sessions.TIMESTAMP_OFFSET,
+        CommandEnvelope.TIMESTAMP_OFFSET,
         node.logClock.stamp(node.core.term(), node.scheduler.nanoTime(), node.applier.logTime()));
     long index = node.core.propose(List.of(payload));
     if (index < 0) {

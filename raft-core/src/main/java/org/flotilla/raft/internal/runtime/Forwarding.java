@@ -15,6 +15,7 @@ import org.flotilla.raft.OverloadedException;
 import org.flotilla.raft.Result;
 import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.internal.runtime.Commands.PendingCommand;
+import org.flotilla.raft.message.CommandEnvelope;
 import org.flotilla.raft.message.ForwardRequest;
 import org.flotilla.raft.message.ForwardResponse;
 import org.slf4j.Logger;
@@ -131,7 +132,7 @@ final class Forwarding {
     }
     try {
       // A malformed envelope would stop every member's apply thread: refuse it here.
-      Sessions.decode(payload);
+      CommandEnvelope.decode(payload);
     } catch (RuntimeException e) {
       node.completeExceptionally(
           p.future,

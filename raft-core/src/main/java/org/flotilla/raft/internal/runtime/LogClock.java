@@ -2,6 +2,7 @@ package org.flotilla.raft.internal.runtime;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import org.flotilla.raft.message.CommandEnvelope;
 import org.flotilla.raft.message.EntryType;
 import org.flotilla.raft.message.LogEntry;
 
@@ -42,8 +43,9 @@ final class LogClock {
   void note(List<LogEntry> entries) {
     for (LogEntry e : entries) {
       ByteBuffer p = e.payload();
-      if (e.type() == EntryType.COMMAND && p.remaining() >= Sessions.TIMESTAMP_OFFSET + 8) {
-        logTimeSeen = Math.max(logTimeSeen, p.getLong(p.position() + Sessions.TIMESTAMP_OFFSET));
+      if (e.type() == EntryType.COMMAND && p.remaining() >= CommandEnvelope.TIMESTAMP_OFFSET + 8) {
+        logTimeSeen =
+            Math.max(logTimeSeen, p.getLong(p.position() + CommandEnvelope.TIMESTAMP_OFFSET));
       }
     }
   }

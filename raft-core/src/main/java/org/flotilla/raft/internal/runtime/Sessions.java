@@ -4,20 +4,17 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.flotilla.raft.message.CommandEnvelope;
 
 /**
- * Client sessions for exactly-once commands (thesis §6.3), and the envelope every command entry
- * carries.
+ * Client sessions for exactly-once commands (thesis §6.3).
  *
- * <p>Envelope of a command entry: {@code version:u8 flags:u8 timestampMillis:i64} then, if flag bit
- * 0 is set, {@code clientIdLength:u16 clientId:utf8 sequence:i64}, then the user's command. The
- * leader writes its log time (see below) into the envelope when it proposes the entry; that
- * timestamp is what sessions expire by, so every member expires the same sessions at the same log
- * index whatever its own clock says.
+ * <p>Every command entry carries a {@link CommandEnvelope}. The leader writes its log time (see
+ * below) into the envelope when it proposes the entry; that timestamp is what sessions expire by,
+ * so every member expires the same sessions at the same log index whatever its own clock says.
  *
  * <p>The table keeps, per client, the last sequence number applied and its result. A command whose
  * sequence number was already applied is not applied again: the retry gets the first result. The
@@ -42,11 +39,8 @@ import java.util.Map;
  */
 public final class Sessions {
 
+  /** The version of the session table's snapshot format. */
   static final int VERSION = 1;
-  static final int FLAG_SESSION = 1;
-
-  /** Offset of the timestamp that the leader fills in. */
-  static final int TIMESTAMP_OFFSET = 2;
 
   private static final int SNAPSHOT_MAGIC = 0x464C5353; // "FLSS"
 
@@ -57,9 +51,6 @@ public final class Sessions {
   private long logTime;
 
   private record Session(long sequence, ByteBuffer result, long lastUsed) {}
-
-  /** A decoded command envelope. */
-  record Envelope(long timestamp, String clientId, long sequence, ByteBuffer command) {}
 
   /** What {@link #apply} did with a command. */
   enum Status {
@@ -84,60 +75,20 @@ public final class Sessions {
   }
 
   /**
-   * Wraps a command in the envelope every command entry carries (version, flags, log time, the
-   * client id and sequence number if in a session, then the command). Public only for tests that
-   * forge entries from outside this package.
-   *
-   * @throws IllegalArgumentException if the client id is not 1 to 256 bytes of UTF-8
-   */
-  public static ByteBuffer encode(String clientId, long sequence, ByteBuffer command) {
-    byte[] id = clientId == null ? null : clientId.getBytes(StandardCharsets.UTF_8);
-    if (id != null && (id.length == 0 || id.length > 256)) {
-      throw new IllegalArgumentException("client id must be 1-256 bytes: '" + clientId + "'");
-    }
-    int size = 10 + (id == null ? 0 : 2 + id.length + 8) + command.remaining();
-    ByteBuffer b = ByteBuffer.allocate(size);
-    b.put((byte) VERSION).put((byte) (id == null ? 0 : FLAG_SESSION)).putLong(0);
-    if (id != null) {
-      b.putShort((short) id.length).put(id).putLong(sequence);
-    }
-    b.put(command.duplicate());
-    return b.flip();
-  }
-
-  static Envelope decode(ByteBuffer payload) {
-    ByteBuffer b = payload.duplicate();
-    int version = b.get();
-    if (version != VERSION) {
-      throw new IllegalStateException("unknown command envelope version " + version);
-    }
-    int flags = b.get();
-    long timestamp = b.getLong();
-    String clientId = null;
-    long sequence = 0;
-    if ((flags & FLAG_SESSION) != 0) {
-      byte[] id = new byte[Short.toUnsignedInt(b.getShort())];
-      b.get(id);
-      clientId = new String(id, StandardCharsets.UTF_8);
-      sequence = b.getLong();
-    }
-    return new Envelope(timestamp, clientId, sequence, b.slice().asReadOnlyBuffer());
-  }
-
-  /**
    * Applies a command through the session table.
    *
    * @param e the decoded envelope
    * @param apply the state machine's apply, called only if the command is new
    * @return the result and what was done
    */
-  Outcome apply(Envelope e, java.util.function.Function<ByteBuffer, ByteBuffer> apply) {
+  Outcome apply(CommandEnvelope e, java.util.function.Function<ByteBuffer, ByteBuffer> apply) {
     logTime = Math.max(logTime, e.timestamp());
+    String clientId = e.clientId().orElse(null);
     expire();
-    if (e.clientId() == null) {
+    if (clientId == null) {
       return new Outcome(apply.apply(e.command()), Status.APPLIED);
     }
-    Session s = table.get(e.clientId());
+    Session s = table.get(clientId);
     if (s == null && e.sequence() != 1) {
       return new Outcome(null, Status.NO_SESSION);
     }
@@ -160,8 +111,8 @@ public final class Sessions {
       result.duplicate().get(bytes);
       copy = ByteBuffer.wrap(bytes).asReadOnlyBuffer();
     }
-    table.remove(e.clientId());
-    table.put(e.clientId(), new Session(e.sequence(), copy, logTime));
+    table.remove(clientId);
+    table.put(clientId, new Session(e.sequence(), copy, logTime));
     return new Outcome(result, Status.APPLIED);
   }
 

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.flotilla.raft.internal.runtime.Sessions.Status;
+import org.flotilla.raft.message.CommandEnvelope;
 import org.junit.jupiter.api.Test;
 
 class SessionsTest {
@@ -22,10 +23,10 @@ class SessionsTest {
 
   private Sessions.Outcome apply(Sessions s, String client, long seq, long time, String cmd) {
     ByteBuffer payload =
-        Sessions.encode(client, seq, ByteBuffer.wrap(cmd.getBytes(StandardCharsets.UTF_8)));
-    payload.putLong(Sessions.TIMESTAMP_OFFSET, time);
+        CommandEnvelope.encode(client, seq, ByteBuffer.wrap(cmd.getBytes(StandardCharsets.UTF_8)));
+    payload.putLong(CommandEnvelope.TIMESTAMP_OFFSET, time);
     return s.apply(
-        Sessions.decode(payload),
+        CommandEnvelope.decode(payload),
         c -> {
           String text = StandardCharsets.UTF_8.decode(c).toString();
           applied.add(text);
