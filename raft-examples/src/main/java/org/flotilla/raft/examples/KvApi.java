@@ -1,10 +1,19 @@
 package org.flotilla.raft.examples;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -62,6 +71,16 @@ final class KvApi {
 
   private static final Logger LOG = LoggerFactory.getLogger(KvApi.class);
 
+  /**
+   * Reads and writes the API's JSON. Strict: a duplicate field or text after the value is an error.
+   * Thread-safe once built.
+   */
+  static final JsonMapper JSON =
+      JsonMapper.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
+
   /** The header a forwarding node adds, so that a forwarded request is never forwarded again. */
   static final String FORWARDED = "X-Flotilla-Forwarded";
 
@@ -95,16 +114,24 @@ final class KvApi {
   @SuppressWarnings("ArrayRecordComponent") // the body is never modified after construction
   record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
 
+    /** A JSON response whose body is the given text (one JSON value) and a newline. */
     static Response json(int status, String json) {
       return new Response(
           status, "application/json", (json + "\n").getBytes(StandardCharsets.UTF_8), Map.of());
     }
 
+    /** A JSON response: the object, compact, and a newline. */
+    static Response json(int status, JsonNode json) {
+      try {
+        return json(status, JSON.writeValueAsString(json));
+      } catch (JsonProcessingException e) {
+        // A tree of strings, numbers and booleans always serializes.
+        throw new IllegalStateException("cannot write JSON", e);
+      }
+    }
+
     static Response error(int status, String message, String outcome) {
-      return retryAfter(
-          json(
-              status,
-              "{\"error\":" + Json.quote(message) + ",\"outcome\":" + Json.quote(outcome) + "}"));
+      return retryAfter(json(status, object().put("error", message).put("outcome", outcome)));
     }
 
     /** An error with a short {@code error} and a longer {@code message}, such as the cause. */
@@ -112,13 +139,7 @@ final class KvApi {
       return retryAfter(
           json(
               status,
-              "{\"error\":"
-                  + Json.quote(error)
-                  + ",\"message\":"
-                  + Json.quote(message)
-                  + ",\"outcome\":"
-                  + Json.quote(outcome)
-                  + "}"));
+              object().put("error", error).put("message", message).put("outcome", outcome)));
     }
 
     private static Response retryAfter(Response r) {
@@ -262,7 +283,7 @@ final class KvApi {
         yield leaderOnly(
             r,
             () -> node.transferLeadership(to),
-            v -> Response.json(200, "{\"leader\":" + Json.quote(to) + "}"));
+            v -> Response.json(200, object().put("leader", to)));
       }
       case "/snapshot" ->
           m.equals("POST")
@@ -355,37 +376,39 @@ final class KvApi {
   }
 
   private CompletableFuture<Response> cas(Request r, String key) {
-    Map<String, String> json = Json.parseObject(new String(r.body(), StandardCharsets.UTF_8));
-    if (!json.containsKey("expect") || !json.containsKey("value")) {
+    ObjectNode json = parseObject(r.body());
+    if (!json.has("expect") || !json.has("value")) {
       throw new IllegalArgumentException("cas body must be {\"expect\": V or null, \"value\": V}");
     }
-    if (json.get("value") == null) {
+    if (json.get("value").isNull()) {
       throw new IllegalArgumentException("cas \"value\" must not be null (use DELETE)");
     }
     if (json.size() != 2) {
       throw new IllegalArgumentException("cas body has fields other than expect and value");
     }
-    String expect = json.get("expect");
+    String expect = string(json, "expect", true);
+    String value = string(json, "value", false);
     ByteBuffer cmd =
         KvStateMachine.encodeCas(
             key,
             expect == null ? null : expect.getBytes(StandardCharsets.UTF_8),
-            json.get("value").getBytes(StandardCharsets.UTF_8));
+            value.getBytes(StandardCharsets.UTF_8));
     return write(
         r,
         cmd,
         res -> {
           if (KvStateMachine.decodeFlag(res.value())) {
-            return Response.json(200, "{\"swapped\":true,\"index\":" + res.index() + "}");
+            return Response.json(200, object().put("swapped", true).put("index", res.index()));
           }
           byte[] current = KvStateMachine.decodeValue(res.value());
           return Response.json(
               409,
-              "{\"swapped\":false,\"current\":"
-                  + Json.quote(current == null ? null : new String(current, StandardCharsets.UTF_8))
-                  + ",\"index\":"
-                  + res.index()
-                  + "}");
+              object()
+                  .put("swapped", false)
+                  .put(
+                      "current",
+                      current == null ? null : new String(current, StandardCharsets.UTF_8))
+                  .put("index", res.index()));
         });
   }
 
@@ -547,52 +570,47 @@ final class KvApi {
 
   private Response status() {
     NodeStatus s = node.status();
-    StringBuilder b = new StringBuilder(512);
-    b.append("{\"id\":").append(Json.quote(s.id()));
-    b.append(",\"role\":").append(Json.quote(s.role().name()));
-    b.append(",\"term\":").append(s.term());
-    b.append(",\"leader\":").append(Json.quote(s.leader().orElse(null)));
-    b.append(",\"commitIndex\":").append(s.commitIndex());
-    b.append(",\"appliedIndex\":").append(s.appliedIndex());
-    b.append(",\"lastIndex\":").append(s.lastIndex());
-    b.append(",\"snapshotIndex\":").append(s.snapshotIndex());
-    b.append(",\"joint\":").append(s.configuration().isJoint());
-    b.append(",\"members\":");
-    appendMembers(b, s);
+    ObjectNode b = object();
+    b.put("id", s.id());
+    b.put("role", s.role().name());
+    b.put("term", s.term());
+    b.put("leader", s.leader().orElse(null));
+    b.put("commitIndex", s.commitIndex());
+    b.put("appliedIndex", s.appliedIndex());
+    b.put("lastIndex", s.lastIndex());
+    b.put("snapshotIndex", s.snapshotIndex());
+    b.put("joint", s.configuration().isJoint());
+    b.set("members", members(s));
     NodeStatus.Failure f = s.failure().orElse(null);
     if (f != null) {
-      b.append(",\"failure\":{\"error\":").append(Json.quote(f.reason()));
-      b.append(",\"message\":").append(Json.quote(String.valueOf(f.cause())));
-      b.append(",\"index\":").append(f.index()).append('}');
+      b.putObject("failure")
+          .put("error", f.reason())
+          .put("message", String.valueOf(f.cause()))
+          .put("index", f.index());
     }
-    return Response.json(200, b.append('}').toString());
+    return Response.json(200, b);
   }
 
-  private void appendMembers(StringBuilder b, NodeStatus s) {
+  private ArrayNode members(NodeStatus s) {
     Configuration c = s.configuration();
     Map<String, String> http = machine.httpAddresses();
-    b.append('[');
-    List<Member> all = new ArrayList<>(c.all());
-    for (int i = 0; i < all.size(); i++) {
-      Member m = all.get(i);
-      if (i > 0) {
-        b.append(',');
-      }
-      b.append("{\"id\":").append(Json.quote(m.id()));
-      b.append(",\"role\":").append(Json.quote(c.isVoter(m.id()) ? "voter" : "learner"));
-      b.append(",\"raftAddress\":").append(Json.quote(m.address()));
-      b.append(",\"httpAddress\":").append(Json.quote(http.get(m.id())));
+    ArrayNode out = JSON.createArrayNode();
+    for (Member m : c.all()) {
+      ObjectNode o = out.addObject();
+      o.put("id", m.id());
+      o.put("role", c.isVoter(m.id()) ? "voter" : "learner");
+      o.put("raftAddress", m.address());
+      o.put("httpAddress", http.get(m.id()));
       for (NodeStatus.PeerStatus p : s.peers()) {
         if (p.id().equals(m.id())) {
-          b.append(",\"matchIndex\":").append(p.matchIndex());
-          b.append(",\"nextIndex\":").append(p.nextIndex());
-          b.append(",\"replication\":").append(Json.quote(p.state()));
-          b.append(",\"recentlyActive\":").append(p.recentlyActive());
+          o.put("matchIndex", p.matchIndex());
+          o.put("nextIndex", p.nextIndex());
+          o.put("replication", p.state());
+          o.put("recentlyActive", p.recentlyActive());
         }
       }
-      b.append('}');
     }
-    b.append(']');
+    return out;
   }
 
   private Response health() {
@@ -610,26 +628,21 @@ final class KvApi {
     }
     return Response.json(
         200,
-        "{\"status\":\"ok\",\"role\":"
-            + Json.quote(s.role().name())
-            + ",\"leader\":"
-            + Json.quote(s.leader().get())
-            + "}");
+        object().put("status", "ok").put("role", s.role().name()).put("leader", s.leader().get()));
   }
 
   private Response members() {
-    NodeStatus s = node.status();
-    StringBuilder b = new StringBuilder(256).append("{\"members\":");
-    appendMembers(b, s);
-    return Response.json(200, b.append('}').toString());
+    ObjectNode b = object();
+    b.set("members", members(node.status()));
+    return Response.json(200, b);
   }
 
   private CompletableFuture<Response> addMember(Request r) {
-    Map<String, String> json = Json.parseObject(new String(r.body(), StandardCharsets.UTF_8));
-    String id = json.get("id");
-    String raft = json.get("raftAddress");
-    String http = json.get("httpAddress");
-    String role = json.getOrDefault("role", "voter");
+    ObjectNode json = parseObject(r.body());
+    String id = string(json, "id", true);
+    String raft = string(json, "raftAddress", true);
+    String http = string(json, "httpAddress", true);
+    String role = json.has("role") ? string(json, "role", false) : "voter";
     if (id == null || raft == null || http == null) {
       throw new IllegalArgumentException(
           "body must be {\"id\":..., \"raftAddress\":\"HOST:PORT\", \"httpAddress\":\"HOST:PORT\","
@@ -646,6 +659,82 @@ final class KvApi {
             node.submit(KvStateMachine.encodeSetHttp(id, httpAddress))
                 .thenCompose(
                     x -> role.equals("voter") ? node.addMember(member) : node.addLearner(member)),
-        res -> Response.json(200, "{\"id\":" + Json.quote(id) + ",\"index\":" + res.index() + "}"));
+        res -> Response.json(200, object().put("id", id).put("index", res.index())));
+  }
+
+  // ------------------------------------------------------------------ JSON
+
+  /** Returns a new, empty JSON object whose fields keep the order they are put in. */
+  static ObjectNode object() {
+    return JSON.createObjectNode();
+  }
+
+  /**
+   * Parses a request body that must be one JSON object.
+   *
+   * @throws IllegalArgumentException saying where and why it is malformed
+   */
+  static ObjectNode parseObject(byte[] body) {
+    JsonNode n;
+    try {
+      n = JSON.readTree(body);
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      String where =
+          at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+      throw new IllegalArgumentException("malformed JSON" + where + ": " + reason(e), e);
+    } catch (IOException e) {
+      // Reading from a byte array does no I/O.
+      throw new UncheckedIOException(e);
+    }
+    if (n == null || n.isMissingNode()) {
+      throw new IllegalArgumentException("malformed JSON: the body is empty, expected an object");
+    }
+    if (!n.isObject()) {
+      throw new IllegalArgumentException(
+          "malformed JSON: expected an object, got "
+              + n.getNodeType().name().toLowerCase(Locale.ROOT));
+    }
+    return (ObjectNode) n;
+  }
+
+  /** Jackson's description of a parse error, without the location it appends. */
+  private static String reason(JsonProcessingException e) {
+    String m = e.getOriginalMessage();
+    if (m == null) {
+      return "unreadable";
+    }
+    int cut = m.indexOf(" (start marker at");
+    if (cut >= 0) {
+      m = m.substring(0, cut);
+    }
+    int nl = m.indexOf('\n');
+    return nl >= 0 ? m.substring(0, nl) : m;
+  }
+
+  /**
+   * Returns a field that must be a JSON string.
+   *
+   * @param nullable whether the field may be absent or JSON null (then null is returned)
+   * @throws IllegalArgumentException if it has another type, or is missing or null when not allowed
+   */
+  static String string(ObjectNode json, String field, boolean nullable) {
+    JsonNode v = json.get(field);
+    if (v == null || v.isNull()) {
+      if (nullable) {
+        return null;
+      }
+      throw new IllegalArgumentException("\"" + field + "\" must be a string, got null");
+    }
+    if (!v.isTextual()) {
+      throw new IllegalArgumentException(
+          "\""
+              + field
+              + "\" must be a JSON string, got "
+              + v.getNodeType().name().toLowerCase(Locale.ROOT)
+              + " "
+              + v);
+    }
+    return v.textValue();
   }
 }

@@ -38,7 +38,7 @@ class KvHttpHandlerTest {
 
   private static CompletableFuture<KvApi.Response> echo(KvApi.Request r) {
     return CompletableFuture.completedFuture(
-        KvApi.Response.json(200, "{\"uri\":" + Json.quote(r.uri()) + "}"));
+        KvApi.Response.json(200, KvApi.object().put("uri", r.uri())));
   }
 
   private static String written(EmbeddedChannel ch) {
