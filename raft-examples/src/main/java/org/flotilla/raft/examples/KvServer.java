@@ -68,22 +68,25 @@ public final class KvServer implements AutoCloseable {
    * @param args the command line; {@code --help} describes it
    */
   public static void main(String[] args) {
-    for (String a : args) {
-      if (a.equals("--help") || a.equals("-h")) {
-        System.out.print(ServerConfig.USAGE);
-        return;
-      }
-    }
-    ServerConfig config;
+    ServerConfig.Invocation invocation;
     try {
-      config = ServerConfig.parse(args);
+      invocation = ServerConfig.invocation(args);
     } catch (IllegalArgumentException e) {
       PrintStream err = System.err;
       err.println("flotilla-kv: " + e.getMessage());
       err.println("Run with --help for the flags.");
-      System.exit(2);
+      System.exit(ServerConfig.EXIT_USAGE);
       return;
     }
+    if (invocation instanceof ServerConfig.Help) {
+      System.out.print(ServerConfig.USAGE);
+      return;
+    }
+    if (invocation instanceof ServerConfig.Completion c) {
+      System.out.print(c.script());
+      return;
+    }
+    ServerConfig config = ((ServerConfig.Run) invocation).config();
     KvServer server;
     try {
       server = start(config);
@@ -91,11 +94,11 @@ public final class KvServer implements AutoCloseable {
       // A data directory in use by another process, or damaged: the message names the directory
       // (and the holder's process id, or the file and offset); a stack trace would bury it.
       LOG.error("flotilla-kv {} cannot start: {}", config.id(), e.getMessage());
-      System.exit(1);
+      System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     } catch (IOException | RuntimeException e) {
       LOG.error("flotilla-kv {} cannot start", config.id(), e);
-      System.exit(1);
+      System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "flotilla-kv-shutdown"));
