@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,7 +39,6 @@ import org.flotilla.raft.ReadTimeoutException;
 import org.flotilla.raft.Result;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
-import org.flotilla.raft.metrics.JmxRaftMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +80,9 @@ final class KvApi {
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
+
+  /** The content type of the Prometheus text exposition format that {@code /metrics} serves. */
+  static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
   /** The header a forwarding node adds, so that a forwarded request is never forwarded again. */
   static final String FORWARDED = "X-Flotilla-Forwarded";
@@ -171,7 +174,7 @@ final class KvApi {
   private final KvStateMachine machine;
   private final Forwarder forwarder;
   private final Duration timeout;
-  private final JmxRaftMetrics metrics;
+  private final PrometheusMeterRegistry metrics;
   private final RateLimitedLog failures;
 
   KvApi(RaftNode node, KvStateMachine machine, Forwarder forwarder, Duration timeout) {
@@ -188,7 +191,7 @@ final class KvApi {
       KvStateMachine machine,
       Forwarder forwarder,
       Duration timeout,
-      JmxRaftMetrics metrics) {
+      PrometheusMeterRegistry metrics) {
     this(node, machine, forwarder, timeout, metrics, RateLimitedLog.warnings(LOG));
   }
 
@@ -203,7 +206,7 @@ final class KvApi {
       KvStateMachine machine,
       Forwarder forwarder,
       Duration timeout,
-      JmxRaftMetrics metrics,
+      PrometheusMeterRegistry metrics,
       RateLimitedLog failures) {
     this.node = node;
     this.machine = machine;
@@ -309,10 +312,7 @@ final class KvApi {
       return Response.error(404, "metrics are not enabled", "not-applied");
     }
     return new Response(
-        200,
-        PrometheusExposition.CONTENT_TYPE,
-        PrometheusExposition.render(metrics).getBytes(StandardCharsets.UTF_8),
-        Map.of());
+        200, PROMETHEUS_TEXT, metrics.scrape().getBytes(StandardCharsets.UTF_8), Map.of());
   }
 
   private CompletableFuture<Response> get(String method, String path, Supplier<Response> supplier) {

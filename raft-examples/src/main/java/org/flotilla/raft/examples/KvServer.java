@@ -1,5 +1,7 @@
 package org.flotilla.raft.examples;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -28,7 +30,6 @@ import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.cluster.Role;
-import org.flotilla.raft.metrics.JmxRaftMetrics;
 import org.flotilla.raft.spi.StorageException;
 import org.flotilla.raft.storage.FileLogStore;
 import org.flotilla.raft.storage.FileMetaStore;
@@ -204,7 +205,9 @@ public final class KvServer implements AutoCloseable {
             .build();
     NettyTransport raftTransport = transport.build();
     KvStateMachine machine = new KvStateMachine(c.httpAddresses());
-    JmxRaftMetrics metrics = new JmxRaftMetrics();
+    // This node's meters, served at GET /metrics; one registry per server, so that servers in one
+    // JVM (the tests) report separately.
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     RaftNode.Builder builder = RaftNode.builder();
     if (c.join()) {
       // Added by the leader later: no configuration of its own (--members only names the others'
@@ -218,7 +221,7 @@ public final class KvServer implements AutoCloseable {
         builder
             .id(c.id())
             .groupId(GROUP_ID)
-            .metrics(metrics)
+            .metrics(new MicrometerRaftMetrics(registry))
             .stateMachine(machine)
             .transport(raftTransport)
             .scheduler(raftTransport.scheduler())
@@ -255,7 +258,7 @@ public final class KvServer implements AutoCloseable {
               machine,
               new HttpForwarder(group, c.requestTimeout().plusSeconds(1), c.maxBodyBytes() + 65536),
               c.requestTimeout(),
-              metrics);
+              registry);
       KvHttpHandler.ConnectionLimit limit = new KvHttpHandler.ConnectionLimit(c.maxConnections());
       long idleMs = c.idleTimeout().toMillis();
       int maxBody = c.maxBodyBytes();
