@@ -41,7 +41,7 @@ launch() {
     # Added to the running group: no configuration of its own; --members only names the others.
     extra=(--join --raft-address "127.0.0.1:$(raft_port "$id")" --http-address "127.0.0.1:$(http_port "$id")")
   fi
-  nohup java -Xmx256m -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
+  nohup java -Xmx256m -Dflotilla.log.dir="$dir/logs" -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
     ${extra[@]+"${extra[@]}"} ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
   echo $! >"$dir/$id.pid"
   echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"

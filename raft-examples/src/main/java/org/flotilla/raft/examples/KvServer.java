@@ -47,7 +47,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class KvServer implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(KvServer.class);
+  /**
+   * Holds the logger, so that the first line logged, not the loading of this class, starts logback:
+   * {@link #main} names the log file after the member first (logback.xml reads {@code
+   * flotilla.node}).
+   */
+  private static final class Log {
+    static final Logger LOG = LoggerFactory.getLogger(KvServer.class);
+  }
 
   /** The example server runs one Raft group, under this id (in its MBean names and log lines). */
   static final String GROUP_ID = "kv";
@@ -88,17 +95,21 @@ public final class KvServer implements AutoCloseable {
       return;
     }
     ServerConfig config = ((ServerConfig.Run) invocation).config();
+    if (System.getProperty("flotilla.node") == null) {
+      // Before the first line is logged: logback.xml names the rolling file after it.
+      System.setProperty("flotilla.node", config.id());
+    }
     KvServer server;
     try {
       server = start(config);
     } catch (StorageException e) {
       // A data directory in use by another process, or damaged: the message names the directory
       // (and the holder's process id, or the file and offset); a stack trace would bury it.
-      LOG.error("flotilla-kv {} cannot start: {}", config.id(), e.getMessage());
+      Log.LOG.error("flotilla-kv {} cannot start: {}", config.id(), e.getMessage());
       System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     } catch (IOException | RuntimeException e) {
-      LOG.error("flotilla-kv {} cannot start", config.id(), e);
+      Log.LOG.error("flotilla-kv {} cannot start", config.id(), e);
       System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     }
@@ -122,14 +133,14 @@ public final class KvServer implements AutoCloseable {
             return;
           }
           if (c.keepRunningOnFailure()) {
-            LOG.warn(
+            Log.LOG.warn(
                 "flotilla-kv {} FAILED; staying up for inspection (--keep-running-on-failure):"
                     + " requests get 503 and /status shows the failure until the process is"
                     + " stopped",
                 c.id());
             return;
           }
-          LOG.warn(
+          Log.LOG.warn(
               "flotilla-kv {} FAILED; answering 503 and exiting with status {} in {} ms"
                   + " (--keep-running-on-failure keeps it up for inspection)",
               c.id(),
@@ -235,12 +246,12 @@ public final class KvServer implements AutoCloseable {
                 new RaftListener() {
                   @Override
                   public void onRoleChange(Role role, long term) {
-                    LOG.info("{} is {} in term {}", c.id(), role, term);
+                    Log.LOG.info("{} is {} in term {}", c.id(), role, term);
                   }
 
                   @Override
                   public void onLeaderChange(String leaderId, long term) {
-                    LOG.info("{} sees leader {} in term {}", c.id(), leaderId, term);
+                    Log.LOG.info("{} sees leader {} in term {}", c.id(), leaderId, term);
                   }
 
                   // A fatal error is logged by the node, with the way out; main() handles the exit.
@@ -284,7 +295,7 @@ public final class KvServer implements AutoCloseable {
                       ServerConfig.host(c.httpAddress()), ServerConfig.port(c.httpAddress())))
               .syncUninterruptibly()
               .channel();
-      LOG.info(
+      Log.LOG.info(
           "flotilla-kv {} serving HTTP on {}, Raft on {} (members {}{})",
           c.id(),
           c.httpAddress(),
