@@ -11,7 +11,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -285,8 +284,12 @@ public final class KvServer implements AutoCloseable {
                       ch.pipeline()
                           .addLast(limit)
                           .addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS))
-                          .addLast(new HttpServerCodec(4096, 8192, 65536))
-                          .addLast(new HttpObjectAggregator(maxBody))
+                          .addLast(
+                              new HttpServerCodec(
+                                  KvHttpHandler.MAX_INITIAL_LINE,
+                                  KvHttpHandler.MAX_HEADER_BYTES,
+                                  KvHttpHandler.MAX_CHUNK))
+                          .addLast(new KvHttpHandler.Aggregator(maxBody))
                           .addLast(new KvHttpHandler(api::handle));
                     }
                   })
