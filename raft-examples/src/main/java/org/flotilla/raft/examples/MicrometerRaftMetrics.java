@@ -243,6 +243,26 @@ public final class MicrometerRaftMetrics implements RaftMetrics {
               "1 if this node stopped after a fatal error (see /status for the cause).",
               null,
               x -> failure == null ? 0 : 1));
+      nodeMeters.add(
+          bytes(
+              "flotilla.snapshot.send.done",
+              "Bytes of the snapshots being sent that their receivers acknowledged.",
+              x -> transferBytes(x, true, true)));
+      nodeMeters.add(
+          bytes(
+              "flotilla.snapshot.send.size",
+              "Total size of the snapshots being sent.",
+              x -> transferBytes(x, true, false)));
+      nodeMeters.add(
+          bytes(
+              "flotilla.snapshot.receive.done",
+              "Bytes stored so far of the snapshot being received from the leader.",
+              x -> transferBytes(x, false, true)));
+      nodeMeters.add(
+          bytes(
+              "flotilla.snapshot.receive.size",
+              "Size of the snapshot being received from the leader.",
+              x -> transferBytes(x, false, false)));
       events = new Events(registry, tags, nodeMeters);
       reconcilePeers();
     } finally {
@@ -395,6 +415,30 @@ public final class MicrometerRaftMetrics implements RaftMetrics {
         .tags(extra == null ? tags : tags.and(extra))
         .strongReference(true)
         .register(registry);
+  }
+
+  private Gauge bytes(String name, String help, ToDoubleFunction<Gauges> value) {
+    return Gauge.builder(name, gauges, value)
+        .description(help)
+        .baseUnit("bytes")
+        .tags(tags)
+        .strongReference(true)
+        .register(registry);
+  }
+
+  /** Sums the done or total bytes of the snapshot transfers under way in one direction. */
+  private static double transferBytes(Gauges g, boolean sending, boolean done) {
+    NodeStatus s = g.status();
+    if (s == null) {
+      return 0;
+    }
+    long sum = 0;
+    for (NodeStatus.SnapshotTransfer t : s.snapshotTransfers()) {
+      if (t.sending() == sending) {
+        sum += done ? t.bytesDone() : t.bytesTotal();
+      }
+    }
+    return sum;
   }
 
   private FunctionCounter counter(

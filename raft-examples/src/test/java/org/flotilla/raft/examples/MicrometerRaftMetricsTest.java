@@ -88,6 +88,8 @@ class MicrometerRaftMetricsTest {
     assertThat(value("flotilla.proposals")).isEqualTo(1);
     assertThat(value("flotilla.elections.won")).isEqualTo(1);
     assertThat(value("flotilla.failed")).isZero();
+    assertThat(value("flotilla.snapshot.send.done")).as("no snapshot transfer").isZero();
+    assertThat(value("flotilla.snapshot.receive.size")).isZero();
     assertThat(registry.find("flotilla.log.append").timer().count()).isPositive();
     assertThat(registry.find("flotilla.apply.batch").summary().count()).isPositive();
     assertThat(registry.find("flotilla.peer.messages.sent").meters()).as("no peers yet").isEmpty();
