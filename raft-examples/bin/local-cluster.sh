@@ -2,14 +2,16 @@
 # Starts, inspects or stops a local 3-node Flotilla key-value cluster on 127.0.0.1.
 #   local-cluster.sh start [FLAG...]
 #                             build the jar if missing, start n1..n3 (and any member added with
-#                             join that is not running), wait for a leader; FLAGs go to every node
+#                             join that is not running), wait until every node names the same leader
+#                             (at most 30 s); FLAGs go to every node
 #                             started, e.g. --segment-size 65536 --snapshot-threshold 100 for
 #                             snapshot catch-up (flotilla-kv --help lists them)
 #   local-cluster.sh join ID  start one more member, ID n4..n9, with --join and ask the leader to
 #                             add it (it catches up, then becomes a voter)
 #   local-cluster.sh status   show each node's /status
 #   local-cluster.sh stop     stop the nodes (SIGTERM, then SIGKILL after 10 s)
-# Data and logs live under $FLOTILLA_CLUSTER_DIR (default: <repo>/raft-examples/target/local-cluster).
+# Data and logs live under $FLOTILLA_CLUSTER_DIR (default: <repo>/raft-examples/target/local-cluster):
+# each node's console output in <id>.log, its rolling log file (logback) in logs/.
 # Raft listens on 127.0.0.1:7001-7003, HTTP on 127.0.0.1:8001-8003 (n4 on 7004 and 8004, ...).
 # Every member stores its starting configuration at its first start and refuses another later: n1..n3
 # are always started with the same --members, and a joined member always with --join.
@@ -41,15 +43,25 @@ launch() {
     # Added to the running group: no configuration of its own; --members only names the others.
     extra=(--join --raft-address "127.0.0.1:$(raft_port "$id")" --http-address "127.0.0.1:$(http_port "$id")")
   fi
-  nohup java -Xmx256m -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
+  nohup java -Xmx256m -Dflotilla.log.dir="$dir/logs" -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
     ${extra[@]+"${extra[@]}"} ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
   echo $! >"$dir/$id.pid"
   echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"
 }
 
 alive() {
-  local pidfile="$dir/$1.pid"
-  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  local pidfile="$dir/$1.pid" pid stat
+  [[ -f "$pidfile" ]] || return 1
+  pid="$(cat "$pidfile")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  # A killed process that nothing has reaped yet (a zombie) still answers kill -0; on Linux, ask
+  # /proc for its state.
+  if [[ -r "/proc/$pid/stat" ]]; then
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ "${stat:0:1}" != Z ]] || return 1
+  fi
+  return 0
 }
 
 leader_of() {
@@ -58,12 +70,39 @@ leader_of() {
     sed -n 's/.*"leader":"\([^"]*\)".*/\1/p' || true
 }
 
+role_of() {
+  # Prints the role a node reports, or nothing.
+  curl -s --max-time 2 "http://127.0.0.1:$(http_port "$1")/status" 2>/dev/null |
+    sed -n 's/^{"id":"[^"]*","role":"\([A-Z_]*\)".*/\1/p' || true
+}
+
+agreed_leader() {
+  # Prints the leader if every running node names the same one and it says it leads, else nothing.
+  # A node that has just restarted can still name a leader that is gone; one answer is not enough.
+  local seen="" l id
+  for id in $(all_ids); do
+    alive "$id" || continue
+    l="$(leader_of "$id")"
+    [[ -n "$l" ]] || return 0
+    if [[ -z "$seen" ]]; then
+      seen="$l"
+    elif [[ "$l" != "$seen" ]]; then
+      return 0
+    fi
+  done
+  [[ -n "$seen" ]] && alive "$seen" && [[ "$(role_of "$seen")" == LEADER ]] && echo "$seen"
+  return 0
+}
+
 start() {
   command -v java >/dev/null || { echo "java (17 or later) is required" >&2; exit 1; }
   command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
   if [[ ! -f "$jar" ]]; then
-    echo "Building $jar (mvn -q -DskipTests -pl raft-examples -am package) ..."
-    (cd "$repo" && mvn -q -DskipTests -pl raft-examples -am package)
+    echo "Building $jar (mvn -B -q -DskipTests -pl raft-examples -am package) ..."
+    # -B and style.color=never: no colours or progress output. Some Maven builds (Debian's 3.8)
+    # print ANSI reset codes even so; sed drops every escape sequence from the build's output.
+    (cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -pl raft-examples -am package 2>&1 |
+      sed $'s/\e\\[[0-9;]*[A-Za-z]//g')
   fi
   mkdir -p "$dir"
   for id in $(all_ids); do
@@ -73,10 +112,10 @@ start() {
     fi
     launch "$id"
   done
-  echo -n "waiting for a leader "
+  echo -n "waiting for a leader that every node agrees on "
   local leader=""
   for _ in $(seq 1 60); do
-    leader="$(leader_of n1)"
+    leader="$(agreed_leader)"
     [[ -n "$leader" ]] && break
     for id in "${ids[@]}"; do
       if ! alive "$id"; then
@@ -88,7 +127,9 @@ start() {
   done
   echo
   if [[ -z "$leader" ]]; then
-    echo "no leader after 30 s; see the logs in $dir" >&2
+    echo "no leader that every node agrees on after 30 s; each node's view:" >&2
+    status >&2
+    echo "see the logs in $dir" >&2
     exit 1
   fi
   echo "leader: $leader"
@@ -103,7 +144,7 @@ Try it:
   curl -s http://127.0.0.1:8001/status
   curl -s -X POST 'http://127.0.0.1:8001/leader/transfer?to=n2'
 
-Stop it with: $0 stop
+Every endpoint, header and status code: docs/http-api.md. Stop it with: $0 stop
 TRY
 }
 
@@ -114,11 +155,8 @@ join() {
     echo "$id is already running (pid $(cat "$dir/$id.pid"))"
     return
   fi
-  for m in "${ids[@]}"; do
-    leader="$(leader_of "$m")"
-    [[ -n "$leader" ]] && break
-  done
-  [[ -n "$leader" ]] || { echo "no leader: start the cluster first ($0 start)" >&2; exit 1; }
+  leader="$(agreed_leader)"
+  [[ -n "$leader" ]] || { echo "no leader that every node agrees on: start the cluster first ($0 start), or retry" >&2; exit 1; }
   launch "$id"
   # Any member forwards the change to the leader; it answers once the learner is committed.
   curl -s --max-time 30 -X POST \

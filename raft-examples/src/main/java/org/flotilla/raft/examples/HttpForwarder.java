@@ -70,7 +70,8 @@ final class HttpForwarder implements KvApi.Forwarder {
                               protected void channelRead0(
                                   ChannelHandlerContext ctx, FullHttpResponse resp) {
                                 Map<String, String> headers = new HashMap<>();
-                                for (String h : new String[] {"Retry-After", "X-Raft-Index"}) {
+                                for (String h :
+                                    new String[] {"Retry-After", "X-Raft-Index", "Allow"}) {
                                   String v = resp.headers().get(h);
                                   if (v != null) {
                                     headers.put(h, v);
@@ -93,7 +94,7 @@ final class HttpForwarder implements KvApi.Forwarder {
 
                               @Override
                               public void exceptionCaught(ChannelHandlerContext ctx, Throwable e) {
-                                unknown(result, sent[0], "forwarding failed: " + e);
+                                unknown(result, sent[0], "forwarding failed: " + KvApi.describe(e));
                                 ctx.close();
                               }
                             });
@@ -109,7 +110,11 @@ final class HttpForwarder implements KvApi.Forwarder {
                     result.complete(
                         KvApi.Response.error(
                             503,
-                            "the leader at " + httpAddress + " is unreachable: " + cf.cause(),
+                            ErrorCode.LEADER_UNREACHABLE,
+                            "the leader at "
+                                + httpAddress
+                                + " is unreachable: "
+                                + KvApi.describe(cf.cause()),
                             "not-applied"));
                     return;
                   }
@@ -131,10 +136,18 @@ final class HttpForwarder implements KvApi.Forwarder {
   private static void unknown(CompletableFuture<KvApi.Response> result, boolean sent, String what) {
     if (sent) {
       result.complete(
-          KvApi.Response.error(504, what + "; the operation may have taken effect", "unknown"));
+          KvApi.Response.error(
+              504,
+              ErrorCode.FORWARD_FAILED,
+              what + "; the operation may have taken effect",
+              "unknown"));
     } else {
       result.complete(
-          KvApi.Response.error(503, what + " before the request was sent", "not-applied"));
+          KvApi.Response.error(
+              503,
+              ErrorCode.LEADER_UNREACHABLE,
+              what + " before the request was sent",
+              "not-applied"));
     }
   }
 

@@ -1,5 +1,7 @@
 package org.flotilla.raft.examples;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -9,7 +11,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -28,7 +29,6 @@ import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.cluster.Role;
-import org.flotilla.raft.metrics.JmxRaftMetrics;
 import org.flotilla.raft.spi.StorageException;
 import org.flotilla.raft.storage.FileLogStore;
 import org.flotilla.raft.storage.FileMetaStore;
@@ -46,7 +46,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class KvServer implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(KvServer.class);
+  /**
+   * Holds the logger, so that the first line logged, not the loading of this class, starts logback:
+   * {@link #main} names the log file after the member first (logback.xml reads {@code
+   * flotilla.node}).
+   */
+  private static final class Log {
+    static final Logger LOG = LoggerFactory.getLogger(KvServer.class);
+  }
 
   /** The example server runs one Raft group, under this id (in its MBean names and log lines). */
   static final String GROUP_ID = "kv";
@@ -68,21 +75,28 @@ public final class KvServer implements AutoCloseable {
    * @param args the command line; {@code --help} describes it
    */
   public static void main(String[] args) {
-    for (String a : args) {
-      if (a.equals("--help") || a.equals("-h")) {
-        System.out.print(ServerConfig.USAGE);
-        return;
-      }
-    }
-    ServerConfig config;
+    ServerConfig.Invocation invocation;
     try {
-      config = ServerConfig.parse(args);
+      invocation = ServerConfig.invocation(args);
     } catch (IllegalArgumentException e) {
       PrintStream err = System.err;
       err.println("flotilla-kv: " + e.getMessage());
       err.println("Run with --help for the flags.");
-      System.exit(2);
+      System.exit(ServerConfig.EXIT_USAGE);
       return;
+    }
+    if (invocation instanceof ServerConfig.Help) {
+      System.out.print(ServerConfig.USAGE);
+      return;
+    }
+    if (invocation instanceof ServerConfig.Completion c) {
+      System.out.print(c.script());
+      return;
+    }
+    ServerConfig config = ((ServerConfig.Run) invocation).config();
+    if (System.getProperty("flotilla.node") == null) {
+      // Before the first line is logged: logback.xml names the rolling file after it.
+      System.setProperty("flotilla.node", config.id());
     }
     KvServer server;
     try {
@@ -90,12 +104,12 @@ public final class KvServer implements AutoCloseable {
     } catch (StorageException e) {
       // A data directory in use by another process, or damaged: the message names the directory
       // (and the holder's process id, or the file and offset); a stack trace would bury it.
-      LOG.error("flotilla-kv {} cannot start: {}", config.id(), e.getMessage());
-      System.exit(1);
+      Log.LOG.error("flotilla-kv {} cannot start: {}", config.id(), e.getMessage());
+      System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     } catch (IOException | RuntimeException e) {
-      LOG.error("flotilla-kv {} cannot start", config.id(), e);
-      System.exit(1);
+      Log.LOG.error("flotilla-kv {} cannot start", config.id(), e);
+      System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "flotilla-kv-shutdown"));
@@ -118,14 +132,14 @@ public final class KvServer implements AutoCloseable {
             return;
           }
           if (c.keepRunningOnFailure()) {
-            LOG.warn(
+            Log.LOG.warn(
                 "flotilla-kv {} FAILED; staying up for inspection (--keep-running-on-failure):"
                     + " requests get 503 and /status shows the failure until the process is"
                     + " stopped",
                 c.id());
             return;
           }
-          LOG.warn(
+          Log.LOG.warn(
               "flotilla-kv {} FAILED; answering 503 and exiting with status {} in {} ms"
                   + " (--keep-running-on-failure keeps it up for inspection)",
               c.id(),
@@ -201,7 +215,9 @@ public final class KvServer implements AutoCloseable {
             .build();
     NettyTransport raftTransport = transport.build();
     KvStateMachine machine = new KvStateMachine(c.httpAddresses());
-    JmxRaftMetrics metrics = new JmxRaftMetrics();
+    // This node's meters, served at GET /metrics; one registry per server, so that servers in one
+    // JVM (the tests) report separately.
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     RaftNode.Builder builder = RaftNode.builder();
     if (c.join()) {
       // Added by the leader later: no configuration of its own (--members only names the others'
@@ -215,7 +231,7 @@ public final class KvServer implements AutoCloseable {
         builder
             .id(c.id())
             .groupId(GROUP_ID)
-            .metrics(metrics)
+            .metrics(new MicrometerRaftMetrics(registry))
             .stateMachine(machine)
             .transport(raftTransport)
             .scheduler(raftTransport.scheduler())
@@ -229,12 +245,12 @@ public final class KvServer implements AutoCloseable {
                 new RaftListener() {
                   @Override
                   public void onRoleChange(Role role, long term) {
-                    LOG.info("{} is {} in term {}", c.id(), role, term);
+                    Log.LOG.info("{} is {} in term {}", c.id(), role, term);
                   }
 
                   @Override
                   public void onLeaderChange(String leaderId, long term) {
-                    LOG.info("{} sees leader {} in term {}", c.id(), leaderId, term);
+                    Log.LOG.info("{} sees leader {} in term {}", c.id(), leaderId, term);
                   }
 
                   // A fatal error is logged by the node, with the way out; main() handles the exit.
@@ -252,7 +268,7 @@ public final class KvServer implements AutoCloseable {
               machine,
               new HttpForwarder(group, c.requestTimeout().plusSeconds(1), c.maxBodyBytes() + 65536),
               c.requestTimeout(),
-              metrics);
+              registry);
       KvHttpHandler.ConnectionLimit limit = new KvHttpHandler.ConnectionLimit(c.maxConnections());
       long idleMs = c.idleTimeout().toMillis();
       int maxBody = c.maxBodyBytes();
@@ -268,8 +284,12 @@ public final class KvServer implements AutoCloseable {
                       ch.pipeline()
                           .addLast(limit)
                           .addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS))
-                          .addLast(new HttpServerCodec(4096, 8192, 65536))
-                          .addLast(new HttpObjectAggregator(maxBody))
+                          .addLast(
+                              new HttpServerCodec(
+                                  KvHttpHandler.MAX_INITIAL_LINE,
+                                  KvHttpHandler.MAX_HEADER_BYTES,
+                                  KvHttpHandler.MAX_CHUNK))
+                          .addLast(new KvHttpHandler.Aggregator(maxBody))
                           .addLast(new KvHttpHandler(api::handle));
                     }
                   })
@@ -278,7 +298,7 @@ public final class KvServer implements AutoCloseable {
                       ServerConfig.host(c.httpAddress()), ServerConfig.port(c.httpAddress())))
               .syncUninterruptibly()
               .channel();
-      LOG.info(
+      Log.LOG.info(
           "flotilla-kv {} serving HTTP on {}, Raft on {} (members {}{})",
           c.id(),
           c.httpAddress(),

@@ -8,9 +8,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.flotilla.raft.cluster.Member;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * The key-value server's settings, parsed and checked from its command line.
+ * The key-value server's settings, parsed from its command line by picocli ({@link Flags}) and
+ * checked here. {@code --help} prints {@link #USAGE}; the exit statuses are {@link #EXIT_OK},
+ * {@link #EXIT_CANNOT_START}, {@link #EXIT_USAGE} and {@link #EXIT_FAILED}.
  *
  * @param id this member's id
  * @param dataDir where the log, the term and vote, and the snapshots live
@@ -61,101 +67,323 @@ record ServerConfig(
     Duration failureExitDelay,
     boolean keepRunningOnFailure) {
 
+  /**
+   * The exit status after {@code --help} or {@code --completion}. (A server stopped by SIGTERM
+   * closes gracefully and exits as the JVM does on that signal, with 143.)
+   */
+  static final int EXIT_OK = 0;
+
+  /**
+   * The exit status of a server that could not start: its data directory is in use or damaged, or a
+   * listening address cannot be bound. The log says why, in one line.
+   */
+  static final int EXIT_CANNOT_START = 1;
+
+  /** The exit status for a command line that does not parse or fails validation. */
+  static final int EXIT_USAGE = 2;
+
   /** The exit status of a server that stopped after a fatal error (a failed disk, apply, ...). */
   static final int EXIT_FAILED = 3;
 
-  static final String USAGE =
-      """
-      Usage: flotilla-kv --id ID --data-dir DIR --members ID=RAFTHOST:PORT@HTTPHOST:PORT,...
-                         [options]
+  /** The help text, as {@code --help} prints it. */
+  static final String USAGE = commandLine(new Flags()).getUsageMessage(CommandLine.Help.Ansi.OFF);
 
-      A replicated key-value server built on Flotilla (Raft). Every node answers every request
-      and forwards writes to the leader.
-
-      Required:
-        --id ID                     this member's id (letters, digits, '.', '_', '-')
-        --data-dir DIR              directory for the log, term/vote and snapshots
-        --members LIST              the initial voters, comma separated,
-                                    each ID=RAFTHOST:PORT@HTTPHOST:PORT (this node included);
-                                    stored at the first start, and a restart with another
-                                    list is refused
-      Options:
-        --raft-address HOST:PORT    this node's Raft address (default: from --members)
-        --raft-bind HOST:PORT       where the Raft transport listens (default: --raft-address)
-        --http-address HOST:PORT    where the HTTP API listens (default: from --members)
-        --join                      start as a new member that the cluster adds later
-                                    (POST /members), with no configuration of its own;
-                                    --members lists the current voters, for their HTTP
-                                    addresses. Keep --join on every restart of this member
-        --cluster-id ID             cluster id checked in every handshake (default flotilla-kv)
-        --election-timeout-ms N     base election timeout (default 1000)
-        --heartbeat-ms N            heartbeat interval (default 100)
-        --snapshot-threshold N      entries between automatic snapshots (default 10000)
-        --segment-size BYTES        size of the log's segment files, 4096 to 1073741824
-                                    (default 67108864); after a snapshot the log is
-                                    compacted a whole segment at a time
-        --tls-cert FILE             PEM certificate chain for mutual TLS between members
-        --tls-key FILE              PEM private key (PKCS#8)
-        --tls-ca FILE               PEM CA certificates members must be signed by
-        --max-body-bytes N          largest HTTP request body (default 1048576)
-        --max-connections N         most HTTP connections at once (default 1024)
-        --idle-timeout-ms N         close HTTP connections idle this long (default 60000)
-        --request-timeout-ms N      answer 504 after this long without an outcome (default 5000)
-        --failure-exit-delay-ms N   after a fatal error (a failed disk, a state machine that
-                                    threw), answer 503 and report FAILED for this long, then
-                                    exit with status 3 (default 5000)
-        --keep-running-on-failure   after a fatal error, stay up (answering 503, reporting
-                                    FAILED) until stopped, for inspection
-        --help                      print this help
-      """;
+  /** What a command line asks for. */
+  sealed interface Invocation permits Run, Help, Completion {}
 
   /**
-   * Parses a command line.
+   * Run a server.
+   *
+   * @param config its settings
+   */
+  record Run(ServerConfig config) implements Invocation {}
+
+  /** Print the help ({@link #USAGE}). */
+  record Help() implements Invocation {}
+
+  /**
+   * Print a bash completion script.
+   *
+   * @param script the script
+   */
+  record Completion(String script) implements Invocation {}
+
+  /**
+   * The flags as picocli reads them, before the checks that involve several flags. Instances are
+   * filled by picocli and read once; not shared between threads.
+   */
+  @Command(
+      name = "flotilla-kv",
+      customSynopsis = {
+        "flotilla-kv --id ID --data-dir DIR --members ID=RAFTHOST:PORT@HTTPHOST:PORT,...",
+        "            [options]"
+      },
+      description = {
+        "",
+        "A replicated key-value server built on Flotilla (Raft). Every node answers every",
+        "request and forwards writes to the leader.",
+        ""
+      },
+      optionListHeading = "Options (--id, --data-dir and --members are required):%n",
+      sortOptions = false,
+      usageHelpWidth = 100,
+      footer = {
+        "",
+        "HTTP API: every endpoint, parameter, header, status code and JSON body is in",
+        "  docs/http-api.md (https://github.com/flotilla-raft/flotilla/blob/main/docs/http-api.md)",
+        "",
+        "Exit status:",
+        "  0  after --help or --completion",
+        "  1  the server cannot start: its data directory is in use or damaged, or an address",
+        "     cannot be bound (the log says which, in one line)",
+        "  2  a bad command line",
+        "  3  a fatal error stopped the node (see --failure-exit-delay-ms)",
+        "  A stop by SIGTERM (a graceful close) exits as the JVM does on that signal: 143.",
+        "",
+        "Logging: logback, with the logback.xml in the jar: the console, and a rolling file in",
+        "  the directory -Dflotilla.log.dir (default: logs). -Dlogback.configurationFile=FILE",
+        "  replaces it; see docs/operations.md, \"Logs\"."
+      })
+  static final class Flags {
+    @Option(
+        names = "--id",
+        paramLabel = "ID",
+        description = "this member's id (letters, digits, '.', '_', '-')")
+    String id;
+
+    @Option(
+        names = "--data-dir",
+        paramLabel = "DIR",
+        description = "directory for the log, term/vote and snapshots")
+    Path dataDir;
+
+    @Option(
+        names = "--members",
+        paramLabel = "LIST",
+        description = {
+          "the initial voters, comma separated, each ID=RAFTHOST:PORT@HTTPHOST:PORT (this node"
+              + " included); stored at the first start, and a restart with another list is refused"
+        })
+    String members;
+
+    @Option(
+        names = "--raft-address",
+        paramLabel = "HOST:PORT",
+        description = "this node's Raft address (default: from --members)")
+    String raftAddress;
+
+    @Option(
+        names = "--raft-bind",
+        paramLabel = "HOST:PORT",
+        description = "where the Raft transport listens (default: --raft-address)")
+    String raftBind;
+
+    @Option(
+        names = "--http-address",
+        paramLabel = "HOST:PORT",
+        description = "where the HTTP API listens (default: from --members)")
+    String httpAddress;
+
+    @Option(
+        names = "--join",
+        description = {
+          "start as a new member that the cluster adds later (POST /members), with no"
+              + " configuration of its own; --members lists the current voters, for their HTTP"
+              + " addresses. Keep --join on every restart of this member"
+        })
+    boolean join;
+
+    @Option(
+        names = "--cluster-id",
+        paramLabel = "ID",
+        defaultValue = "flotilla-kv",
+        description = "cluster id checked in every handshake (default: ${DEFAULT-VALUE})")
+    String clusterId;
+
+    @Option(
+        names = "--election-timeout-ms",
+        paramLabel = "N",
+        defaultValue = "1000",
+        converter = WholeNumber.class,
+        description = "base election timeout, 2 to 60000 (default: ${DEFAULT-VALUE})")
+    long electionTimeoutMs;
+
+    @Option(
+        names = "--heartbeat-ms",
+        paramLabel = "N",
+        defaultValue = "100",
+        converter = WholeNumber.class,
+        description =
+            "heartbeat interval, 1 to 60000, below the election timeout (default: ${DEFAULT-VALUE})")
+    long heartbeatMs;
+
+    @Option(
+        names = "--snapshot-threshold",
+        paramLabel = "N",
+        defaultValue = "10000",
+        converter = WholeNumber.class,
+        description = "entries between automatic snapshots (default: ${DEFAULT-VALUE})")
+    long snapshotThreshold;
+
+    @Option(
+        names = "--segment-size",
+        paramLabel = "BYTES",
+        defaultValue = "67108864",
+        converter = WholeNumber.class,
+        description = {
+          "size of the log's segment files, 4096 to 1073741824 (default: ${DEFAULT-VALUE}); after"
+              + " a snapshot the log is compacted a whole segment at a time"
+        })
+    long segmentSize;
+
+    @Option(
+        names = "--tls-cert",
+        paramLabel = "FILE",
+        description = "PEM certificate chain for mutual TLS between members")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key (PKCS#8)")
+    Path tlsKey;
+
+    @Option(
+        names = "--tls-ca",
+        paramLabel = "FILE",
+        description = "PEM CA certificates members must be signed by")
+    Path tlsCa;
+
+    @Option(
+        names = "--max-body-bytes",
+        paramLabel = "N",
+        defaultValue = "1048576",
+        converter = WholeNumber.class,
+        description =
+            "largest HTTP request body; a larger one gets 413 (default: ${DEFAULT-VALUE})")
+    long maxBodyBytes;
+
+    @Option(
+        names = "--max-connections",
+        paramLabel = "N",
+        defaultValue = "1024",
+        converter = WholeNumber.class,
+        description = "most HTTP connections at once (default: ${DEFAULT-VALUE})")
+    long maxConnections;
+
+    @Option(
+        names = "--idle-timeout-ms",
+        paramLabel = "N",
+        defaultValue = "60000",
+        converter = WholeNumber.class,
+        description = "close HTTP connections idle this long (default: ${DEFAULT-VALUE})")
+    long idleTimeoutMs;
+
+    @Option(
+        names = "--request-timeout-ms",
+        paramLabel = "N",
+        defaultValue = "5000",
+        converter = WholeNumber.class,
+        description = "answer 504 after this long without an outcome (default: ${DEFAULT-VALUE})")
+    long requestTimeoutMs;
+
+    @Option(
+        names = "--failure-exit-delay-ms",
+        paramLabel = "N",
+        defaultValue = "5000",
+        converter = WholeNumber.class,
+        description = {
+          "after a fatal error (a failed disk, a state machine that threw), answer 503 and report"
+              + " FAILED for this long, then exit with status 3 (default: ${DEFAULT-VALUE})"
+        })
+    long failureExitDelayMs;
+
+    @Option(
+        names = "--keep-running-on-failure",
+        description = {
+          "after a fatal error, stay up (answering 503, reporting FAILED) until stopped, for"
+              + " inspection"
+        })
+    boolean keepRunningOnFailure;
+
+    @Option(
+        names = "--completion",
+        description = {
+          "print a bash completion script for these flags and exit; load it with",
+          "source <(flotilla-kv --completion)"
+        })
+    boolean completion;
+
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "print this help and exit")
+    boolean help;
+  }
+
+  /** Reads a whole number, with an error that names what was given. */
+  static final class WholeNumber implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      try {
+        return Long.parseLong(value.trim());
+      } catch (NumberFormatException e) {
+        throw new CommandLine.TypeConversionException(
+            "must be a whole number, got '" + value + "'");
+      }
+    }
+  }
+
+  private static CommandLine commandLine(Flags flags) {
+    return new CommandLine(flags)
+        .setOverwrittenOptionsAllowed(false)
+        .setUnmatchedArgumentsAllowed(false)
+        .setAbbreviatedOptionsAllowed(false)
+        .setPosixClusteredShortOptionsAllowed(false);
+  }
+
+  /**
+   * Parses a command line into what it asks for.
+   *
+   * @param args the arguments
+   * @return a server to run, or help or completion to print
+   * @throws IllegalArgumentException naming the first bad or missing flag
+   */
+  static Invocation invocation(String[] args) {
+    Flags f = new Flags();
+    CommandLine cl = commandLine(f);
+    try {
+      cl.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    if (f.help) {
+      return new Help();
+    }
+    if (f.completion) {
+      return new Completion(AutoComplete.bash("flotilla-kv", cl));
+    }
+    return new Run(check(f));
+  }
+
+  /**
+   * Parses a command line that runs a server.
    *
    * @param args the arguments
    * @return the settings
-   * @throws IllegalArgumentException naming the first bad or missing flag
+   * @throws IllegalArgumentException naming the first bad or missing flag, or if the command line
+   *     asks for help or completion instead
    */
   static ServerConfig parse(String[] args) {
-    Map<String, String> flags = new LinkedHashMap<>();
-    boolean join = false;
-    boolean keepRunning = false;
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--join")) {
-        join = true;
-        continue;
-      }
-      if (a.equals("--keep-running-on-failure")) {
-        keepRunning = true;
-        continue;
-      }
-      if (!a.startsWith("--")) {
-        throw new IllegalArgumentException("unexpected argument '" + a + "'");
-      }
-      String name = a;
-      String value;
-      int eq = a.indexOf('=');
-      if (eq > 0) {
-        name = a.substring(0, eq);
-        value = a.substring(eq + 1);
-      } else {
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(a + " needs a value");
-        }
-        value = args[++i];
-      }
-      if (!KNOWN.contains(name)) {
-        throw new IllegalArgumentException("unknown flag " + name + " (see --help)");
-      }
-      if (flags.put(name, value) != null) {
-        throw new IllegalArgumentException(name + " given twice");
-      }
+    if (invocation(args) instanceof Run run) {
+      return run.config();
     }
-    String id = required(flags, "--id");
+    throw new IllegalArgumentException("--help and --completion run no server");
+  }
+
+  /** Checks what one flag's type cannot: required flags, ranges, and flags that go together. */
+  private static ServerConfig check(Flags f) {
+    String id = required(f.id, "--id");
     Member.of(id); // checks the characters
-    Path dataDir = Path.of(required(flags, "--data-dir"));
-    String membersFlag = required(flags, "--members");
+    Path dataDir = Path.of(required(f.dataDir == null ? null : f.dataDir.toString(), "--data-dir"));
+    String membersFlag = required(f.members, "--members");
     List<Member> members = new ArrayList<>();
     Map<String, String> http = new LinkedHashMap<>();
     for (String part : membersFlag.split(",", -1)) {
@@ -174,8 +402,9 @@ record ServerConfig(
       }
       members.add(Member.of(mid, raft));
     }
-    String raftAddress = flags.get("--raft-address");
-    String httpAddress = flags.get("--http-address");
+    boolean join = f.join;
+    String raftAddress = f.raftAddress;
+    String httpAddress = f.httpAddress;
     boolean listed = http.containsKey(id);
     if (join && listed) {
       throw new IllegalArgumentException(
@@ -204,30 +433,30 @@ record ServerConfig(
           "--http-address " + httpAddress + " differs from --members (" + http.get(id) + ")");
     }
     http.put(id, httpAddress);
-    String raftBind = hostPort("--raft-bind", flags.getOrDefault("--raft-bind", raftAddress));
-    String clusterId = flags.getOrDefault("--cluster-id", "flotilla-kv");
-    Duration election = Duration.ofMillis(number(flags, "--election-timeout-ms", 1000, 2, 60_000));
-    Duration heartbeat = Duration.ofMillis(number(flags, "--heartbeat-ms", 100, 1, 60_000));
+    String raftBind = hostPort("--raft-bind", f.raftBind == null ? raftAddress : f.raftBind);
+    Duration election =
+        Duration.ofMillis(range("--election-timeout-ms", f.electionTimeoutMs, 2, 60_000));
+    Duration heartbeat = Duration.ofMillis(range("--heartbeat-ms", f.heartbeatMs, 1, 60_000));
     if (heartbeat.compareTo(election) >= 0) {
       throw new IllegalArgumentException(
           "--heartbeat-ms must be below --election-timeout-ms: " + heartbeat + " >= " + election);
     }
-    long snapshot = number(flags, "--snapshot-threshold", 10_000, 0, 1_000_000_000L);
-    long segmentSize = number(flags, "--segment-size", 64 << 20, 4096, 1 << 30);
-    Path cert = file(flags, "--tls-cert");
-    Path key = file(flags, "--tls-key");
-    Path ca = file(flags, "--tls-ca");
+    long snapshot = range("--snapshot-threshold", f.snapshotThreshold, 0, 1_000_000_000L);
+    long segmentSize = range("--segment-size", f.segmentSize, 4096, 1 << 30);
+    Path cert = readable("--tls-cert", f.tlsCert);
+    Path key = readable("--tls-key", f.tlsKey);
+    Path ca = readable("--tls-ca", f.tlsCa);
     int tlsCount = (cert == null ? 0 : 1) + (key == null ? 0 : 1) + (ca == null ? 0 : 1);
     if (tlsCount != 0 && tlsCount != 3) {
       throw new IllegalArgumentException("TLS needs all of --tls-cert, --tls-key and --tls-ca");
     }
-    int maxBody = (int) number(flags, "--max-body-bytes", 1 << 20, 1, 64 << 20);
-    int maxConn = (int) number(flags, "--max-connections", 1024, 1, 1_000_000);
-    Duration idle = Duration.ofMillis(number(flags, "--idle-timeout-ms", 60_000, 100, 86_400_000));
+    int maxBody = (int) range("--max-body-bytes", f.maxBodyBytes, 1, 64 << 20);
+    int maxConn = (int) range("--max-connections", f.maxConnections, 1, 1_000_000);
+    Duration idle = Duration.ofMillis(range("--idle-timeout-ms", f.idleTimeoutMs, 100, 86_400_000));
     Duration request =
-        Duration.ofMillis(number(flags, "--request-timeout-ms", 5_000, 10, 3_600_000));
+        Duration.ofMillis(range("--request-timeout-ms", f.requestTimeoutMs, 10, 3_600_000));
     Duration exitDelay =
-        Duration.ofMillis(number(flags, "--failure-exit-delay-ms", 5_000, 0, 3_600_000));
+        Duration.ofMillis(range("--failure-exit-delay-ms", f.failureExitDelayMs, 0, 3_600_000));
     return new ServerConfig(
         id,
         dataDir,
@@ -237,7 +466,7 @@ record ServerConfig(
         List.copyOf(members),
         Map.copyOf(http),
         join,
-        clusterId,
+        f.clusterId,
         election,
         heartbeat,
         snapshot,
@@ -250,65 +479,26 @@ record ServerConfig(
         idle,
         request,
         exitDelay,
-        keepRunning);
+        f.keepRunningOnFailure);
   }
 
-  private static final List<String> KNOWN =
-      List.of(
-          "--id",
-          "--data-dir",
-          "--members",
-          "--raft-address",
-          "--raft-bind",
-          "--http-address",
-          "--cluster-id",
-          "--election-timeout-ms",
-          "--heartbeat-ms",
-          "--snapshot-threshold",
-          "--segment-size",
-          "--tls-cert",
-          "--tls-key",
-          "--tls-ca",
-          "--max-body-bytes",
-          "--max-connections",
-          "--idle-timeout-ms",
-          "--request-timeout-ms",
-          "--failure-exit-delay-ms");
-
-  private static String required(Map<String, String> flags, String name) {
-    String v = flags.get(name);
+  private static String required(String v, String name) {
     if (v == null || v.isBlank()) {
       throw new IllegalArgumentException(name + " is required (see --help)");
     }
     return v;
   }
 
-  private static long number(
-      Map<String, String> flags, String name, long dflt, long min, long max) {
-    String v = flags.get(name);
-    if (v == null) {
-      return dflt;
-    }
-    long n;
-    try {
-      n = Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "'", e);
-    }
+  private static long range(String name, long n, long min, long max) {
     if (n < min || n > max) {
       throw new IllegalArgumentException(name + " must be in [" + min + ", " + max + "]: " + n);
     }
     return n;
   }
 
-  private static Path file(Map<String, String> flags, String name) {
-    String v = flags.get(name);
-    if (v == null) {
-      return null;
-    }
-    Path p = Path.of(v);
-    if (!Files.isReadable(p)) {
-      throw new IllegalArgumentException(name + " " + v + " is not a readable file");
+  private static Path readable(String name, Path p) {
+    if (p != null && !Files.isReadable(p)) {
+      throw new IllegalArgumentException(name + " " + p + " is not a readable file");
     }
     return p;
   }

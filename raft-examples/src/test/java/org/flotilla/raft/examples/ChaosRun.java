@@ -543,7 +543,7 @@ final class ChaosRun implements AutoCloseable {
           http.send(
               "POST",
               url(node) + "/kv/" + key + "?cas",
-              "{\"expect\":" + Json.quote(expect) + ",\"value\":" + Json.quote(value) + "}");
+              KvApi.object().put("expect", expect).put("value", value).toString());
       if (r.status() == 409) {
         history.ok(h, false);
       } else {

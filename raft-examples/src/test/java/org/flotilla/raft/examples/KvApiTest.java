@@ -2,6 +2,8 @@ package org.flotilla.raft.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -154,34 +156,68 @@ class KvApiTest {
   @Test
   void badRequestsGet400Or404Or405WithAMessage() throws InterruptedException {
     startLeader();
-    assertBad(call("POST", "/kv/c?cas", "{\"expect\":null"), 400, "malformed JSON");
-    assertBad(call("POST", "/kv/c?cas", "{\"value\":\"v\"}"), 400, "cas body must be");
-    assertBad(call("POST", "/kv/c?cas", "{\"expect\":\"a\",\"value\":null}"), 400, "use DELETE");
-    assertBad(call("POST", "/kv/c", "x"), 400, "needs ?cas");
-    assertBad(call("GET", "/kv/c?consistency=eventual", ""), 400, "consistency must be");
-    assertBad(call("GET", "/kv/", ""), 400, "empty key");
-    assertBad(call("GET", "/kv/" + "k".repeat(1025), ""), 400, "key longer than 1024");
-    assertBad(call("PUT", "/kv/c", "v", null, "1"), 400, "Request-Seq needs a Client-Id");
-    assertBad(call("PUT", "/kv/c", "v", "c", "one"), 400, "Request-Seq must be a number");
-    assertBad(call("PATCH", "/kv/c", "v"), 405, "PATCH is not allowed");
-    assertBad(call("GET", "/nothing", ""), 404, "no such resource");
-    assertBad(call("POST", "/members", "{\"id\":\"n2\"}"), 400, "body must be");
+    assertBad(call("POST", "/kv/c?cas", "{\"expect\":null"), 400, "invalid body", "malformed JSON");
+    assertBad(
+        call("POST", "/kv/c?cas", "{\"value\":\"v\"}"),
+        400,
+        "invalid body",
+        "a compare-and-set body is");
+    assertBad(
+        call("POST", "/kv/c?cas", "{\"expect\":\"a\",\"value\":null}"),
+        400,
+        "invalid body",
+        "DELETE it");
+    assertBad(call("POST", "/kv/c", "x"), 400, "missing parameter", "needs ?cas");
+    assertBad(
+        call("GET", "/kv/c?consistency=eventual", ""),
+        400,
+        "invalid parameter",
+        "consistency must be");
+    assertBad(call("GET", "/kv/", ""), 400, "invalid key", "the key is empty");
+    assertBad(
+        call("GET", "/kv/" + "k".repeat(1025), ""),
+        400,
+        "invalid key",
+        "longer than the limit of 1024");
+    assertBad(
+        call("PUT", "/kv/c", "v", null, "1"),
+        400,
+        "invalid header",
+        "Request-Seq needs a Client-Id");
+    assertBad(
+        call("PUT", "/kv/c", "v", "c", "one"),
+        400,
+        "invalid header",
+        "Request-Seq must be a number");
+    assertBad(call("PATCH", "/kv/c", "v"), 405, "method not allowed", "PATCH is not allowed");
+    assertBad(call("GET", "/nothing", ""), 404, "no such resource", "no endpoint has the path");
+    assertBad(call("POST", "/members", "{\"id\":\"n2\"}"), 400, "invalid body", "the body is {");
     assertBad(
         call(
             "POST",
             "/members",
             "{\"id\":\"n2\",\"raftAddress\":\"h:1\",\"httpAddress\":\"h:2\",\"role\":\"boss\"}"),
         400,
-        "role must be voter or learner");
-    assertBad(call("DELETE", "/members/bad%20id", ""), 400, "member id must be");
-    assertBad(call("POST", "/leader/transfer", ""), 400, "needs ?to=ID");
-    assertBad(call("GET", "/kv/c?consistency=a&consistency=b", ""), 400, "given twice");
+        "invalid body",
+        "must be voter or learner");
+    assertBad(
+        call("DELETE", "/members/bad%20id", ""), 400, "invalid parameter", "member id must be");
+    assertBad(call("POST", "/leader/transfer", ""), 400, "missing parameter", "needs ?to=ID");
+    assertBad(
+        call("GET", "/kv/c?consistency=a&consistency=b", ""),
+        400,
+        "conflicting parameters",
+        "is given 2 times");
   }
 
-  private static void assertBad(KvApi.Response r, int status, String message) {
+  private static void assertBad(KvApi.Response r, int status, String code, String message) {
     assertThat(r.status()).as(r.bodyText()).isEqualTo(status);
     assertThat(r.contentType()).isEqualTo("application/json");
-    assertThat(r.bodyText()).contains(message).contains("\"outcome\":\"not-applied\"");
+    assertThat(r.bodyText())
+        .contains("\"error\":\"" + code + "\"")
+        .contains(message)
+        .contains("\"outcome\":\"not-applied\"");
+    assertThat(r.headers()).doesNotContainKey("Retry-After");
   }
 
   @Test
@@ -403,11 +439,12 @@ class KvApiTest {
       assertThat(r.status()).as(r.bodyText()).isEqualTo(503);
       assertThat(r.headers()).containsEntry("Retry-After", "1");
       assertThat(r.contentType()).isEqualTo("application/json");
-      Map<String, String> body = Json.parseObject(r.bodyText());
+      Map<String, Object> body = parse(r.bodyText());
       assertThat(body)
           .containsEntry("error", "read not confirmed")
           .containsEntry("outcome", "not-applied");
-      assertThat(body.get("message")).contains("no read index within two election timeouts");
+      assertThat((String) body.get("message"))
+          .contains("no read index within two election timeouts");
       assertOneLineWithoutTrace("503 read not confirmed");
 
       // The next line for the cause, once the interval passed, counts those held back.
@@ -434,15 +471,23 @@ class KvApiTest {
       KvApi.Response r = threeReads();
       assertThat(r.status()).as(r.bodyText()).isEqualTo(504);
       assertThat(r.headers()).doesNotContainKey("Retry-After");
-      Map<String, String> body = Json.parseObject(r.bodyText());
+      Map<String, Object> body = parse(r.bodyText());
       assertThat(body).containsEntry("error", "read timeout").containsEntry("outcome", "unknown");
-      assertThat(body.get("message")).contains("not applied in time");
+      assertThat((String) body.get("message")).contains("not applied in time");
       assertOneLineWithoutTrace("504 read timeout");
 
       transports.get(leader.id()).lose(m -> false);
       KvApi.Response retry = threeReads();
       assertThat(retry.status()).as(retry.bodyText()).isEqualTo(200);
       assertThat(retry.bodyText()).isEqualTo("2");
+    }
+
+    private Map<String, Object> parse(String json) {
+      try {
+        return KvApi.JSON.readValue(json, new TypeReference<Map<String, Object>>() {});
+      } catch (JsonProcessingException e) {
+        throw new AssertionError("not JSON: " + json, e);
+      }
     }
 
     private void assertOneLineWithoutTrace(String prefix) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -27,8 +26,11 @@ class KvHttpHandlerTest {
 
   private EmbeddedChannel channel(Function<KvApi.Request, CompletableFuture<KvApi.Response>> api) {
     return new EmbeddedChannel(
-        new HttpServerCodec(4096, 8192, 65536),
-        new HttpObjectAggregator(MAX_BODY),
+        new HttpServerCodec(
+            KvHttpHandler.MAX_INITIAL_LINE,
+            KvHttpHandler.MAX_HEADER_BYTES,
+            KvHttpHandler.MAX_CHUNK),
+        new KvHttpHandler.Aggregator(MAX_BODY),
         new KvHttpHandler(
             r -> {
               seen.add(r);
@@ -38,7 +40,7 @@ class KvHttpHandlerTest {
 
   private static CompletableFuture<KvApi.Response> echo(KvApi.Request r) {
     return CompletableFuture.completedFuture(
-        KvApi.Response.json(200, "{\"uri\":" + Json.quote(r.uri()) + "}"));
+        KvApi.Response.json(200, KvApi.object().put("uri", r.uri())));
   }
 
   private static String written(EmbeddedChannel ch) {
@@ -104,8 +106,45 @@ class KvHttpHandlerTest {
     EmbeddedChannel ch = channel(KvHttpHandlerTest::echo);
     ch.writeInbound(
         bytes("PUT /kv/big HTTP/1.1\r\nHost: h\r\nContent-Length: " + (MAX_BODY + 1) + "\r\n\r\n"));
-    assertThat(written(ch)).startsWith("HTTP/1.1 413 Request Entity Too Large");
+    String out = written(ch);
+    assertThat(out).startsWith("HTTP/1.1 413 Request Entity Too Large");
+    assertThat(out)
+        .contains("content-type: application/json")
+        .contains("\"error\":\"body too large\"")
+        .contains("larger than the limit of " + MAX_BODY + " bytes")
+        .doesNotContain("Retry-After");
     assertThat(seen).isEmpty();
+    assertThat(ch.isOpen()).as("the rest of the body may be on its way: closed").isFalse();
+  }
+
+  @Test
+  void oversizedBodyAnnouncedWithExpectContinueGets413BeforeItIsSent() {
+    EmbeddedChannel ch = channel(KvHttpHandlerTest::echo);
+    ch.writeInbound(
+        bytes(
+            "PUT /kv/big HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: "
+                + (MAX_BODY + 1)
+                + "\r\n\r\n"));
+    String out = written(ch);
+    assertThat(out).startsWith("HTTP/1.1 413").contains("\"error\":\"body too large\"");
+    assertThat(seen).isEmpty();
+  }
+
+  @Test
+  void tooLongRequestLineAndHeadersGet414And431WithoutClassNames() {
+    EmbeddedChannel ch = channel(KvHttpHandlerTest::echo);
+    ch.writeInbound(bytes("GET /kv/" + "k".repeat(5000) + " HTTP/1.1\r\nHost: h\r\n\r\n"));
+    String out = written(ch);
+    assertThat(out).startsWith("HTTP/1.1 414").contains("\"error\":\"uri too long\"");
+    assertThat(out).doesNotContain("Exception").doesNotContain("io.netty");
+    assertThat(seen).isEmpty();
+
+    EmbeddedChannel ch2 = channel(KvHttpHandlerTest::echo);
+    ch2.writeInbound(
+        bytes("GET /kv/a HTTP/1.1\r\nHost: h\r\nX-Big: " + "v".repeat(9000) + "\r\n\r\n"));
+    String out2 = written(ch2);
+    assertThat(out2).startsWith("HTTP/1.1 431").contains("\"error\":\"headers too large\"");
+    assertThat(out2).doesNotContain("Exception").doesNotContain("io.netty");
   }
 
   @Test
@@ -114,6 +153,7 @@ class KvHttpHandlerTest {
     ch.writeInbound(bytes("GET /kv/a HTTP/1.1\r\nHost: h\r\nContent-Length: banana\r\n\r\n"));
     String out = written(ch);
     assertThat(out).startsWith("HTTP/1.1 400 Bad Request").contains("malformed request");
+    assertThat(out).doesNotContain("Exception").doesNotContain("io.netty");
     assertThat(seen).isEmpty();
     assertThat(ch.isOpen()).isFalse();
   }

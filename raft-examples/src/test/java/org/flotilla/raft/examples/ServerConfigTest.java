@@ -86,7 +86,7 @@ class ServerConfigTest {
         "--segment-size",
         "4095");
     assertBad(
-        "--segment-size must be a whole number, got '1MiB'",
+        "Invalid value for option '--segment-size': must be a whole number, got '1MiB'",
         "--id",
         "n1",
         "--data-dir",
@@ -95,7 +95,7 @@ class ServerConfigTest {
         MEMBERS,
         "--segment-size",
         "1MiB");
-    assertThat(ServerConfig.USAGE).contains("--segment-size BYTES");
+    assertThat(ServerConfig.USAGE).contains("--segment-size=BYTES");
   }
 
   @Test
@@ -127,7 +127,7 @@ class ServerConfigTest {
   @Test
   void badFlagsGetAClearMessage() {
     assertBad("--id is required", "--data-dir", "d", "--members", MEMBERS);
-    assertBad("unknown flag --colour", "--colour", "red");
+    assertBad("Unknown options: '--colour', 'red'", "--colour", "red");
     assertBad(
         "--members must include this node (n9)",
         "--id",
@@ -163,7 +163,7 @@ class ServerConfigTest {
         "--heartbeat-ms",
         "2000");
     assertBad(
-        "--snapshot-threshold must be a whole number",
+        "Invalid value for option '--snapshot-threshold': must be a whole number, got 'lots'",
         "--id",
         "n1",
         "--data-dir",
@@ -182,10 +182,36 @@ class ServerConfigTest {
         MEMBERS,
         "--tls-cert",
         "/etc/hostname");
-    assertBad("--id needs a value", "--data-dir", "d", "--id");
-    assertBad("--id given twice", "--id", "n1", "--id", "n1");
+    assertBad("Missing required parameter for option '--id'", "--data-dir", "d", "--id");
+    assertBad("option '--id' (ID) should be specified only once", "--id", "n1", "--id", "n1");
     assertBad("member id must be", "--id", "bad id!", "--data-dir", "d", "--members", MEMBERS);
     assertThat(ServerConfig.USAGE).contains("--members").contains("--join").contains("--tls-ca");
+  }
+
+  @Test
+  void helpPointsToTheHttpApiReferenceAndListsTheExitStatuses() {
+    assertThat(ServerConfig.invocation(new String[] {"--help"}))
+        .isInstanceOf(ServerConfig.Help.class);
+    assertThat(ServerConfig.invocation(new String[] {"--id", "n1", "-h"}))
+        .as("help wins over an incomplete command line")
+        .isInstanceOf(ServerConfig.Help.class);
+    assertThat(ServerConfig.USAGE)
+        .contains("docs/http-api.md")
+        .contains("Exit status:")
+        .contains("-Dlogback.configurationFile");
+    assertThat(ServerConfig.EXIT_USAGE).isEqualTo(2);
+    assertThat(ServerConfig.EXIT_CANNOT_START).isEqualTo(1);
+    assertThat(ServerConfig.EXIT_FAILED).isEqualTo(3);
+  }
+
+  @Test
+  void completionPrintsABashScriptThatKnowsTheFlags() {
+    ServerConfig.Invocation i = ServerConfig.invocation(new String[] {"--completion"});
+    assertThat(i).isInstanceOf(ServerConfig.Completion.class);
+    assertThat(((ServerConfig.Completion) i).script())
+        .contains("complete -F")
+        .contains("--segment-size")
+        .contains("--keep-running-on-failure");
   }
 
   private static void assertBad(String message, String... args) {

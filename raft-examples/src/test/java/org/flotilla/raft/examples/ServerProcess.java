@@ -48,8 +48,8 @@ final class ServerProcess {
     cmd.add("-Xss512k");
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-XX:TieredStopAtLevel=1");
-    cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=info");
-    cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
+    // logback-test.xml (on the class path) logs to the console; the tests read INFO lines.
+    cmd.add("-Dflotilla.test.log.level=INFO");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(KvServer.class.getName());
