@@ -194,6 +194,7 @@ public final class KvServer implements AutoCloseable {
             // Membership changes through POST /members: a node that was down while a new member
             // joined and took the lead must accept that leader to learn the new configuration.
             .acceptNonMembers(true)
+            .adminRequests(c.adminRequests())
             // The node's event loop runs on this one I/O thread (scheduler() below): messages
             // between members cross no thread hand-off inside a process.
             .ioThreads(1);

@@ -296,6 +296,50 @@ final class KvStateMachine implements StateMachine {
     return k;
   }
 
+  /**
+   * Describes a command in one line, for {@code flotilla log dump --decode kv} ({@link
+   * KvCommandDecoder}): the operation, the key, and each value (as text if it is short UTF-8,
+   * otherwise its size).
+   */
+  static String describe(ByteBuffer command) {
+    ByteBuffer in = command.duplicate();
+    try {
+      byte op = in.get();
+      return switch (op) {
+        case PUT -> "PUT " + readString(in) + " = " + value(readBytes(in));
+        case DELETE -> "DELETE " + readString(in);
+        case CAS -> {
+          String key = readString(in);
+          String expect = in.get() == 1 ? value(readBytes(in)) : "(absent)";
+          yield "CAS " + key + " expect " + expect + " = " + value(readBytes(in));
+        }
+        case SET_HTTP -> "SET-HTTP " + readString(in) + " " + readString(in);
+        default -> "(unknown opcode " + op + ")";
+      };
+    } catch (RuntimeException e) {
+      return "(malformed command of " + command.remaining() + " bytes)";
+    }
+  }
+
+  private static String value(byte[] v) {
+    if (v.length <= 64) {
+      try {
+        return '"'
+            + StandardCharsets.UTF_8
+                .newDecoder()
+                .decode(ByteBuffer.wrap(v))
+                .toString()
+                .replace("\\", "\\\\")
+                .replace("\"", "\\\"")
+                .replace("\n", "\\n")
+            + '"';
+      } catch (java.nio.charset.CharacterCodingException e) {
+        // not text: its size below
+      }
+    }
+    return "(" + v.length + " bytes)";
+  }
+
   private static String readString(ByteBuffer in) {
     return new String(readBytes(in), StandardCharsets.UTF_8);
   }

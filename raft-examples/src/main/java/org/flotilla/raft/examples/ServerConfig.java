@@ -42,6 +42,7 @@ import picocli.CommandLine.Option;
  * @param requestTimeout how long a request waits for its outcome before 504
  * @param failureExitDelay how long the process stays up after a fatal error before it exits
  * @param keepRunningOnFailure whether it stays up after a fatal error, for inspection
+ * @param adminRequests whether the {@code flotilla} tool may operate this member over its Raft port
  */
 record ServerConfig(
     String id,
@@ -65,7 +66,8 @@ record ServerConfig(
     Duration idleTimeout,
     Duration requestTimeout,
     Duration failureExitDelay,
-    boolean keepRunningOnFailure) {
+    boolean keepRunningOnFailure,
+    boolean adminRequests) {
 
   /**
    * The exit status after {@code --help} or {@code --completion}. (A server stopped by SIGTERM
@@ -304,6 +306,14 @@ record ServerConfig(
     boolean keepRunningOnFailure;
 
     @Option(
+        names = "--admin-requests",
+        description = {
+          "let the flotilla tool operate this member over its Raft port (status, membership,"
+              + " leadership, snapshots); use with TLS off a trusted network"
+        })
+    boolean adminRequests;
+
+    @Option(
         names = "--completion",
         description = {
           "print a bash completion script for these flags and exit; load it with",
@@ -479,7 +489,8 @@ record ServerConfig(
         idle,
         request,
         exitDelay,
-        f.keepRunningOnFailure);
+        f.keepRunningOnFailure,
+        f.adminRequests);
   }
 
   private static String required(String v, String name) {

@@ -44,6 +44,7 @@ public final class CounterService implements AutoCloseable {
                     .clusterId("counter")
                     .bindAddress(hostPort[0], Integer.parseInt(hostPort[1]))
                     .acceptNonMembers(true) // a joining member knows no leader yet
+                    .adminRequests(true) // `flotilla --cluster-id counter status -m HOST:PORT`
                     .build())
             .logStore(FileLogStore.open(dir.resolve("log"), FileLogStore.Options.defaults()))
             .metaStore(FileMetaStore.open(dir.resolve("meta")))
