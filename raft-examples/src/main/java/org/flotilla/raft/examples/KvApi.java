@@ -127,7 +127,22 @@ final class KvApi {
           new Endpoint("POST", "/members", List.of(), true, false),
           new Endpoint("DELETE", "/members/{id}", List.of(), false, false),
           new Endpoint("POST", "/leader/transfer", List.of("to"), false, false),
-          new Endpoint("POST", "/snapshot", List.of(), false, false));
+          new Endpoint("POST", "/snapshot", List.of(), false, false),
+          new Endpoint("GET", "/ui", List.of(), false, false));
+
+  /** The live status page (GET /ui), read once from the jar. */
+  private static final byte[] UI_PAGE = readUiPage();
+
+  private static byte[] readUiPage() {
+    try (java.io.InputStream in = KvApi.class.getResourceAsStream("ui.html")) {
+      if (in == null) {
+        throw new IllegalStateException("ui.html is missing from the jar");
+      }
+      return in.readAllBytes();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot read ui.html from the jar", e);
+    }
+  }
 
   /**
    * A refusal with a status, a code and a message, thrown while a request is checked and turned
@@ -368,7 +383,10 @@ final class KvApi {
               KvStateMachine.encodeDelete(key),
               res ->
                   KvStateMachine.decodeFlag(res.value()) ? indexReply(res) : notFound(res.index()));
-      case "GET /status" -> done(status());
+      case "GET /status" ->
+          // Read-only: the status page of another member may read it (GET /ui).
+          done(status().withHeader("Access-Control-Allow-Origin", "*"));
+      case "GET /ui" -> done(new Response(200, "text/html; charset=utf-8", UI_PAGE, Map.of()));
       case "GET /health" -> done(health());
       case "GET /metrics" -> done(metrics());
       case "GET /members" -> done(members());
@@ -843,6 +861,16 @@ final class KvApi {
     b.put("snapshotIndex", s.snapshotIndex());
     b.put("joint", s.configuration().isJoint());
     b.set("members", members(s));
+    ArrayNode transfers = b.putArray("snapshotTransfers");
+    for (NodeStatus.SnapshotTransfer t : s.snapshotTransfers()) {
+      transfers
+          .addObject()
+          .put("peer", t.peer())
+          .put("sending", t.sending())
+          .put("snapshotIndex", t.snapshotIndex())
+          .put("bytesDone", t.bytesDone())
+          .put("bytesTotal", t.bytesTotal());
+    }
     NodeStatus.Failure f = s.failure().orElse(null);
     if (f != null) {
       b.putObject("failure")
@@ -869,6 +897,7 @@ final class KvApi {
           o.put("nextIndex", p.nextIndex());
           o.put("replication", p.state());
           o.put("recentlyActive", p.recentlyActive());
+          o.put("lastContactMillis", p.lastContactMillis());
         }
       }
     }

@@ -125,6 +125,7 @@ class HttpApiDocTest {
         {"DELETE /members/{id}", "DELETE", "/members/l9", null},
         {"POST /leader/transfer", "POST", "/leader/transfer?to=n1", null},
         {"POST /snapshot", "POST", "/snapshot", null},
+        {"GET /ui", "GET", "/ui", null},
       };
       Set<String> called = new LinkedHashSet<>();
       for (String[] c : calls) {

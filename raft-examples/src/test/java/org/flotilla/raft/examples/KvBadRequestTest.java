@@ -348,6 +348,11 @@ class KvBadRequestTest {
     bad("/snapshot", "POST", "/snapshot?index=3", null, 400, "unknown parameter");
     bad("/snapshot", "POST", "/snapshot", "x", 400, "unexpected body");
     bad("/snapshot", "GET", "/snapshot", null, 405, "method not allowed");
+
+    // GET /ui
+    bad("/ui", "GET", "/ui?refresh=1", null, 400, "unknown parameter");
+    bad("/ui", "GET", "/ui", "x", 400, "unexpected body");
+    bad("/ui", "POST", "/ui", null, 405, "method not allowed");
   }
 
   private static String member(String id, String raft, String http, String role) {
