@@ -95,7 +95,7 @@ final class Stopper {
     if (!stopping.compareAndSet(false, true)) {
       if (failure.get() != null) {
         // Stopped by a fatal error: wait until the stores are released (a node restarted on them
-        // must find them free), then unregister the node.metrics it left for monitoring to see.
+        // must find them free), then unregister the metrics it left for monitoring to see.
         awaitFatalStop();
         unregisterMetrics();
       }
@@ -135,11 +135,10 @@ final class Stopper {
   }
 
   /**
-   * Fails pending work and releases the threads, the node.transport and the stores.
+   * Fails pending work and releases the threads, the transport and the stores.
    *
    * @param reason the failure of pending node.commands (their outcome is unknown)
-   * @param unregister whether to unregister the node.metrics too (not after a fatal error: see
-   *     close)
+   * @param unregister whether to unregister the metrics too (not after a fatal error: see close)
    */
   private void shutdownResources(NodeStoppedException reason, boolean unregister) {
     node.commands.failAll(reason);
@@ -203,8 +202,8 @@ final class Stopper {
    * storage, the state machine, the event loop, an unsendable message. At once, the node stops
    * taking work ({@link NodeRuntime#isRunning()} turns false, so new calls fail with a {@link
    * NodeStoppedException} carrying the cause), its status and role gauge say {@link Role#FAILED}
-   * with the failure, it logs one ERROR line that tells the operator the way out, and its
-   * node.metrics and node.listeners hear of it. The event loop then fails pending work with {@link
+   * with the failure, it logs one ERROR line that tells the operator the way out, and its metrics
+   * and listeners hear of it. The event loop then fails pending work with {@link
    * NodeStoppedException} and releases the threads and stores ({@link #afterLoop()}). Only the
    * first call counts. Callable from any thread.
    *
@@ -227,7 +226,7 @@ final class Stopper {
     try {
       node.metrics.nodeFailed(f);
     } catch (RuntimeException e) {
-      LOG.warn("{}: the node.metrics failed to record the failure", node.who, e);
+      LOG.warn("{}: the metrics failed to record the failure", node.who, e);
     }
     long term = node.board.term();
     for (RaftListener l : node.listeners) {
@@ -241,13 +240,13 @@ final class Stopper {
   }
 
   /**
-   * The node.transport reports that it can never send {@code m}. The core would re-send it (or the
-   * same entries) for ever, so this member stops with a fatal error instead of stalling silently.
+   * The transport reports that it can never send {@code m}. The core would re-send it (or the same
+   * entries) for ever, so this member stops with a fatal error instead of stalling silently.
    * Callable from any thread.
    */
   void unsendable(RaftMessage m, String reason) {
     String what =
-        "the node.transport cannot send a "
+        "the transport cannot send a "
             + m.getClass().getSimpleName()
             + " to "
             + m.to()
@@ -260,20 +259,20 @@ final class Stopper {
                 + ": "
                 + what
                 + "; re-sending it could never succeed (an entry written under a larger limit?"
-                + " maxMessageBytes and the node.transport's limit must allow every entry in the log)"));
+                + " maxMessageBytes and the transport's limit must allow every entry in the log)"));
   }
 
   /**
-   * The failure of a call made when the node is not node.running: nothing was proposed. After a
-   * fatal error it names the failure and carries its cause.
+   * The failure of a call made when the node is not running: nothing was proposed. After a fatal
+   * error it names the failure and carries its cause.
    */
   NodeStoppedException notRunning() {
     NodeStatus.Failure f = failure.get();
     Throwable cause = f == null ? fatalError : f.cause();
     String why =
         f == null
-            ? node.id + " is not node.running"
-            : node.id + " is not node.running: it stopped after a fatal error: " + f.reason();
+            ? node.id + " is not running"
+            : node.id + " is not running: it stopped after a fatal error: " + f.reason();
     return new NodeStoppedException(why + "; nothing was proposed", cause, false);
   }
 }
