@@ -79,10 +79,9 @@ public final class CounterService implements AutoCloseable {
   }
 
   /**
-   * Reads the counter.
+   * {@return the counter's value}
    *
    * @param consistency how fresh the value must be
-   * @return the counter's value
    */
   public CompletableFuture<Long> get(ReadConsistency consistency) {
     return node.read(ByteBuffer.allocate(0), consistency).thenApply(r -> r.value().getLong(0));
