@@ -1,6 +1,5 @@
 package org.flotilla.raft.examples.tool;
 
-import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -8,12 +7,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.flotilla.raft.CommandRejectedException;
-import org.flotilla.raft.NotLeaderException;
 import org.flotilla.raft.OutcomeUnknownException;
-import org.flotilla.raft.RaftException;
 import org.flotilla.raft.cluster.Member;
-import org.flotilla.raft.spi.StorageException;
 import org.flotilla.raft.transport.netty.NettyAdminClient;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -137,9 +132,8 @@ public final class FlotillaTool implements Runnable {
     cl.setErr(err);
     cl.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
-          Throwable cause = e;
-          commandLine.getErr().println("flotilla: " + message(cause));
-          if (cause instanceof OutcomeUnknownException) {
+          commandLine.getErr().println("flotilla: " + message(e));
+          if (e instanceof OutcomeUnknownException) {
             return EXIT_UNKNOWN;
           }
           return EXIT_FAILED;
@@ -154,16 +148,7 @@ public final class FlotillaTool implements Runnable {
   }
 
   private static String message(Throwable e) {
-    if (e instanceof NotLeaderException
-        || e instanceof CommandRejectedException
-        || e instanceof RaftException
-        || e instanceof IOException
-        || e instanceof StorageException
-        || e instanceof IllegalArgumentException
-        || e instanceof IllegalStateException) {
-      return e.getMessage();
-    }
-    return e.toString();
+    return e.getMessage() != null ? e.getMessage() : e.toString();
   }
 
   /** Opens an admin client with the tool's settings. */
@@ -226,9 +211,8 @@ public final class FlotillaTool implements Runnable {
     }
   }
 
-  /** A subcommand's access to the tool's shared options. */
-  abstract static class Sub implements java.util.concurrent.Callable<Integer> {
-    @ParentCommand FlotillaTool tool;
+  /** A command with its own output streams (those {@link #run} was given). */
+  abstract static class Base implements java.util.concurrent.Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
     PrintWriter out() {
@@ -238,5 +222,10 @@ public final class FlotillaTool implements Runnable {
     PrintWriter err() {
       return spec.commandLine().getErr();
     }
+  }
+
+  /** A command of the tool itself, with access to its shared options. */
+  abstract static class Sub extends Base {
+    @ParentCommand FlotillaTool tool;
   }
 }

@@ -2,7 +2,6 @@ package org.flotilla.raft.examples.tool;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -13,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.flotilla.raft.Recovery;
@@ -92,19 +90,6 @@ final class OfflineCommands {
     }
   }
 
-  /** A command with its own output streams. */
-  abstract static class Offline implements Callable<Integer> {
-    @Spec CommandLine.Model.CommandSpec spec;
-
-    PrintWriter out() {
-      return spec.commandLine().getOut();
-    }
-
-    PrintWriter err() {
-      return spec.commandLine().getErr();
-    }
-  }
-
   // ---------------------------------------------------------------- log
 
   @Command(
@@ -120,7 +105,7 @@ final class OfflineCommands {
               + " continuity, segment headers), without changing a byte. Exit status 1 if the log"
               + " would not open."
         })
-    static final class Verify extends Offline {
+    static final class Verify extends FlotillaTool.Base {
       @Mixin Dirs dirs;
 
       @Option(
@@ -170,7 +155,7 @@ final class OfflineCommands {
         description = {
           "Prints the log's entries: index, term, type, size and, with --decode, the payload."
         })
-    static final class Dump extends Offline {
+    static final class Dump extends FlotillaTool.Base {
       @Mixin Dirs dirs;
 
       @Option(names = "--from", defaultValue = "1", description = "First index (default 1).")
@@ -307,7 +292,7 @@ final class OfflineCommands {
     @Command(
         name = "show",
         description = "Prints the member's term, vote and initial configuration.")
-    static final class Show extends Offline {
+    static final class Show extends FlotillaTool.Base {
       @Mixin Dirs dirs;
 
       @Override
@@ -349,7 +334,7 @@ final class OfflineCommands {
     }
 
     @Command(name = "list", description = "Lists the snapshots: index, term, size, configuration.")
-    static final class ListFiles extends Offline {
+    static final class ListFiles extends FlotillaTool.Base {
       @Mixin Dirs dirs;
 
       @Override
@@ -372,7 +357,7 @@ final class OfflineCommands {
     @Command(
         name = "verify",
         description = "Reads every snapshot whole and checks it against its checksum.")
-    static final class Verify extends Offline {
+    static final class Verify extends FlotillaTool.Base {
       @Mixin Dirs dirs;
 
       @Override
@@ -407,7 +392,7 @@ final class OfflineCommands {
             + " survivor with the same --force-members, then start them. See docs/operations.md,"
             + " \"A group that lost its quorum\"."
       })
-  static final class Recover extends Offline {
+  static final class Recover extends FlotillaTool.Base {
     @Mixin Dirs dirs;
 
     @Option(

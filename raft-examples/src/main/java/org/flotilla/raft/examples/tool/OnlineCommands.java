@@ -10,6 +10,7 @@ import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NotLeaderException;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.transport.netty.NettyAdminClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -95,18 +96,18 @@ final class OnlineCommands {
     void run(NettyAdminClient admin) throws IOException {
       NodeStatus first = onAny(admin, admin::status);
       Configuration c = first.configuration();
-      Map<String, Object> byMember = new LinkedHashMap<>();
+      // The members that answered; the others are reported on standard error as they fail.
+      Map<String, NodeStatus> reached = new LinkedHashMap<>();
       NodeStatus leader = null;
       for (Member m : c.all()) {
         try {
           NodeStatus s = m.id().equals(first.id()) ? first : admin.status(m.address());
-          byMember.put(m.id(), s);
-          if (s.role() == org.flotilla.raft.cluster.Role.LEADER
-              && (leader == null || s.term() > leader.term())) {
+          reached.put(m.id(), s);
+          if (s.role() == Role.LEADER && (leader == null || s.term() > leader.term())) {
             leader = s;
           }
         } catch (IOException | RuntimeException e) {
-          byMember.put(m.id(), e.getMessage());
+          err().println("flotilla: " + m.id() + ": " + e.getMessage());
         }
       }
       Table t =
@@ -114,60 +115,51 @@ final class OnlineCommands {
               "ID", "ADDRESS", "VOTER", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST",
               "LAG", "CONTACT");
       for (Member m : c.all()) {
-        Object o = byMember.get(m.id());
         String voter = c.isVoter(m.id()) ? "yes" : "learner";
-        String lag = "-";
+        String lag = leader != null && m.id().equals(leader.id()) ? "0" : "-";
         String contact = "-";
-        if (leader != null) {
-          for (NodeStatus.PeerStatus p : leader.peers()) {
-            if (p.id().equals(m.id())) {
-              lag = Long.toString(Math.max(0, leader.lastIndex() - p.matchIndex()));
-              contact = p.lastContactMillis() < 0 ? "never" : p.lastContactMillis() + "ms";
-            }
-          }
-          if (m.id().equals(leader.id())) {
-            lag = "0";
+        for (NodeStatus.PeerStatus p :
+            leader == null ? List.<NodeStatus.PeerStatus>of() : leader.peers()) {
+          if (p.id().equals(m.id())) {
+            lag = Long.toString(Math.max(0, leader.lastIndex() - p.matchIndex()));
+            contact = p.lastContactMillis() < 0 ? "never" : p.lastContactMillis() + "ms";
           }
         }
-        if (o instanceof NodeStatus s) {
-          t.row(
-              m.id(),
-              m.address(),
-              voter,
-              s.role().name(),
-              Long.toString(s.term()),
-              s.leader().orElse("-"),
-              Long.toString(s.commitIndex()),
-              Long.toString(s.appliedIndex()),
-              Long.toString(s.lastIndex()),
-              lag,
-              contact);
-        } else {
+        NodeStatus s = reached.get(m.id());
+        if (s == null) {
           t.row(m.id(), m.address(), voter, "UNREACHABLE", "-", "-", "-", "-", "-", lag, contact);
-          err().println("flotilla: " + m.id() + ": " + o);
+          continue;
         }
+        t.row(
+            m.id(),
+            m.address(),
+            voter,
+            s.role().name(),
+            Long.toString(s.term()),
+            s.leader().orElse("-"),
+            Long.toString(s.commitIndex()),
+            Long.toString(s.appliedIndex()),
+            Long.toString(s.lastIndex()),
+            lag,
+            contact);
       }
       t.print(out());
       if (leader == null) {
         out().println("No member reports itself leader.");
       }
-      for (Object o : byMember.values()) {
-        if (o instanceof NodeStatus s && s.failure().isPresent()) {
-          out().println(s.id() + " FAILED: " + s.failure().get().reason());
-        }
-        if (o instanceof NodeStatus s) {
-          for (NodeStatus.SnapshotTransfer x : s.snapshotTransfers()) {
-            out()
-                .printf(
-                    "%s %s snapshot %d %s %s: %d of %d bytes%n",
-                    s.id(),
-                    x.sending() ? "sending" : "receiving",
-                    x.snapshotIndex(),
-                    x.sending() ? "to" : "from",
-                    x.peer(),
-                    x.bytesDone(),
-                    x.bytesTotal());
-          }
+      for (NodeStatus s : reached.values()) {
+        s.failure().ifPresent(f -> out().println(s.id() + " FAILED: " + f.reason()));
+        for (NodeStatus.SnapshotTransfer x : s.snapshotTransfers()) {
+          out()
+              .printf(
+                  "%s %s snapshot %d %s %s: %d of %d bytes%n",
+                  s.id(),
+                  x.sending() ? "sending" : "receiving",
+                  x.snapshotIndex(),
+                  x.sending() ? "to" : "from",
+                  x.peer(),
+                  x.bytesDone(),
+                  x.bytesTotal());
         }
       }
     }

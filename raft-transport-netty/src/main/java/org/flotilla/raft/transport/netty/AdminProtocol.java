@@ -48,10 +48,16 @@ final class AdminProtocol {
     long id = r.getRequestId();
     CompletableFuture<Long> op;
     try {
+      if (r.getOp() == Wire.AdminRequest.Op.STATUS) {
+        return CompletableFuture.completedFuture(
+            Wire.AdminResponse.newBuilder()
+                .setRequestId(id)
+                .setOk(true)
+                .setStatus(toWire(node.status()))
+                .build());
+      }
       op =
           switch (r.getOp()) {
-            case STATUS ->
-                CompletableFuture.completedFuture(-1L); // answered below, with the status
             case ADD_LEARNER -> {
               if (!r.hasMember()) {
                 throw new IllegalArgumentException("ADD_LEARNER needs a member");
@@ -64,25 +70,21 @@ final class AdminProtocol {
             case REMOVE -> node.removeMember(target(r)).thenApply(Result::index);
             case TRANSFER_LEADER -> node.transferLeadership(target(r)).thenApply(v -> 0L);
             case SNAPSHOT -> node.takeSnapshot();
-            case UNRECOGNIZED ->
+            case STATUS, UNRECOGNIZED ->
                 throw new IllegalArgumentException("unknown admin operation " + r.getOpValue());
           };
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(failure(id, e));
     }
     return op.handle(
-        (index, e) -> {
-          if (e != null) {
-            return failure(id, e);
-          }
-          Wire.AdminResponse.Builder b = Wire.AdminResponse.newBuilder().setRequestId(id);
-          if (r.getOp() == Wire.AdminRequest.Op.STATUS) {
-            b.setStatus(toWire(node.status()));
-          } else {
-            b.setIndex(index);
-          }
-          return b.setOk(true).build();
-        });
+        (index, e) ->
+            e != null
+                ? failure(id, e)
+                : Wire.AdminResponse.newBuilder()
+                    .setRequestId(id)
+                    .setOk(true)
+                    .setIndex(index)
+                    .build());
   }
 
   private static String target(Wire.AdminRequest r) {

@@ -14,11 +14,9 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -26,7 +24,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.SSLException;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.transport.netty.proto.Wire;
@@ -448,22 +445,9 @@ public final class NettyAdminClient implements AutoCloseable {
         throw new IllegalArgumentException("tls: the SslContext must be a client context");
       }
       if (pem) {
-        for (Path p : new Path[] {tlsCertificateChain, tlsPrivateKey, tlsTrustedCertificates}) {
-          if (p == null || !Files.isReadable(p)) {
-            throw new IllegalArgumentException("tls: cannot read " + p);
-          }
-        }
-        try {
-          ssl =
-              SslContextBuilder.forClient()
-                  .keyManager(tlsCertificateChain.toFile(), tlsPrivateKey.toFile())
-                  .trustManager(tlsTrustedCertificates.toFile())
-                  .endpointIdentificationAlgorithm(tlsVerifyHostname ? "HTTPS" : null)
-                  .build();
-        } catch (SSLException | RuntimeException e) {
-          throw new IllegalArgumentException(
-              "tls: cannot load the PEM files (the key must be PKCS#8): " + e.getMessage(), e);
-        }
+        ssl =
+            NettyTransport.Builder.clientContext(
+                tlsCertificateChain, tlsPrivateKey, tlsTrustedCertificates, tlsVerifyHostname);
       }
       return new NettyAdminClient(this, ssl);
     }

@@ -1012,24 +1012,17 @@ public final class NettyTransport implements Transport {
         throw new IllegalArgumentException("tls: give either PEM files or SslContexts, not both");
       }
       if (pem) {
-        checkReadable("tls certificateChain", tlsCertificateChain);
-        checkReadable("tls privateKey", tlsPrivateKey);
-        checkReadable("tls trustedCertificates", tlsTrustedCertificates);
+        client =
+            clientContext(
+                tlsCertificateChain, tlsPrivateKey, tlsTrustedCertificates, tlsVerifyHostname);
         try {
           server =
               SslContextBuilder.forServer(tlsCertificateChain.toFile(), tlsPrivateKey.toFile())
                   .trustManager(tlsTrustedCertificates.toFile())
                   .clientAuth(ClientAuth.REQUIRE)
                   .build();
-          client =
-              SslContextBuilder.forClient()
-                  .keyManager(tlsCertificateChain.toFile(), tlsPrivateKey.toFile())
-                  .trustManager(tlsTrustedCertificates.toFile())
-                  .endpointIdentificationAlgorithm(tlsVerifyHostname ? "HTTPS" : null)
-                  .build();
         } catch (SSLException | RuntimeException e) {
-          throw new IllegalArgumentException(
-              "tls: cannot load the PEM files (the key must be PKCS#8): " + e.getMessage(), e);
+          throw cannotLoad(e);
         }
       } else if (server != null || client != null) {
         if (server == null || !server.isServer()) {
@@ -1071,6 +1064,33 @@ public final class NettyTransport implements Transport {
       if (d == null || d.isNegative() || d.isZero()) {
         throw new IllegalArgumentException(name + " must be positive: " + d);
       }
+    }
+
+    /**
+     * The TLS context of a connecting side from PEM files: this side's certificate chain and key,
+     * and the CA certificates it trusts; shared with {@link NettyAdminClient}.
+     *
+     * @throws IllegalArgumentException if a file is missing, unreadable or cannot be loaded
+     */
+    static SslContext clientContext(
+        Path certificateChain, Path privateKey, Path trustedCertificates, boolean verifyHostname) {
+      checkReadable("tls certificateChain", certificateChain);
+      checkReadable("tls privateKey", privateKey);
+      checkReadable("tls trustedCertificates", trustedCertificates);
+      try {
+        return SslContextBuilder.forClient()
+            .keyManager(certificateChain.toFile(), privateKey.toFile())
+            .trustManager(trustedCertificates.toFile())
+            .endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null)
+            .build();
+      } catch (SSLException | RuntimeException e) {
+        throw cannotLoad(e);
+      }
+    }
+
+    private static IllegalArgumentException cannotLoad(Exception e) {
+      return new IllegalArgumentException(
+          "tls: cannot load the PEM files (the key must be PKCS#8): " + e.getMessage(), e);
     }
 
     private static void checkReadable(String name, Path p) {
