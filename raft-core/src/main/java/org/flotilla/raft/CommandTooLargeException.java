@@ -23,7 +23,7 @@ public final class CommandTooLargeException extends CommandRejectedException {
    * @param limit the largest entry accepted, in bytes
    */
   public CommandTooLargeException(String message, long size, long limit) {
-    super(message);
+    super(Reason.TOO_LARGE, message);
     this.size = size;
     this.limit = limit;
   }

@@ -1,6 +1,7 @@
 package org.flotilla.raft.message;
 
 import java.nio.ByteBuffer;
+import org.flotilla.raft.CommandRejectedException;
 
 /**
  * The leader's answer to a {@link ForwardRequest}: sent once the command was applied on the leader,
@@ -15,6 +16,7 @@ import java.nio.ByteBuffer;
  * @param entryTerm the term of the command's entry, when {@link Status#APPLIED}; else 0
  * @param result the state machine's result on the leader, or null
  * @param error why the command was refused or its outcome is unknown; empty when applied
+ * @param rejection the kind of refusal, when {@link Status#REJECTED}; else null
  */
 public record ForwardResponse(
     String from,
@@ -25,7 +27,8 @@ public record ForwardResponse(
     long index,
     long entryTerm,
     ByteBuffer result,
-    String error)
+    String error,
+    CommandRejectedException.Reason rejection)
     implements RaftMessage {
 
   /** What became of a forwarded command. The codes are the wire's. */
@@ -85,6 +88,8 @@ public record ForwardResponse(
    * @param entryTerm the entry's term
    * @param result the result, or null
    * @param error the reason, or empty
+   * @param rejection the kind of refusal, present exactly when the status is {@link
+   *     Status#REJECTED}
    */
   public ForwardResponse {
     RaftMessage.checkHeader(from, to, term);
@@ -98,6 +103,10 @@ public record ForwardResponse(
     }
     if (error == null) {
       throw new IllegalArgumentException("forward response without error text (use \"\")");
+    }
+    if ((rejection != null) != (status == Status.REJECTED)) {
+      throw new IllegalArgumentException(
+          "a forward response has a rejection reason exactly when rejected: " + status);
     }
   }
 

@@ -28,7 +28,6 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.flotilla.raft.CommandRejectedException;
-import org.flotilla.raft.CommandTooLargeException;
 import org.flotilla.raft.NodeStatus;
 import org.flotilla.raft.NodeStoppedException;
 import org.flotilla.raft.NotLeaderException;
@@ -684,12 +683,6 @@ final class KvApi {
     return t;
   }
 
-  // Messages of CommandRejectedException that raft-core uses for refusals a retry cannot get past.
-  // raft-core gives no machine-readable reason, so they are recognized by their text; a change of
-  // the text makes them plain 503s again, which KvApiTest notices.
-  private static final String SUPERSEDED = "a later command of this client session was already";
-  private static final String NO_SESSION = "the client has no session";
-
   /**
    * Answers a failed operation: its own status for a refusal found while checking the request, 409
    * for a session refusal no retry gets past, 413 for a command too large, 503 for a refusal
@@ -701,24 +694,21 @@ final class KvApi {
     if (cause instanceof ApiException e) {
       return Response.error(e.code, e.getMessage());
     }
-    if (cause instanceof CommandTooLargeException) {
-      // Nothing was proposed, and a retry of the same request is refused again.
-      return Response.error(ErrorCode.COMMAND_TOO_LARGE, describe(cause));
-    }
     if (cause instanceof OverloadedException) {
       return refused(ErrorCode.OVERLOADED, "overloaded: " + describe(cause));
     }
-    if (cause instanceof CommandRejectedException) {
+    if (cause instanceof CommandRejectedException e) {
       String m = describe(cause);
-      if (m.startsWith(SUPERSEDED)) {
-        return Response.error(
-            ErrorCode.STALE_REQUEST,
-            m + ": this Request-Seq is older than the newest one the session applied");
-      }
-      if (m.startsWith(NO_SESSION)) {
-        return Response.error(ErrorCode.NO_SESSION, m);
-      }
-      return refused(ErrorCode.REJECTED, "rejected: " + m);
+      return switch (e.reason()) {
+        case SESSION_SUPERSEDED ->
+            Response.error(
+                ErrorCode.STALE_REQUEST,
+                m + ": this Request-Seq is older than the newest one the session applied");
+        case NO_SESSION -> Response.error(ErrorCode.NO_SESSION, m);
+        case TOO_LARGE -> Response.error(ErrorCode.COMMAND_TOO_LARGE, m);
+        case INVALID -> Response.error(ErrorCode.INVALID_BODY, m);
+        case REFUSED, REPLACED, SESSIONS_FULL -> refused(ErrorCode.REJECTED, "rejected: " + m);
+      };
     }
     if (cause instanceof NotLeaderException) {
       return refused(ErrorCode.NOT_LEADER, describe(cause));

@@ -84,7 +84,8 @@ final class Commands {
     try {
       payload = CommandEnvelope.encode(clientId, sequence, command);
     } catch (IllegalArgumentException e) {
-      f.completeExceptionally(new CommandRejectedException(e.getMessage()));
+      f.completeExceptionally(
+          new CommandRejectedException(CommandRejectedException.Reason.INVALID, e.getMessage()));
       return f;
     }
     if (payload.remaining() > node.options.maxEntryBytes()) {
@@ -255,20 +256,24 @@ final class Commands {
       if (p.term != term) {
         failure =
             new CommandRejectedException(
+                CommandRejectedException.Reason.REPLACED,
                 "the entry at index " + index + " was replaced by a new leader's");
       } else if (status == Sessions.Status.SUPERSEDED) {
         failure =
             new CommandRejectedException(
+                CommandRejectedException.Reason.SESSION_SUPERSEDED,
                 "a later command of this client session was already applied");
       } else if (status == Sessions.Status.NO_SESSION) {
         failure =
             new CommandRejectedException(
+                CommandRejectedException.Reason.NO_SESSION,
                 "the client has no session (it expired, or never began with sequence 1); the"
                     + " command was not applied. Start a new session: a new client id, sequence"
                     + " 1");
       } else if (status == Sessions.Status.SESSIONS_FULL) {
         failure =
             new CommandRejectedException(
+                CommandRejectedException.Reason.SESSIONS_FULL,
                 "the group already holds maxSessions ("
                     + node.options.maxSessions()
                     + ") client sessions; the command was not applied and opened no session."

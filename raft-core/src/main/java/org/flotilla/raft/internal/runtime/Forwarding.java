@@ -166,7 +166,8 @@ final class Forwarding {
           result.index(),
           entryTerm,
           result.value(),
-          "");
+          "",
+          null);
     }
     ForwardResponse.Status status =
         error instanceof NotLeaderException
@@ -177,7 +178,12 @@ final class Forwarding {
                     ? ForwardResponse.Status.REJECTED
                     : ForwardResponse.Status.UNKNOWN;
     String why = error.getMessage() == null ? error.toString() : error.getMessage();
-    return new ForwardResponse(node.id, r.from(), term, r.requestId(), status, 0, 0, null, why);
+    CommandRejectedException.Reason rejection =
+        status == ForwardResponse.Status.REJECTED
+            ? ((CommandRejectedException) error).reason()
+            : null;
+    return new ForwardResponse(
+        node.id, r.from(), term, r.requestId(), status, 0, 0, null, why, rejection);
   }
 
   /** The follower completes a forwarded command as a local one: once applied here. */
@@ -201,7 +207,8 @@ final class Forwarding {
       case OVERLOADED ->
           node.completeExceptionally(p.future, new OverloadedException(via + r.error()));
       case REJECTED ->
-          node.completeExceptionally(p.future, new CommandRejectedException(via + r.error()));
+          node.completeExceptionally(
+              p.future, new CommandRejectedException(r.rejection(), via + r.error()));
       case UNKNOWN ->
           node.completeExceptionally(
               p.future, new OutcomeUnknownException(via + "outcome unknown: " + r.error()));

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
+import org.flotilla.raft.CommandRejectedException;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.AppendEntries;
@@ -445,6 +446,9 @@ final class WireCodec {
       if (m.result() != null) {
         r.setResult(wrap(m.result()));
       }
+      if (m.rejection() != null) {
+        r.setRejection(m.rejection().code());
+      }
       b.setForwardResponse(r);
     } else {
       throw new IllegalArgumentException("unknown message kind " + message.getClass().getName());
@@ -672,7 +676,10 @@ final class WireCodec {
               m.getIndex(),
               m.getEntryTerm(),
               m.hasResult() ? m.getResult().asReadOnlyByteBuffer() : null,
-              m.getError());
+              m.getError(),
+              m.getStatus() == ForwardResponse.Status.REJECTED.code()
+                  ? CommandRejectedException.Reason.of(m.getRejection())
+                  : null);
         }
       case BODY_NOT_SET:
       default:

@@ -8,6 +8,7 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import org.flotilla.raft.CommandRejectedException;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.AppendEntries;
@@ -74,9 +75,21 @@ class WireCodecTest {
             14,
             3,
             ByteBuffer.wrap(new byte[] {5}),
-            ""),
+            "",
+            null),
         new ForwardResponse(
-            "a", "b", 3, 43, ForwardResponse.Status.OVERLOADED, 0, 0, null, "queue full"));
+            "a", "b", 3, 43, ForwardResponse.Status.OVERLOADED, 0, 0, null, "queue full", null),
+        new ForwardResponse(
+            "a",
+            "b",
+            3,
+            44,
+            ForwardResponse.Status.REJECTED,
+            0,
+            0,
+            null,
+            "a later command of this client session was already applied",
+            CommandRejectedException.Reason.SESSION_SUPERSEDED));
   }
 
   static RaftMessage roundTrip(RaftMessage m) throws Exception {
