@@ -199,6 +199,11 @@ public final class RaftNode implements AutoCloseable {
     return runtime.isRunning();
   }
 
+  /** Tells whether the node was closed (and will never run again); for {@link RaftHost}. */
+  boolean isClosed() {
+    return runtime.isClosed();
+  }
+
   /**
    * Submits a command to the replicated state machine. Only the leader proposes commands; on
    * another member the future fails at once with {@link NotLeaderException}, which names the leader
@@ -407,7 +412,7 @@ public final class RaftNode implements AutoCloseable {
 
   /** Builds a {@link RaftNode}; {@link #build()} validates. Not thread-safe. */
   public static final class Builder {
-    private static final java.util.regex.Pattern GROUP_ID =
+    static final java.util.regex.Pattern GROUP_ID =
         java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     String id;
@@ -425,6 +430,8 @@ public final class RaftNode implements AutoCloseable {
     Scheduler scheduler = Scheduler.system();
     String groupId = "default";
     RaftMetrics metrics = RaftMetrics.noop();
+    // The host whose group this builder builds (RaftHost.newGroup), or null for a node of its own.
+    RaftHost host;
 
     private Builder() {}
 
@@ -629,14 +636,26 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Validates the settings and builds the node (not started).
+     * Validates the settings and builds the node (not started). A builder from {@link
+     * RaftHost#newGroup(String)} gets the host's transport and stores for its group and registers
+     * the node with the host.
      *
      * @return the node
      * @throws IllegalArgumentException naming the first missing or invalid setting, or if the
      *     options' {@link RaftOptions#maxMessageBytes()} is above the transport's {@link
      *     Transport#maxMessageBytes()}
+     * @throws IllegalStateException if the builder is a host's and the host already runs the group,
+     *     or is closed
      */
     public RaftNode build() {
+      if (host != null) {
+        return host.build(this);
+      }
+      return buildAlone();
+    }
+
+    /** Builds the node from the builder's values, which a host has filled in for its groups. */
+    RaftNode buildAlone() {
       if (id == null) {
         throw new IllegalArgumentException("id is required");
       }

@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.flotilla.raft.message.RaftMessage;
+import org.flotilla.raft.spi.HostTransport;
+import org.flotilla.raft.spi.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,7 +124,30 @@ public final class MemoryNetwork implements AutoCloseable {
    * @return the transport
    */
   public MemoryTransport transport() {
-    return new MemoryTransport(this);
+    return new MemoryTransport(this, "");
+  }
+
+  /**
+   * Returns a transport shared by the groups of one {@code RaftHost} on this network: each group's
+   * transport joins the network under its group's id and its member id, so that many groups with
+   * the same member ids (one per host) share the network. The fault controls act on member ids, so
+   * they cut a host's every group at once. Closing it does nothing to the network.
+   *
+   * @return the host's transport
+   */
+  public HostTransport host() {
+    return new HostTransport() {
+      @Override
+      public Transport group(String groupId) {
+        if (groupId == null || groupId.isEmpty()) {
+          throw new IllegalArgumentException("a group id is required");
+        }
+        return new MemoryTransport(MemoryNetwork.this, groupId);
+      }
+
+      @Override
+      public void close() {}
+    };
   }
 
   /**
@@ -220,21 +245,27 @@ public final class MemoryNetwork implements AutoCloseable {
 
   // ---------------------------------------------------------------- for MemoryTransport
 
-  void join(String id, MemoryTransport transport) {
-    if (endpoints.putIfAbsent(id, transport) != null) {
-      throw new IllegalStateException("member " + id + " is already on this network");
+  void join(String group, String id, MemoryTransport transport) {
+    if (endpoints.putIfAbsent(endpoint(group, id), transport) != null) {
+      throw new IllegalStateException(
+          "member " + id + (group.isEmpty() ? "" : " of group " + group) + " is already here");
     }
   }
 
-  void leave(String id, MemoryTransport transport) {
-    endpoints.remove(id, transport);
+  void leave(String group, String id, MemoryTransport transport) {
+    endpoints.remove(endpoint(group, id), transport);
+  }
+
+  /** The key of a member's endpoint: the group's id ("" for a transport of its own) and the id. */
+  private static String endpoint(String group, String id) {
+    return group.isEmpty() ? id : group + '\u0000' + id;
   }
 
   void countDropped() {
     dropped.incrementAndGet();
   }
 
-  void route(RaftMessage message) {
+  void route(String group, RaftMessage message) {
     if (message.sizeInBytes() > maxMessageBytes) {
       dropped.incrementAndGet();
       LOG.warn(
@@ -250,7 +281,9 @@ public final class MemoryNetwork implements AutoCloseable {
       dropped.incrementAndGet();
       return;
     }
-    Link link = links.computeIfAbsent(key(message.from(), message.to()), k -> new Link());
+    Link link =
+        links.computeIfAbsent(
+            endpoint(group, key(message.from(), message.to())), k -> new Link(group));
     if (link.offer(message)) {
       try {
         executor.execute(link::deliver);
@@ -263,8 +296,8 @@ public final class MemoryNetwork implements AutoCloseable {
   }
 
   /** Tells whether messages from {@code from} to {@code to} would be delivered now. */
-  boolean linkUp(String from, String to) {
-    return endpoints.containsKey(to)
+  boolean linkUp(String group, String from, String to) {
+    return endpoints.containsKey(endpoint(group, to))
         && !disconnected.contains(from)
         && !disconnected.contains(to)
         && !blocked.contains(key(from, to));
@@ -287,7 +320,12 @@ public final class MemoryNetwork implements AutoCloseable {
   private final class Link {
     private final ReentrantLock lock = new ReentrantLock();
     private final ArrayDeque<RaftMessage> queue = new ArrayDeque<>();
+    private final String group;
     private boolean scheduled;
+
+    Link(String group) {
+      this.group = group;
+    }
 
     /** Queues a message; returns true if the caller must schedule a delivery task. */
     boolean offer(RaftMessage m) {
@@ -334,7 +372,7 @@ public final class MemoryNetwork implements AutoCloseable {
         } finally {
           lock.unlock();
         }
-        handOver(m);
+        handOver(group, m);
       }
       boolean more;
       lock.lock();
@@ -355,8 +393,8 @@ public final class MemoryNetwork implements AutoCloseable {
     }
   }
 
-  private void handOver(RaftMessage m) {
-    MemoryTransport target = endpoints.get(m.to());
+  private void handOver(String group, RaftMessage m) {
+    MemoryTransport target = endpoints.get(endpoint(group, m.to()));
     if (target == null || !reachable(m)) {
       dropped.incrementAndGet();
       return;

@@ -35,6 +35,8 @@ public final class MemoryTransport implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(MemoryTransport.class);
 
   private final MemoryNetwork network;
+  // The group this transport carries on a host's shared network, or "" for a transport of its own.
+  private final String group;
   // Written once by start, read by senders and the delivery thread.
   private volatile String localId;
   private volatile Inbox inbox;
@@ -69,8 +71,9 @@ public final class MemoryTransport implements Transport {
     return c;
   }
 
-  MemoryTransport(MemoryNetwork network) {
+  MemoryTransport(MemoryNetwork network, String group) {
     this.network = network;
+    this.group = group;
   }
 
   @Override
@@ -82,7 +85,7 @@ public final class MemoryTransport implements Transport {
     }
     this.inbox = inbox;
     this.localId = localId;
-    network.join(localId, this);
+    network.join(group, localId, this);
   }
 
   /**
@@ -119,7 +122,7 @@ public final class MemoryTransport implements Transport {
     Counters c = counters(message.to());
     c.sent.increment();
     c.sentBytes.add(message.sizeInBytes());
-    network.route(message);
+    network.route(group, message);
   }
 
   /** Called by the network on its delivery thread; returns false if the message was refused. */
@@ -158,7 +161,7 @@ public final class MemoryTransport implements Transport {
         continue;
       }
       Counters c = counters(peer);
-      boolean up = self != null && !closed && network.linkUp(self, peer);
+      boolean up = self != null && !closed && network.linkUp(group, self, peer);
       out.add(
           new PeerStats(
               peer,
@@ -190,12 +193,12 @@ public final class MemoryTransport implements Transport {
     closed = true;
     String id = localId;
     if (id != null) {
-      network.leave(id, this);
+      network.leave(group, id, this);
     }
   }
 
   @Override
   public String toString() {
-    return "MemoryTransport[" + localId + "]";
+    return "MemoryTransport[" + (group.isEmpty() ? "" : group + "/") + localId + "]";
   }
 }

@@ -74,6 +74,20 @@ public interface Scheduler {
     return start(name, turn);
   }
 
+  /**
+   * Starts a worker whose turns may block for long: a node's snapshot writer, whose one turn writes
+   * a whole snapshot. A scheduler that shares threads among many nodes (a {@code RaftHost}'s) runs
+   * such workers apart from the apply workers, so that one long snapshot does not hold up other
+   * groups' applies. The default starts it like any other worker.
+   *
+   * @param name the worker's name
+   * @param turn what the worker does on each turn
+   * @return the worker's handle
+   */
+  default Worker startBlocking(String name, Turn turn) {
+    return start(name, turn);
+  }
+
   /** One turn of a worker's work. */
   @FunctionalInterface
   interface Turn {

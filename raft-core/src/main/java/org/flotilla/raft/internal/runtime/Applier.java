@@ -9,9 +9,9 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.PriorityQueue;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.flotilla.raft.CommandRejectedException;
@@ -70,7 +70,7 @@ final class Applier {
   private final long snapshotThresholdBytes;
   // payload bytes applied since the last snapshot (apply thread)
   private long bytesSinceSnapshot;
-  private final ArrayBlockingQueue<Task> tasks;
+  private final LinkedBlockingQueue<Task> tasks;
   private Scheduler.Worker worker;
   private final PriorityQueue<Read> waiting =
       new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
@@ -100,7 +100,7 @@ final class Applier {
     this.snapshotThreshold = options.snapshotThresholdEntries();
     this.snapshotThresholdBytes = options.snapshotThresholdBytes();
     this.sessions = new Sessions(options.sessionTimeout().toMillis(), options.maxSessions());
-    this.tasks = new ArrayBlockingQueue<>(capacity);
+    this.tasks = new LinkedBlockingQueue<>(capacity);
   }
 
   /**

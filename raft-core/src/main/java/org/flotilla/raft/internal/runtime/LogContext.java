@@ -45,8 +45,8 @@ final class LogContext {
 
   /**
    * Returns a scheduler that runs each worker turn of {@code delegate} with the node's keys in the
-   * MDC. The keys are set when the turn's thread lacks them (normally once per thread), so a turn
-   * costs two thread-local lookups and allocates nothing.
+   * MDC. The keys are set when the turn's thread lacks them (once per thread, or when a thread
+   * shared by many nodes' workers switches node), so a turn costs two thread-local lookups.
    */
   static Scheduler wrap(Scheduler delegate, String group, String node) {
     return new Scheduler() {
@@ -68,6 +68,11 @@ final class LogContext {
       @Override
       public Worker startEventLoop(String name, Turn turn) {
         return delegate.startEventLoop(name, inContext(turn));
+      }
+
+      @Override
+      public Worker startBlocking(String name, Turn turn) {
+        return delegate.startBlocking(name, inContext(turn));
       }
 
       private Turn inContext(Turn turn) {

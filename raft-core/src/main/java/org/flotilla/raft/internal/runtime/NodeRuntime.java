@@ -6,10 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -89,7 +89,10 @@ public final class NodeRuntime {
   private final long tickNanos;
 
   final Scheduler scheduler;
-  final ArrayBlockingQueue<Runnable> queue;
+  // Bounded by inboundQueueCapacity, and linked rather than array-backed: an idle node holds no
+  // preallocated slots (a RaftHost runs thousands of nodes). The Applier's queue is linked
+  // likewise.
+  final LinkedBlockingQueue<Runnable> queue;
   final TaskWorker snapshotExecutor;
   final Applier applier;
   Scheduler.Worker loopWorker;
@@ -146,7 +149,7 @@ public final class NodeRuntime {
     this.bootstrap = Bootstrap.of(b.members(), b.learners(), b.join());
     this.tickNanos = options.tickInterval().toNanos();
     this.scheduler = LogContext.wrap(b.scheduler(), b.groupId(), b.id());
-    this.queue = new ArrayBlockingQueue<>(options.inboundQueueCapacity());
+    this.queue = new LinkedBlockingQueue<>(options.inboundQueueCapacity());
     int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
     this.snapshotExecutor = new TaskWorker(scheduler, "flotilla-" + id + "-snapshot", 4);
     this.applier =
@@ -346,6 +349,15 @@ public final class NodeRuntime {
   /** Whether the node runs: see {@link org.flotilla.raft.RaftNode#isRunning()}. */
   public boolean isRunning() {
     return running;
+  }
+
+  /**
+   * Tells whether {@link #close()} was called: the node will never run again.
+   *
+   * @return true once closed
+   */
+  public boolean isClosed() {
+    return closed;
   }
 
   /** The failure of a call made when the node is not running: see {@link Stopper#notRunning()}. */

@@ -17,7 +17,7 @@ final class TaskWorker implements Executor {
 
   TaskWorker(Scheduler scheduler, String name, int capacity) {
     this.tasks = new ArrayBlockingQueue<>(capacity);
-    this.worker = scheduler.start(name, this::turn);
+    this.worker = scheduler.startBlocking(name, this::turn);
   }
 
   private long turn() {

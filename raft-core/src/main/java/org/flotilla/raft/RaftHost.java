@@ -1,0 +1,379 @@
+package org.flotilla.raft;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.internal.runtime.PooledScheduler;
+import org.flotilla.raft.spi.HostStorage;
+import org.flotilla.raft.spi.HostTransport;
+import org.flotilla.raft.spi.LogStore;
+import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.SnapshotStore;
+import org.flotilla.raft.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hosts many Raft groups in one process ("multi-raft"): a service that shards its data over many
+ * groups creates one host per process and one {@link RaftNode} per group replica it holds.
+ *
+ * <p>The host owns what its groups share, so that a group costs memory, not threads or files:
+ *
+ * <ul>
+ *   <li>a fixed set of threads: event loops (each group pinned to one), apply threads and snapshot
+ *       writers; their number depends on the machine, not on the number of groups;
+ *   <li>the transport ({@link HostTransport}): one connection per remote host, whatever the number
+ *       of groups, each message carrying its group's id;
+ *   <li>the storage ({@link HostStorage}): one write-ahead log for every group, one {@code fsync}
+ *       for the appends of all groups.
+ * </ul>
+ *
+ * <p>A host is one member of each of its groups, under the host's id: every group's members are
+ * hosts, named by their ids, with the hosts' transport addresses. A group is created with {@link
+ * #newGroup(String)}, which returns a {@link RaftNode.Builder} with the host's parts filled in (the
+ * caller gives the state machine, the members, and options if not the host's); the node it builds
+ * is started and used as any other. {@link #removeGroup(String)} stops a group's replica here and
+ * deletes its data.
+ *
+ * <pre>{@code
+ * RaftHost host = RaftHost.builder()
+ *     .id("s1")
+ *     .transport(nettyHostTransport)
+ *     .storage(FileHostStorage.open(Path.of("/var/lib/app/raft")))
+ *     .build();
+ * RaftNode shard = host.newGroup("shard-7")
+ *     .stateMachine(new ShardMachine())
+ *     .bootstrap(List.of(Member.of("s1", "10.0.0.1:7000"), Member.of("s2", "10.0.0.2:7000"),
+ *                        Member.of("s3", "10.0.0.3:7000")))
+ *     .build();
+ * shard.start();
+ * }</pre>
+ *
+ * <p>Thread-safe: groups may be created, removed and used from any thread.
+ */
+public final class RaftHost implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RaftHost.class);
+
+  private final String id;
+  private final HostTransport transport;
+  private final HostStorage storage;
+  private final PooledScheduler threads;
+  private final RaftOptions options;
+  private final Executor callbackExecutor;
+  // Every group built on this host and not removed; a closed group stays until removed or
+  // replaced by a new node for the same group.
+  private final ConcurrentHashMap<String, RaftNode> groups = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  private RaftHost(Builder b) {
+    this.id = b.id;
+    this.transport = b.transport;
+    this.storage = b.storage;
+    this.options = b.options;
+    this.callbackExecutor = b.callbackExecutor;
+    this.threads = new PooledScheduler("flotilla-" + b.id, b.loopThreads, b.applyThreads, 1);
+  }
+
+  /**
+   * Returns a new builder.
+   *
+   * @return the builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Returns this host's member id, which is its id in every group it holds.
+   *
+   * @return the id
+   */
+  public String id() {
+    return id;
+  }
+
+  /**
+   * Returns a builder for this host's replica of a group, with the host's id, transport, storage,
+   * threads, options and callback executor filled in. Set the state machine and the members ({@code
+   * bootstrap}, {@code join}), and optionally other options, a listener or metrics; then {@link
+   * RaftNode.Builder#build()} registers the node with this host. The builder refuses to build if
+   * its id, transport, stores or scheduler were changed, or if this host already runs the group (a
+   * group whose node was closed may be built again: it restarts from its stored data).
+   *
+   * @param groupId the group's id: 1 to 64 letters, digits, '.', '_' or '-'
+   * @return the builder
+   * @throws IllegalStateException if the host is closed
+   */
+  public RaftNode.Builder newGroup(String groupId) {
+    checkOpen();
+    RaftNode.Builder b = RaftNode.builder();
+    b.host = this;
+    b.id = id;
+    b.groupId = groupId;
+    b.scheduler = threads;
+    b.options = options;
+    b.callbackExecutor = callbackExecutor;
+    return b;
+  }
+
+  /** Builds and registers a group's node from a builder of {@link #newGroup(String)}. */
+  RaftNode build(RaftNode.Builder b) {
+    checkOpen();
+    if (!id.equals(b.id)
+        || b.scheduler != threads
+        || b.transport != null
+        || b.logStore != null
+        || b.metaStore != null
+        || b.snapshotStore != null) {
+      throw new IllegalArgumentException(
+          "a group of a RaftHost runs with the host's id, threads, transport and storage: do not"
+              + " set id, scheduler, transport or stores on the builder of newGroup");
+    }
+    String groupId = b.groupId;
+    if (groupId == null || !RaftNode.Builder.GROUP_ID.matcher(groupId).matches()) {
+      throw new IllegalArgumentException(
+          "groupId must be 1 to 64 letters, digits, '.', '_' or '-': " + groupId);
+    }
+    return groups.compute(
+        groupId,
+        (g, existing) -> {
+          if (existing != null && !existing.isClosed()) {
+            throw new IllegalStateException(
+                "host " + id + " already runs group " + g + "; remove it or close it first");
+          }
+          return open(b, g);
+        });
+  }
+
+  /** Opens the group's transport and stores into the builder and builds; closes them on failure. */
+  private RaftNode open(RaftNode.Builder b, String groupId) {
+    List<AutoCloseable> opened = new ArrayList<>();
+    try {
+      Transport t = transport.group(groupId);
+      opened.add(t);
+      LogStore log = storage.logStore(groupId);
+      opened.add(log);
+      MetaStore meta = storage.metaStore(groupId);
+      opened.add(meta);
+      SnapshotStore snapshots = storage.snapshotStore(groupId);
+      opened.add(snapshots);
+      b.transport = t;
+      b.logStore = log;
+      b.metaStore = meta;
+      b.snapshotStore = snapshots;
+      RaftNode node = b.buildAlone();
+      LOG.debug("host {}: group {} created", id, groupId);
+      return node;
+    } catch (RuntimeException | Error e) {
+      b.transport = null;
+      b.logStore = null;
+      b.metaStore = null;
+      b.snapshotStore = null;
+      for (AutoCloseable c : opened) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Returns this host's node of a group, if the host has one (running or closed, not removed).
+   *
+   * @param groupId the group's id
+   * @return the node
+   */
+  public Optional<RaftNode> group(String groupId) {
+    return Optional.ofNullable(groups.get(groupId));
+  }
+
+  /**
+   * Returns the ids of the groups this host has, running or closed (not removed), sorted.
+   *
+   * @return a fresh list
+   */
+  public List<String> groupIds() {
+    List<String> ids = new ArrayList<>(groups.keySet());
+    ids.sort(null);
+    return ids;
+  }
+
+  /**
+   * Stops this host's replica of a group and deletes its data: log entries, term and vote,
+   * snapshots. Take the member out of the group's configuration first ({@link
+   * RaftNode#removeMember(String)} on the group's leader), or the other members keep counting on
+   * it. Does nothing if the host has no such group.
+   *
+   * @param groupId the group's id
+   * @throws org.flotilla.raft.spi.StorageException if the data cannot be deleted
+   */
+  public void removeGroup(String groupId) {
+    RaftNode node = groups.remove(groupId);
+    if (node == null) {
+      return;
+    }
+    node.close();
+    storage.removeGroup(groupId);
+    LOG.info("host {}: group {} removed and its data deleted", id, groupId);
+  }
+
+  /**
+   * Returns how many threads the host runs for its groups' event loops, applies and snapshots:
+   * fixed when it is built, whatever the number of groups. The transport's and the storage's own
+   * threads come on top.
+   *
+   * @return the number of threads
+   */
+  public int threads() {
+    return threads.threads();
+  }
+
+  /**
+   * Stops every group (their data stays, for a later start), then the transport, the storage and
+   * the threads.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (RaftNode node : groups.values()) {
+      try {
+        node.close();
+      } catch (RuntimeException e) {
+        LOG.error("host {}: closing {} failed", id, node, e);
+      }
+    }
+    transport.close();
+    storage.close();
+    threads.close();
+    LOG.info("host {} closed ({} groups)", id, groups.size());
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("host " + id + " is closed");
+    }
+  }
+
+  /** Builds a {@link RaftHost}; {@link #build()} checks every setting. Not thread-safe. */
+  public static final class Builder {
+    private String id;
+    private HostTransport transport;
+    private HostStorage storage;
+    private RaftOptions options = RaftOptions.defaults();
+    private Executor callbackExecutor = ForkJoinPool.commonPool();
+    private int loopThreads = Runtime.getRuntime().availableProcessors();
+    private int applyThreads = Runtime.getRuntime().availableProcessors();
+
+    private Builder() {}
+
+    /**
+     * Sets the host's member id, its id in every group; required.
+     *
+     * @param value 1 to 64 letters, digits, '.', '_' or '-'
+     * @return this builder
+     */
+    public Builder id(String value) {
+      this.id = value;
+      return this;
+    }
+
+    /**
+     * Sets the transport the groups share; required. The host closes it.
+     *
+     * @param value the transport
+     * @return this builder
+     */
+    public Builder transport(HostTransport value) {
+      this.transport = value;
+      return this;
+    }
+
+    /**
+     * Sets the storage the groups share; required. The host closes it.
+     *
+     * @param value the storage
+     * @return this builder
+     */
+    public Builder storage(HostStorage value) {
+      this.storage = value;
+      return this;
+    }
+
+    /**
+     * Sets the options a group gets unless its builder sets others (default {@link
+     * RaftOptions#defaults()}).
+     *
+     * @param value the options
+     * @return this builder
+     */
+    public Builder options(RaftOptions value) {
+      this.options = value;
+      return this;
+    }
+
+    /**
+     * Sets the executor on which the groups' futures complete and listeners run (default the common
+     * fork-join pool). It must not run tasks on the calling thread.
+     *
+     * @param value the executor
+     * @return this builder
+     */
+    public Builder callbackExecutor(Executor value) {
+      this.callbackExecutor = value;
+      return this;
+    }
+
+    /**
+     * Sets the number of event-loop threads and of apply threads (each default the number of
+     * processors). A group's event loop and its applies each run on one thread of their kind; a
+     * state machine that blocks holds up the other groups on its apply thread.
+     *
+     * @param loops event-loop threads, at least 1
+     * @param appliers apply threads, at least 1
+     * @return this builder
+     */
+    public Builder threads(int loops, int appliers) {
+      this.loopThreads = loops;
+      this.applyThreads = appliers;
+      return this;
+    }
+
+    /**
+     * Validates the settings and builds the host, starting its threads.
+     *
+     * @return the host
+     * @throws IllegalArgumentException naming the first missing or invalid setting
+     */
+    public RaftHost build() {
+      if (id == null) {
+        throw new IllegalArgumentException("id is required");
+      }
+      Member.of(id); // validates the id's characters
+      if (transport == null) {
+        throw new IllegalArgumentException("transport is required");
+      }
+      if (storage == null) {
+        throw new IllegalArgumentException("storage is required");
+      }
+      if (options == null || callbackExecutor == null) {
+        throw new IllegalArgumentException("options and callbackExecutor must not be null");
+      }
+      if (loopThreads < 1 || applyThreads < 1) {
+        throw new IllegalArgumentException(
+            "threads: at least one of each, got " + loopThreads + " and " + applyThreads);
+      }
+      return new RaftHost(this);
+    }
+  }
+}
