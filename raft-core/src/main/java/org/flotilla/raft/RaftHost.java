@@ -1,5 +1,7 @@
 package org.flotilla.raft;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -77,6 +79,14 @@ public final class RaftHost implements AutoCloseable {
     this.options = b.options;
     this.callbackExecutor = b.callbackExecutor;
     this.threads = new PooledScheduler("flotilla-" + b.id, b.loopThreads, b.applyThreads, 1);
+    try {
+      transport.start(id);
+    } catch (IOException | RuntimeException e) {
+      threads.close();
+      throw e instanceof IOException io
+          ? new UncheckedIOException("host " + id + " cannot start its transport: " + e, io)
+          : (RuntimeException) e;
+    }
   }
 
   /**
@@ -350,10 +360,11 @@ public final class RaftHost implements AutoCloseable {
     }
 
     /**
-     * Validates the settings and builds the host, starting its threads.
+     * Validates the settings and builds the host, starting its threads and its transport.
      *
      * @return the host
      * @throws IllegalArgumentException naming the first missing or invalid setting
+     * @throws UncheckedIOException if the transport cannot start (its port is taken, say)
      */
     public RaftHost build() {
       if (id == null) {

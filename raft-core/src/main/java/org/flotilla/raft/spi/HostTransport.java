@@ -20,6 +20,15 @@ package org.flotilla.raft.spi;
 public interface HostTransport extends AutoCloseable {
 
   /**
+   * Starts the shared transport for the host: binds, if it listens. Called once, by the host,
+   * before any group's transport starts. The default does nothing.
+   *
+   * @param hostId the host's member id, every group's local member id
+   * @throws java.io.IOException if the transport cannot start (for example its port is taken)
+   */
+  default void start(String hostId) throws java.io.IOException {}
+
+  /**
    * Returns a new transport for one group, not started. At most one of a group's transports is
    * started at a time.
    *

@@ -17,13 +17,14 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.function.IntConsumer;
 import java.util.function.ObjIntConsumer;
 import java.util.function.Predicate;
 import org.flotilla.raft.CommandRejectedException;
 import org.flotilla.raft.OverloadedException;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.message.RaftMessage;
-import org.flotilla.raft.spi.Transport;
 import org.flotilla.raft.transport.netty.proto.Wire;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,7 +61,13 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private final Predicate<String> knownMember;
   private final Predicate<String> inConfiguration;
   private final BiConsumer<String, String> nonMemberAccepted;
-  private final Transport.Inbox inbox;
+  // The group of each envelope: its codec, node and senders; null for a group not run here.
+  private final Function<String, Route> routes;
+  // Whether this is a host's transport: an envelope of a group not run here (being created, or
+  // removed) or from a member its group does not know is dropped, not a reason to close the
+  // connection the other groups share.
+  private final boolean host;
+  private final IntConsumer dropped;
   private final Duration handshakeTimeout;
   private final String who;
   private final ObjIntConsumer<String> received;
@@ -68,6 +75,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
 
   // Whether the peer is an operator's tool on an admin connection (set with peerId).
   private boolean admin;
+  // The group an admin connection administers (set with admin).
+  private Route adminRoute;
   // Admin requests being served on this connection.
   private int adminInFlight;
   // The peer's id once its Hello was accepted; null before.
@@ -82,7 +91,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       Predicate<String> knownMember,
       Predicate<String> inConfiguration,
       BiConsumer<String, String> nonMemberAccepted,
-      Transport.Inbox inbox,
+      Function<String, Route> routes,
+      boolean host,
+      IntConsumer dropped,
       Duration handshakeTimeout,
       String who,
       ObjIntConsumer<String> received,
@@ -92,7 +103,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     this.knownMember = knownMember;
     this.inConfiguration = inConfiguration;
     this.nonMemberAccepted = nonMemberAccepted;
-    this.inbox = inbox;
+    this.routes = routes;
+    this.host = host;
+    this.dropped = dropped;
     this.handshakeTimeout = handshakeTimeout;
     this.who = who;
     this.received = received;
@@ -102,10 +115,14 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   /**
    * Adds the frame decoder and this handler's kind to an accepted connection's pipeline.
    *
-   * @param knownMember whether a sender may deliver messages
+   * @param codec the connection's codec: its Hello, and admin answers
+   * @param knownMember whether a sender may connect
    * @param inConfiguration whether a sender is in this node's configuration
    * @param nonMemberAccepted told the id and announced address of an accepted sender outside the
    *     configuration
+   * @param routes the group of each envelope, by group id; null for a group not run here
+   * @param host whether this is a host's transport (see {@link Route})
+   * @param dropped counts envelopes dropped for a group not run here or a sender it does not hear
    * @param who the prefix of log lines (group/node)
    * @param received counts each delivered message's frame size against its sender; called on the
    *     connection's I/O thread
@@ -120,7 +137,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       Predicate<String> knownMember,
       Predicate<String> inConfiguration,
       BiConsumer<String, String> nonMemberAccepted,
-      Transport.Inbox inbox,
+      Function<String, Route> routes,
+      boolean host,
+      IntConsumer dropped,
       Duration handshakeTimeout,
       String who,
       ObjIntConsumer<String> received,
@@ -135,7 +154,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
             knownMember,
             inConfiguration,
             nonMemberAccepted,
-            inbox,
+            routes,
+            host,
+            dropped,
             handshakeTimeout,
             who,
             received,
@@ -246,7 +267,8 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   private void onHello(ChannelHandlerContext ctx, ByteBuf body)
       throws InvalidProtocolBufferException {
     Wire.Hello hello = WireCodec.parseHello(body);
-    String refusal = codec.checkHello(hello, localId, knownMember, adminEnabled);
+    String refusal =
+        codec.checkHello(hello, localId, knownMember, adminEnabled, g -> routes.apply(g) != null);
     if (refusal != null) {
       rejected = true;
       cancelTimer();
@@ -265,6 +287,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     cancelTimer();
     admin = hello.getAdmin();
     if (admin) {
+      adminRoute = routes.apply(hello.getGroupId());
       LOG.info(
           "{}: accepted admin connection from tool '{}' at {}",
           who,
@@ -294,14 +317,37 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       onAdminRequest(ctx, env);
       return;
     }
-    RaftMessage message = codec.fromEnvelope(env, peerId, localId);
-    if (!knownMember.test(peerId)) {
+    Route route = routes.apply(env.getGroupId());
+    if (route == null) {
+      if (host) {
+        dropped.accept(1);
+        LOG.debug(
+            "{}: dropped a message of group '{}' from {}: no such group here",
+            who,
+            env.getGroupId(),
+            peerId);
+        return;
+      }
+      reject(ctx, "envelope of group '" + env.getGroupId() + "'");
+      return;
+    }
+    RaftMessage message = route.codec().fromEnvelope(env, peerId, localId);
+    if (!route.hears(peerId)) {
+      if (host) {
+        dropped.accept(1);
+        LOG.debug(
+            "{}: dropped a message of group '{}' from {}, not a member of it here",
+            who,
+            env.getGroupId(),
+            peerId);
+        return;
+      }
       reject(ctx, "'" + peerId + "' is no longer a member");
       return;
     }
     received.accept(peerId, frameBytes);
     try {
-      inbox.receive(message);
+      route.inbox().receive(message);
     } catch (RuntimeException e) {
       // The node's bug, not the peer's: keep the connection, say so loudly.
       LOG.error("{}: inbox failed on a message from {}", who, peerId, e);
@@ -309,7 +355,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void onAdminRequest(ChannelHandlerContext ctx, Wire.Envelope env) {
-    codec.checkHeader(env, peerId, localId);
+    adminRoute.codec().checkHeader(env, peerId, localId);
     if (!env.hasAdminRequest()) {
       reject(ctx, "an admin connection carries admin requests only, not " + env.getBodyCase());
       return;
@@ -327,7 +373,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
                       + " admin requests in flight on this connection")));
       return;
     }
-    Optional<RaftNode> node = inbox.node();
+    Optional<RaftNode> node = adminRoute.inbox().node();
     if (node.isEmpty()) {
       answer(
           ctx,
@@ -363,7 +409,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     ByteBuf frame =
         WireCodec.frame(
             ctx.alloc(),
-            codec.envelope(localId, peerId).setAdminResponse(response).build(),
+            adminRoute.codec().envelope(localId, peerId).setAdminResponse(response).build(),
             Integer.MAX_VALUE);
     ctx.writeAndFlush(frame, ctx.voidPromise());
   }

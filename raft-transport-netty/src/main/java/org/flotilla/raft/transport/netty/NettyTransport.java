@@ -46,6 +46,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 import org.flotilla.raft.cluster.Member;
@@ -100,8 +102,35 @@ public final class NettyTransport implements Transport {
   private static final int MAX_LEARNED = 64;
 
   private final TransportOptions options;
+  // The connections' codec: this group's, or on a host's transport the host codec (group "*").
   private final WireCodec codec;
   private final AtomicLong dropped = new AtomicLong();
+  // Whether this transport serves a RaftHost's groups (NettyHostTransport) rather than one node.
+  private final boolean host;
+  // Host mode: the groups started on this host, by id. Thread-safe.
+  private final ConcurrentHashMap<String, HostGroup> hostGroups = new ConcurrentHashMap<>();
+  // Host mode: how many started groups name each member, and its address; guarded by
+  // membersLock. members (below) is rebuilt from it on every change.
+  private final Map<String, MemberCount> memberCounts = new HashMap<>();
+  private final ReentrantLock membersLock = new ReentrantLock();
+  // Single mode: the one group's route.
+  private final Route singleRoute =
+      new Route() {
+        @Override
+        public WireCodec codec() {
+          return codec;
+        }
+
+        @Override
+        public Inbox inbox() {
+          return inbox;
+        }
+
+        @Override
+        public boolean hears(String memberId) {
+          return mayReceiveFrom(memberId);
+        }
+      };
 
   // Written by start (node's event loop) before any I/O thread runs; read by I/O threads after.
   private volatile String localId;
@@ -124,9 +153,11 @@ public final class NettyTransport implements Transport {
       new DefaultChannelGroup("flotilla-transport", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
 
-  private NettyTransport(TransportOptions options) {
+  private NettyTransport(TransportOptions options, boolean host) {
     this.options = options;
-    this.codec = new WireCodec(options.clusterId(), options.groupId());
+    this.host = host;
+    this.codec =
+        new WireCodec(options.clusterId(), host ? WireCodec.HOST_GROUP : options.groupId());
   }
 
   /**
@@ -265,12 +296,35 @@ public final class NettyTransport implements Transport {
     if (localId == null || !ID.matcher(localId).matches()) {
       throw new IllegalArgumentException("invalid local member id '" + localId + "'");
     }
+    if (host) {
+      throw new IllegalStateException("a host's transport starts with NettyHostTransport.start");
+    }
     if (group != null || closed) {
       throw new IllegalStateException("transport already started or closed");
     }
-    this.localId = localId;
-    this.who = options.groupId() + "/" + localId;
     this.inbox = inbox;
+    bind(localId, options.groupId() + "/" + localId);
+  }
+
+  /** Starts the host's transport: see {@link NettyHostTransport#start(String)}. */
+  void startHost(String hostId) throws IOException {
+    if (hostId == null || !ID.matcher(hostId).matches()) {
+      throw new IllegalArgumentException("invalid host id '" + hostId + "'");
+    }
+    if (group != null || closed) {
+      throw new IllegalStateException("transport already started or closed");
+    }
+    bind(hostId, "host/" + hostId);
+  }
+
+  /**
+   * Binds the listening socket and starts the I/O threads, for member (or host) {@code localId}.
+   */
+  private void bind(String localId, String who) throws IOException {
+    this.localId = localId;
+    this.who = who;
+    Function<String, Route> routes =
+        host ? hostGroups::get : g -> options.groupId().equals(g) ? singleRoute : null;
     nativeEpoll = options.preferNative() && Epoll.isAvailable();
     IoHandlerFactory io = nativeEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     EventLoopGroup g =
@@ -297,7 +351,9 @@ public final class NettyTransport implements Transport {
                     NettyTransport.this::mayReceiveFrom,
                     NettyTransport.this::isPeer,
                     NettyTransport.this::learnAddress,
-                    inbox,
+                    routes,
+                    host,
+                    NettyTransport.this::countDropped,
                     options.handshakeTimeout(),
                     who,
                     NettyTransport.this::countReceived,
@@ -314,11 +370,11 @@ public final class NettyTransport implements Transport {
     channels.add(serverChannel);
     group = g;
     LOG.info(
-        "{}: listening on {} (cluster '{}', group '{}', {}, max frame {} bytes)",
+        "{}: listening on {} (cluster '{}', {}, {}, max frame {} bytes)",
         who,
         serverChannel.localAddress(),
         options.clusterId(),
-        options.groupId(),
+        host ? "every group of this host" : "group '" + options.groupId() + "'",
         nativeEpoll ? "epoll" : "nio",
         options.maxFrameSize());
     if (!options.tls()) {
@@ -427,6 +483,9 @@ public final class NettyTransport implements Transport {
 
   @Override
   public void updateMembers(Collection<Member> newMembers) {
+    if (host) {
+      throw new IllegalStateException("a host's transport is used through its groups' transports");
+    }
     Map<String, Member> m = new HashMap<>();
     for (Member member : newMembers) {
       m.put(member.id(), member);
@@ -515,7 +574,7 @@ public final class NettyTransport implements Transport {
       LOG.debug("{}: dropped a message to unknown or unreachable member {}", who, message.to());
       return;
     }
-    peer.send(message);
+    peer.send(codec, message);
   }
 
   /**
@@ -609,6 +668,193 @@ public final class NettyTransport implements Transport {
             });
   }
 
+  // ---------------------------------------------------------------- host mode
+
+  /** Returns a new, unstarted transport of one group of this host: see {@link HostGroup}. */
+  Transport hostGroup(String groupId) {
+    Builder.checkId("groupId", groupId);
+    return new HostGroup(groupId);
+  }
+
+  /** Returns the ids of the groups started on this host's transport. */
+  List<String> hostGroupIds() {
+    List<String> ids = new ArrayList<>(hostGroups.keySet());
+    ids.sort(null);
+    return ids;
+  }
+
+  /** A member named by the started groups of a host, and by how many of them. */
+  private static final class MemberCount {
+    final Member member;
+    int count;
+
+    MemberCount(Member member) {
+      this.member = member;
+    }
+  }
+
+  /**
+   * Replaces what one group contributes to the members this host connects to, and updates the
+   * connections. Any group's event loop; serialized by {@code membersLock}.
+   */
+  private void recount(HostGroup g, List<Member> next) {
+    membersLock.lock();
+    try {
+      for (Member m : g.counted) {
+        MemberCount c = memberCounts.get(m.id());
+        if (c != null && --c.count == 0) {
+          memberCounts.remove(m.id());
+        }
+      }
+      for (Member m : next) {
+        MemberCount c = memberCounts.computeIfAbsent(m.id(), id -> new MemberCount(m));
+        c.count++;
+        if (!c.member.address().equals(m.address())) {
+          LOG.error(
+              "{}: group {} names member {} at {}, other groups at {}: a member id names one host,"
+                  + " with one address; using {}",
+              who(),
+              g.groupId,
+              m.id(),
+              m.address(),
+              c.member.address(),
+              c.member.address());
+        }
+      }
+      g.counted = next;
+      Map<String, Member> all = new HashMap<>();
+      memberCounts.forEach((id, c) -> all.put(id, c.member));
+      members = Map.copyOf(all);
+      if (group != null) {
+        updatePeers(members);
+      }
+    } finally {
+      membersLock.unlock();
+    }
+  }
+
+  /**
+   * One group's transport on a host: started by the group's node with the host's id, it receives
+   * the envelopes of its group from every connection of the host, and sends on the host's one
+   * connection to each member. Its members add to the host's; when it closes, the host forgets them
+   * (and closes a connection no group needs any more).
+   *
+   * <p>Threading: as {@link Transport} says; several groups' transports are used at once.
+   */
+  private final class HostGroup implements Transport, Route {
+    private final String groupId;
+    private final WireCodec groupCodec;
+    // Written by start before the group is routed to; read by I/O threads.
+    private volatile Inbox groupInbox;
+    // Replaced (never mutated) by updateMembers; read by I/O threads.
+    private volatile java.util.Set<String> groupMembers = java.util.Set.of();
+    // Guarded by membersLock: what this group added to memberCounts.
+    private List<Member> counted = List.of();
+    private volatile boolean groupClosed;
+
+    HostGroup(String groupId) {
+      this.groupId = groupId;
+      this.groupCodec = new WireCodec(options.clusterId(), groupId);
+    }
+
+    @Override
+    public void start(String memberId, Inbox inbox) {
+      Objects.requireNonNull(inbox, "inbox");
+      if (group == null || closed) {
+        throw new IllegalStateException("the host's transport is not running");
+      }
+      if (!localId.equals(memberId)) {
+        throw new IllegalArgumentException(
+            "group " + groupId + " starts as '" + memberId + "' on host '" + localId + "'");
+      }
+      if (groupInbox != null || groupClosed) {
+        throw new IllegalStateException("group " + groupId + "'s transport was already started");
+      }
+      groupInbox = inbox;
+      if (hostGroups.putIfAbsent(groupId, this) != null) {
+        groupClosed = true;
+        throw new IllegalStateException("group " + groupId + " already runs on this host");
+      }
+    }
+
+    @Override
+    public void updateMembers(Collection<Member> newMembers) {
+      if (groupClosed) {
+        return;
+      }
+      java.util.Set<String> ids = new java.util.HashSet<>();
+      for (Member m : newMembers) {
+        ids.add(m.id());
+      }
+      groupMembers = java.util.Set.copyOf(ids);
+      recount(this, List.copyOf(newMembers));
+    }
+
+    @Override
+    public void send(RaftMessage message) {
+      Peer peer = groupClosed || closed ? null : peers.get(message.to());
+      if (peer == null) {
+        dropped.incrementAndGet();
+        LOG.debug(
+            "{}: dropped a message of group {} to unknown or unreachable member {}",
+            who(),
+            groupId,
+            message.to());
+        return;
+      }
+      peer.send(groupCodec, message);
+    }
+
+    @Override
+    public void flush() {
+      NettyTransport.this.flush();
+    }
+
+    @Override
+    public int maxMessageBytes() {
+      return options.maxFrameSize();
+    }
+
+    /** The host's connections to this group's members: counters are per host, for all groups. */
+    @Override
+    public List<PeerStats> peerStats() {
+      java.util.Set<String> ids = groupMembers;
+      return NettyTransport.this.peerStats().stream().filter(p -> ids.contains(p.peer())).toList();
+    }
+
+    @Override
+    public void close() {
+      if (groupClosed) {
+        return;
+      }
+      groupClosed = true;
+      hostGroups.remove(groupId, this);
+      if (!closed) {
+        recount(this, List.of());
+      }
+    }
+
+    @Override
+    public WireCodec codec() {
+      return groupCodec;
+    }
+
+    @Override
+    public Inbox inbox() {
+      return groupInbox;
+    }
+
+    @Override
+    public boolean hears(String memberId) {
+      return groupMembers.contains(memberId) || options.acceptNonMembers();
+    }
+
+    @Override
+    public String toString() {
+      return "NettyTransport[" + groupId + "/" + localId + " on host]";
+    }
+  }
+
   // ---------------------------------------------------------------- for Peer and the handlers
 
   String who() {
@@ -632,9 +878,10 @@ public final class NettyTransport implements Transport {
     dropped.addAndGet(n);
   }
 
-  /** Reports a message that can never be sent (too large) to the node. Any thread. */
-  void unsendable(RaftMessage message, String reason) {
-    Inbox in = inbox;
+  /** Reports a message of {@code codec}'s group that can never be sent (too large). Any thread. */
+  void unsendable(WireCodec codec, RaftMessage message, String reason) {
+    Route r = host ? hostGroups.get(codec.groupId()) : singleRoute;
+    Inbox in = r == null ? null : r.inbox();
     if (in != null && !closed) {
       in.unsendable(message, reason);
     }
@@ -967,6 +1214,22 @@ public final class NettyTransport implements Transport {
      *     cannot be loaded, with a message naming it
      */
     public NettyTransport build() {
+      return new NettyTransport(options(), false);
+    }
+
+    /**
+     * Validates the settings and builds the transport of a {@link org.flotilla.raft.RaftHost} (not
+     * started): one listening socket and one connection per remote host for every group the host
+     * runs. The group id set here is not used: each envelope names its group.
+     *
+     * @return the host's transport
+     * @throws IllegalArgumentException naming the first missing or invalid setting
+     */
+    public NettyHostTransport buildHost() {
+      return new NettyHostTransport(new NettyTransport(options(), true));
+    }
+
+    private TransportOptions options() {
       checkId("clusterId", clusterId);
       checkId("groupId", groupId);
       if (bindHost == null || bindHost.isBlank()) {
@@ -1032,25 +1295,24 @@ public final class NettyTransport implements Transport {
           throw new IllegalArgumentException("tls: the client SslContext must be a client context");
         }
       }
-      return new NettyTransport(
-          new TransportOptions(
-              clusterId,
-              groupId,
-              bindHost,
-              bindPort,
-              maxFrameSize,
-              maxQueuedMessages,
-              maxQueuedBytes,
-              reconnectMin,
-              reconnectMax,
-              handshakeTimeout,
-              keepalive,
-              ioThreads,
-              preferNative,
-              acceptNonMembers,
-              adminRequests,
-              server,
-              client));
+      return new TransportOptions(
+          clusterId,
+          groupId,
+          bindHost,
+          bindPort,
+          maxFrameSize,
+          maxQueuedMessages,
+          maxQueuedBytes,
+          reconnectMin,
+          reconnectMax,
+          handshakeTimeout,
+          keepalive,
+          ioThreads,
+          preferNative,
+          acceptNonMembers,
+          adminRequests,
+          server,
+          client);
     }
 
     static void checkId(String name, String value) {

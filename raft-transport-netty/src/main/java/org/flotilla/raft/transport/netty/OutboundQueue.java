@@ -18,9 +18,9 @@ import org.flotilla.raft.message.RaftMessage;
  * anyway; only if none is left are other messages (votes, responses) dropped, oldest first. Raft
  * tolerates the loss; the heap does not grow.
  *
- * <p>Thread-safe: the node's event loop offers, the peer's Netty event loop polls. One lock guards
- * the deque and its counters; it is held only for constant-time work or a bounded scan, never
- * across I/O.
+ * <p>Thread-safe: the node's event loop offers (on a host, the event loops of many groups), the
+ * peer's Netty event loop polls. One lock guards the deque and its counters; it is held only for
+ * constant-time work or a bounded scan, never across I/O.
  */
 final class OutboundQueue {
 
@@ -29,7 +29,7 @@ final class OutboundQueue {
   private final ReentrantLock lock = new ReentrantLock();
 
   // Guarded by lock. invariant: bytes == sum of sizeInBytes() of queue's messages
-  private final ArrayDeque<RaftMessage> queue = new ArrayDeque<>();
+  private final ArrayDeque<Outbound> queue = new ArrayDeque<>();
   private long bytes;
   private long dropped;
 
@@ -43,8 +43,8 @@ final class OutboundQueue {
    *
    * @return how many messages were dropped (the offered one included if it alone is too big)
    */
-  int offer(RaftMessage message) {
-    long size = message.sizeInBytes();
+  int offer(Outbound message) {
+    long size = message.message().sizeInBytes();
     lock.lock();
     try {
       if (size > maxBytes) {
@@ -68,9 +68,9 @@ final class OutboundQueue {
   }
 
   private boolean dropOldest(boolean droppableOnly) {
-    Iterator<RaftMessage> it = queue.iterator();
+    Iterator<Outbound> it = queue.iterator();
     while (it.hasNext()) {
-      RaftMessage m = it.next();
+      RaftMessage m = it.next().message();
       if (!droppableOnly || isDroppable(m)) {
         it.remove();
         bytes -= m.sizeInBytes();
@@ -85,15 +85,15 @@ final class OutboundQueue {
   }
 
   /** Moves up to {@code max} messages, oldest first, into {@code out}. */
-  void pollBatch(List<RaftMessage> out, int max) {
+  void pollBatch(List<Outbound> out, int max) {
     lock.lock();
     try {
       for (int i = 0; i < max; i++) {
-        RaftMessage m = queue.pollFirst();
+        Outbound m = queue.pollFirst();
         if (m == null) {
           return;
         }
-        bytes -= m.sizeInBytes();
+        bytes -= m.message().sizeInBytes();
         out.add(m);
       }
     } finally {

@@ -15,6 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.flotilla.raft.message.AppendEntries;
 import org.flotilla.raft.message.RaftMessage;
@@ -26,11 +27,12 @@ import org.slf4j.LoggerFactory;
  * The outbound side towards one peer: its bounded queue and the one connection this node opens to
  * it, with reconnection by capped exponential backoff and jitter.
  *
- * <p>{@link #send} and {@link #flush} are called by the node's event loop (one thread at a time),
- * {@link #close} from any thread; everything else, the connection state included, is confined to
- * the peer's Netty event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at
- * most one drain on the loop, which writes every queued message the channel will take and then
- * flushes the socket once.
+ * <p>{@link #send} and {@link #flush} are called by the node's event loop (on a host, by the event
+ * loops of every group with a member there, concurrently: the queue is thread-safe), {@link #close}
+ * from any thread; everything else, the connection state included, is confined to the peer's Netty
+ * event loop {@link #loop}. Writes are coalesced: a {@link #flush} schedules at most one drain on
+ * the loop, which writes every queued message the channel will take and then flushes the socket
+ * once.
  */
 // Close and write failures surface through exceptionCaught or a listener; the futures need no
 // other check.
@@ -57,8 +59,10 @@ final class Peer {
   private final LongAdder droppedOther = new LongAdder();
   private volatile PeerStats.ConnectionState state = PeerStats.ConnectionState.CONNECTING;
 
-  // Confined to the caller of send (the node's event loop).
-  private long lastOverflowWarning = System.nanoTime() - OVERFLOW_WARNING_INTERVAL_NANOS;
+  // Written by the callers of send (a node's event loop; on a host, several groups' loops at once,
+  // hence atomic); only paces a warning.
+  private final AtomicLong lastOverflowWarning =
+      new AtomicLong(System.nanoTime() - OVERFLOW_WARNING_INTERVAL_NANOS);
 
   // Confined to loop.
   private Channel ready; // handshaken channel, or null
@@ -66,7 +70,7 @@ final class Peer {
   private int attempts; // failed connection attempts since the last handshake
   private ScheduledFuture<?> reconnect;
   private boolean closed;
-  private final List<RaftMessage> batch = new ArrayList<>(BATCH);
+  private final List<Outbound> batch = new ArrayList<>(BATCH);
 
   Peer(String id, InetSocketAddress address, NettyTransport transport, EventLoop loop) {
     this.id = id;
@@ -94,13 +98,14 @@ final class Peer {
     }
   }
 
-  void send(RaftMessage message) {
+  void send(WireCodec codec, RaftMessage message) {
     long maxQueued = transport.options().maxQueuedBytes();
     if (message.sizeInBytes() > maxQueued) {
       // The queue would drop it on every attempt: as unsendable as an oversized frame.
       transport.countDropped(1);
       droppedOther.increment();
       transport.unsendable(
+          codec,
           message,
           "its estimated "
               + message.sizeInBytes()
@@ -109,12 +114,13 @@ final class Peer {
               + " bytes queued for one peer");
       return;
     }
-    int dropped = queue.offer(message);
+    int dropped = queue.offer(new Outbound(codec, message));
     if (dropped > 0) {
       transport.countDropped(dropped);
       long now = System.nanoTime();
-      if (now - lastOverflowWarning >= OVERFLOW_WARNING_INTERVAL_NANOS) {
-        lastOverflowWarning = now;
+      long last = lastOverflowWarning.get();
+      if (now - last >= OVERFLOW_WARNING_INTERVAL_NANOS
+          && lastOverflowWarning.compareAndSet(last, now)) {
         LOG.warn(
             "{}: outbound queue to {} is full (peer slow or down); dropping the oldest messages,"
                 + " {} so far",
@@ -281,13 +287,14 @@ final class Peer {
       if (batch.isEmpty()) {
         break;
       }
-      for (RaftMessage m : batch) {
+      for (Outbound o : batch) {
+        RaftMessage m = o.message();
         ByteBuf frame;
         try {
           frame =
               m instanceof AppendEntries ae
-                  ? transport.codec().appendEntriesFrame(ch.alloc(), ae, maxBody)
-                  : WireCodec.frame(ch.alloc(), transport.codec().toEnvelope(m), maxBody);
+                  ? o.codec().appendEntriesFrame(ch.alloc(), ae, maxBody)
+                  : WireCodec.frame(ch.alloc(), o.codec().toEnvelope(m), maxBody);
         } catch (RuntimeException e) {
           LOG.error("{}: cannot encode {} for {}", transport.who(), m, id, e);
           transport.countDropped(1);
@@ -305,6 +312,7 @@ final class Peer {
           droppedOther.increment();
           // Resending it would fail the same way for ever: the node must know.
           transport.unsendable(
+              o.codec(),
               m,
               "larger than the maximum frame size of "
                   + transport.options().maxFrameSize()

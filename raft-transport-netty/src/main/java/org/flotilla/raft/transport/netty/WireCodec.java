@@ -59,6 +59,12 @@ final class WireCodec {
 
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
+  /**
+   * The group id a host's connection names in its Hello: it carries the messages of every group the
+   * two hosts share, each envelope naming its own group. Not a valid group id, so never a group's.
+   */
+  static final String HOST_GROUP = "*";
+
   private final String clusterId;
   private final String groupId;
 
@@ -302,7 +308,7 @@ final class WireCodec {
   }
 
   /**
-   * Checks a Hello against this node.
+   * Checks a Hello against this node, whose admin connections are for its own group.
    *
    * @return null if acceptable, otherwise why not
    */
@@ -311,6 +317,22 @@ final class WireCodec {
       String localId,
       java.util.function.Predicate<String> known,
       boolean adminEnabled) {
+    return checkHello(hello, localId, known, adminEnabled, groupId::equals);
+  }
+
+  /**
+   * Checks a Hello against this node. A member's connection must name this codec's group ({@link
+   * #HOST_GROUP} for a host's connection, which carries every group); an operator's admin
+   * connection names the one group it administers, which {@code adminGroup} must accept.
+   *
+   * @return null if acceptable, otherwise why not
+   */
+  String checkHello(
+      Wire.Hello hello,
+      String localId,
+      java.util.function.Predicate<String> known,
+      boolean adminEnabled,
+      java.util.function.Predicate<String> adminGroup) {
     if (hello.getMagic() != MAGIC) {
       return "not a Flotilla peer (bad magic 0x" + Integer.toHexString(hello.getMagic()) + ")";
     }
@@ -320,8 +342,19 @@ final class WireCodec {
     if (!clusterId.equals(hello.getClusterId())) {
       return "cluster id '" + hello.getClusterId() + "' is not this cluster's";
     }
-    if (!groupId.equals(hello.getGroupId())) {
-      return "group id '" + hello.getGroupId() + "' is not this node's group";
+    String group = hello.getGroupId();
+    if (hello.getAdmin() ? !adminGroup.test(group) : !groupId.equals(group)) {
+      if (hello.getAdmin() || !(HOST_GROUP.equals(groupId) || HOST_GROUP.equals(group))) {
+        return "group id '" + group + "' is not this node's group";
+      }
+      return HOST_GROUP.equals(groupId)
+          ? "this member is a host of many groups (a RaftHost) and takes host connections only,"
+              + " not one of group '"
+              + group
+              + "'"
+          : "a host of many groups (a RaftHost) connected, but this member runs group '"
+              + groupId
+              + "' alone";
     }
     if (hello.getAdmin()) {
       if (!adminEnabled) {

@@ -24,6 +24,29 @@ class InboundHandlerTest {
 
   final List<RaftMessage> inbox = new ArrayList<>();
 
+  /** The routes of a single-group member of group g1 ({@link WireCodecTest#CODEC}). */
+  static java.util.function.Function<String, Route> route(
+      java.util.function.Predicate<String> hears, org.flotilla.raft.spi.Transport.Inbox inbox) {
+    Route r =
+        new Route() {
+          @Override
+          public WireCodec codec() {
+            return WireCodecTest.CODEC;
+          }
+
+          @Override
+          public org.flotilla.raft.spi.Transport.Inbox inbox() {
+            return inbox;
+          }
+
+          @Override
+          public boolean hears(String memberId) {
+            return hears.test(memberId);
+          }
+        };
+    return g -> WireCodecTest.CODEC.groupId().equals(g) ? r : null;
+  }
+
   /** A channel of node "b" in cluster c1, group g1, that knows member "a". */
   EmbeddedChannel channel() {
     EmbeddedChannel ch = new EmbeddedChannel();
@@ -36,7 +59,9 @@ class InboundHandlerTest {
         Set.of("a")::contains,
         Set.of("a")::contains,
         (id, address) -> {},
-        inbox::add,
+        InboundHandlerTest.route(Set.of("a")::contains, inbox::add),
+        false,
+        n -> {},
         Duration.ofSeconds(5),
         "b",
         (peer, bytes) -> {},
@@ -185,7 +210,9 @@ class InboundHandlerTest {
         members::contains,
         members::contains,
         (id, address) -> {},
-        inbox::add,
+        InboundHandlerTest.route(members::contains, inbox::add),
+        false,
+        n -> {},
         Duration.ofSeconds(5),
         "b",
         (peer, bytes) -> {},
@@ -211,9 +238,13 @@ class InboundHandlerTest {
         "a"::equals,
         "a"::equals,
         (id, address) -> {},
-        m -> {
-          throw new IllegalStateException("node bug");
-        },
+        InboundHandlerTest.route(
+            "a"::equals,
+            m -> {
+              throw new IllegalStateException("node bug");
+            }),
+        false,
+        n -> {},
         Duration.ofSeconds(5),
         "b",
         (peer, bytes) -> {},

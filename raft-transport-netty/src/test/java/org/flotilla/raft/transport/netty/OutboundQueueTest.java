@@ -16,6 +16,14 @@ class OutboundQueueTest {
     return new AppendEntries("a", "b", 1, prev, 0, 0, List.of());
   }
 
+  private static Outbound out(RaftMessage m) {
+    return new Outbound(WireCodecTest.CODEC, m);
+  }
+
+  private static List<RaftMessage> messages(List<Outbound> polled) {
+    return polled.stream().map(Outbound::message).toList();
+  }
+
   private static RaftMessage vote(long term) {
     return new RequestVoteResponse("a", "b", term, true, false);
   }
@@ -23,25 +31,25 @@ class OutboundQueueTest {
   @Test
   void whenFullTheOldestReplicationMessageGoesFirst() {
     OutboundQueue q = new OutboundQueue(3, 1 << 20);
-    q.offer(vote(1));
-    q.offer(append(1));
-    q.offer(append(2));
-    assertThat(q.offer(vote(2))).isEqualTo(1);
-    List<RaftMessage> out = new ArrayList<>();
-    q.pollBatch(out, 10);
-    assertThat(out).containsExactly(vote(1), append(2), vote(2));
+    q.offer(out(vote(1)));
+    q.offer(out(append(1)));
+    q.offer(out(append(2)));
+    assertThat(q.offer(out(vote(2)))).isEqualTo(1);
+    List<Outbound> polled = new ArrayList<>();
+    q.pollBatch(polled, 10);
+    assertThat(messages(polled)).containsExactly(vote(1), append(2), vote(2));
     assertThat(q.dropped()).isEqualTo(1);
   }
 
   @Test
   void withNoReplicationMessageLeftTheOldestOfAnyKindGoes() {
     OutboundQueue q = new OutboundQueue(2, 1 << 20);
-    q.offer(vote(1));
-    q.offer(vote(2));
-    q.offer(vote(3));
-    List<RaftMessage> out = new ArrayList<>();
-    q.pollBatch(out, 10);
-    assertThat(out).containsExactly(vote(2), vote(3));
+    q.offer(out(vote(1)));
+    q.offer(out(vote(2)));
+    q.offer(out(vote(3)));
+    List<Outbound> polled = new ArrayList<>();
+    q.pollBatch(polled, 10);
+    assertThat(messages(polled)).containsExactly(vote(2), vote(3));
   }
 
   @Test
@@ -49,11 +57,11 @@ class OutboundQueueTest {
     int hb = new Heartbeat("a", "b", 1, 0, 0).sizeInBytes();
     OutboundQueue q = new OutboundQueue(1000, 3L * hb);
     for (int i = 0; i < 10; i++) {
-      q.offer(new Heartbeat("a", "b", 1, 0, i));
+      q.offer(out(new Heartbeat("a", "b", 1, 0, i)));
     }
     assertThat(q.size()).isEqualTo(3);
     OutboundQueue tiny = new OutboundQueue(1000, hb - 1);
-    assertThat(tiny.offer(new Heartbeat("a", "b", 1, 0, 0))).isEqualTo(1);
+    assertThat(tiny.offer(out(new Heartbeat("a", "b", 1, 0, 0)))).isEqualTo(1);
     assertThat(tiny.isEmpty()).isTrue();
   }
 
@@ -61,11 +69,13 @@ class OutboundQueueTest {
   void pollBatchTakesAtMostMaxInOrderAndClearCounts() {
     OutboundQueue q = new OutboundQueue(100, 1 << 20);
     for (int i = 0; i < 10; i++) {
-      q.offer(new Heartbeat("a", "b", 1, 0, i));
+      q.offer(out(new Heartbeat("a", "b", 1, 0, i)));
     }
-    List<RaftMessage> out = new ArrayList<>();
-    q.pollBatch(out, 4);
-    assertThat(out).extracting(m -> ((Heartbeat) m).round()).containsExactly(0L, 1L, 2L, 3L);
+    List<Outbound> polled = new ArrayList<>();
+    q.pollBatch(polled, 4);
+    assertThat(messages(polled))
+        .extracting(m -> ((Heartbeat) m).round())
+        .containsExactly(0L, 1L, 2L, 3L);
     assertThat(q.clear()).isEqualTo(6);
     assertThat(q.dropped()).isEqualTo(6);
   }

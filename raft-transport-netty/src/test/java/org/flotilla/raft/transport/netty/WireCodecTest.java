@@ -317,6 +317,24 @@ class WireCodecTest {
   }
 
   @Test
+  void aHostAndASingleGroupMemberRefuseEachOtherClearly() {
+    WireCodec host = new WireCodec("c1", WireCodec.HOST_GROUP);
+    Wire.Hello fromHost = host.hello("a", "b");
+    assertThat(host.checkHello(fromHost, "b", "a"::equals, false, g -> false)).isNull();
+    assertThat(CODEC.checkHello(fromHost, "b", "a"::equals, false))
+        .contains("a host of many groups (a RaftHost) connected")
+        .contains("'g1' alone");
+    assertThat(host.checkHello(CODEC.hello("a", "b"), "b", "a"::equals, false, g -> false))
+        .contains("takes host connections only")
+        .contains("group 'g1'");
+    // An operator's tool names the group it administers, which the host must run.
+    Wire.Hello admin = CODEC.hello("tool", "").toBuilder().setAdmin(true).build();
+    assertThat(host.checkHello(admin, "b", id -> false, true, "g1"::equals)).isNull();
+    assertThat(host.checkHello(admin, "b", id -> false, true, "g2"::equals))
+        .contains("group id 'g1' is not this node's group");
+  }
+
+  @Test
   void parsesHostPortAddresses() {
     assertThat(NettyTransport.parseAddress("127.0.0.1:7001").getPort()).isEqualTo(7001);
     assertThat(NettyTransport.parseAddress("[::1]:7001").getHostString()).isEqualTo("::1");
