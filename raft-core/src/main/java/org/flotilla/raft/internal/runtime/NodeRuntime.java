@@ -293,7 +293,12 @@ public final class NodeRuntime {
       applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
       applier.attach(applyWorker);
       changes.publishMembers(core);
-      nextTick = scheduler.nanoTime() + tickNanos;
+      // Ticks fall on multiples of the tick interval of the scheduler's clock, the same instants for
+      // every node with this interval: on a host's shared loop threads, the nodes pinned to one
+      // thread tick in one pass (one wake-up per tick, not one per node), and their heartbeats
+      // leave together. The first tick comes within one interval.
+      long now = scheduler.nanoTime();
+      nextTick = now - Math.floorMod(now, tickNanos) + tickNanos;
       loopWorker = scheduler.startEventLoop("flotilla-" + id + "-loop", this::loopTurn);
     } catch (IOException | RuntimeException | Error e) {
       // Not running, and no worker of this start left behind (the scheduler may fail to start
