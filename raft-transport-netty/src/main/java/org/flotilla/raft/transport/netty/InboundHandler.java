@@ -317,6 +317,29 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
       onAdminRequest(ctx, env);
       return;
     }
+    if (env.hasBatch()) {
+      if (!host) {
+        reject(ctx, "a batch of envelopes on a single group's connection");
+        return;
+      }
+      codec.checkHeader(env, peerId, localId);
+      for (Wire.Envelope inner : env.getBatch().getEnvelopesList()) {
+        if (inner.hasBatch() || inner.hasAdminRequest() || inner.hasAdminResponse()) {
+          reject(ctx, "a batch holds a " + inner.getBodyCase());
+          return;
+        }
+        onMessage(ctx, inner, inner.getSerializedSize() + WireCodec.LENGTH_PREFIX_BYTES);
+        if (rejected) {
+          return;
+        }
+      }
+      return;
+    }
+    onMessage(ctx, env, frameBytes);
+  }
+
+  /** Delivers one envelope's message to its group, or drops it, or rejects the connection. */
+  private void onMessage(ChannelHandlerContext ctx, Wire.Envelope env, int frameBytes) {
     Route route = routes.apply(env.getGroupId());
     if (route == null) {
       if (host) {

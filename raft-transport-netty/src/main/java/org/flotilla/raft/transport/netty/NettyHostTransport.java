@@ -94,6 +94,17 @@ public final class NettyHostTransport implements HostTransport {
     return connections.droppedMessages();
   }
 
+  /**
+   * Returns how many frames this host sent that carried the heartbeats (or heartbeat responses) of
+   * several groups at once, and how many heartbeats they carried: consecutive heartbeats of many
+   * groups towards one host leave as one frame.
+   *
+   * @return {frames, heartbeats in them}
+   */
+  public long[] coalescedHeartbeats() {
+    return connections.coalesced();
+  }
+
   @Override
   public void close() {
     connections.close();

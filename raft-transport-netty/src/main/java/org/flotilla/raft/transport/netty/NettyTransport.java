@@ -105,6 +105,9 @@ public final class NettyTransport implements Transport {
   // The connections' codec: this group's, or on a host's transport the host codec (group "*").
   private final WireCodec codec;
   private final AtomicLong dropped = new AtomicLong();
+  // Host mode: frames that carried many groups' heartbeats, and the heartbeats in them.
+  private final LongAdder coalescedFrames = new LongAdder();
+  private final LongAdder coalescedHeartbeats = new LongAdder();
   // Whether this transport serves a RaftHost's groups (NettyHostTransport) rather than one node.
   private final boolean host;
   // Host mode: the groups started on this host, by id. Thread-safe.
@@ -868,6 +871,22 @@ public final class NettyTransport implements Transport {
 
   WireCodec codec() {
     return codec;
+  }
+
+  /** Counts one frame that carried {@code heartbeats} heartbeats (or responses) of many groups. */
+  void countCoalesced(int heartbeats) {
+    coalescedFrames.increment();
+    coalescedHeartbeats.add(heartbeats);
+  }
+
+  /** Frames that carried the heartbeats of many groups, and how many heartbeats they carried. */
+  long[] coalesced() {
+    return new long[] {coalescedFrames.sum(), coalescedHeartbeats.sum()};
+  }
+
+  /** Whether this is a host's transport, whose connections carry many groups. */
+  boolean isHost() {
+    return host;
   }
 
   String localId() {

@@ -101,6 +101,28 @@ final class OutboundQueue {
     }
   }
 
+  /**
+   * Moves up to {@code max} messages of class {@code kind} from the head into {@code out}, stopping
+   * at the first of another class.
+   *
+   * @return how many were moved
+   */
+  int pollRun(List<Outbound> out, Class<?> kind, int max) {
+    lock.lock();
+    try {
+      int n = 0;
+      while (n < max && !queue.isEmpty() && queue.peekFirst().message().getClass() == kind) {
+        Outbound m = queue.pollFirst();
+        bytes -= m.message().sizeInBytes();
+        out.add(m);
+        n++;
+      }
+      return n;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   boolean isEmpty() {
     lock.lock();
     try {

@@ -256,4 +256,90 @@ class InboundHandlerTest {
     assertThat(ch.isActive()).isTrue();
     ch.checkException();
   }
+
+  @Test
+  void aHostConnectionDeliversABatchToEachGroupAndDropsUnknownGroupsWithoutClosing()
+      throws Exception {
+    WireCodec host = new WireCodec("c1", WireCodec.HOST_GROUP);
+    WireCodec g1 = new WireCodec("c1", "g1");
+    WireCodec g2 = new WireCodec("c1", "g2");
+    WireCodec g3 = new WireCodec("c1", "g3");
+    List<String> delivered = new ArrayList<>();
+    java.util.Map<String, Route> routes = new java.util.HashMap<>();
+    for (WireCodec c : List.of(g1, g2)) {
+      routes.put(
+          c.groupId(),
+          new Route() {
+            @Override
+            public WireCodec codec() {
+              return c;
+            }
+
+            @Override
+            public org.flotilla.raft.spi.Transport.Inbox inbox() {
+              return m -> delivered.add(c.groupId() + ":" + m.getClass().getSimpleName());
+            }
+
+            @Override
+            public boolean hears(String memberId) {
+              return "a".equals(memberId);
+            }
+          });
+    }
+    int[] dropped = {0};
+    EmbeddedChannel ch = new EmbeddedChannel();
+    InboundHandler.initPipeline(
+        ch.pipeline(),
+        MAX_FRAME,
+        Duration.ofSeconds(1),
+        host,
+        "b",
+        "a"::equals,
+        "a"::equals,
+        (id, address) -> {},
+        routes::get,
+        true,
+        n -> dropped[0] += n,
+        Duration.ofSeconds(5),
+        "b",
+        (peer, bytes) -> {},
+        false);
+    ch.pipeline().fireChannelActive();
+    ch.writeInbound(frame(host.hello("a", "b")));
+    assertThat(readAck(ch).getAccepted()).isTrue();
+    Wire.Batch batch =
+        Wire.Batch.newBuilder()
+            .addEnvelopes(g1.toEnvelope(new Heartbeat("a", "b", 1, 0, 1)))
+            .addEnvelopes(g3.toEnvelope(new Heartbeat("a", "b", 1, 0, 1)))
+            .addEnvelopes(g2.toEnvelope(new Heartbeat("a", "b", 2, 0, 1)))
+            .build();
+    ch.writeInbound(frame(host.envelope("a", "b").setBatch(batch).build()));
+    assertThat(delivered).containsExactly("g1:Heartbeat", "g2:Heartbeat");
+    assertThat(dropped[0]).isEqualTo(1);
+    assertThat(ch.isActive()).isTrue();
+
+    // A batch inside a batch is bad input: the connection closes, nothing more is delivered.
+    Wire.Envelope nested = host.envelope("a", "b").setBatch(batch).build();
+    ch.writeInbound(
+        frame(
+            host.envelope("a", "b")
+                .setBatch(Wire.Batch.newBuilder().addEnvelopes(nested))
+                .build()));
+    assertThat(ch.isActive()).isFalse();
+    assertThat(delivered).hasSize(2);
+  }
+
+  @Test
+  void aBatchOnASingleGroupConnectionClosesIt() throws Exception {
+    EmbeddedChannel ch = channel();
+    ch.writeInbound(frame(WireCodecTest.CODEC.hello("a", "b")));
+    readAck(ch);
+    Wire.Batch batch =
+        Wire.Batch.newBuilder()
+            .addEnvelopes(WireCodecTest.CODEC.toEnvelope(new Heartbeat("a", "b", 1, 0, 1)))
+            .build();
+    ch.writeInbound(frame(WireCodecTest.CODEC.envelope("a", "b").setBatch(batch).build()));
+    assertThat(inbox).isEmpty();
+    assertThat(ch.isActive()).isFalse();
+  }
 }

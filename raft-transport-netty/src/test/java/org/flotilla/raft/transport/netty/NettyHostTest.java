@@ -118,6 +118,15 @@ class NettyHostTest {
           .allSatisfy(p -> assertThat(p.state()).isEqualTo(PeerStats.ConnectionState.CONNECTED));
       assertThat(e.getValue().groups()).hasSize(GROUPS);
     }
+    // The leaders' heartbeats (and the answers) of many groups towards a host share frames.
+    TestCluster.await(
+        "heartbeats coalesced",
+        WAIT,
+        () -> transports.values().stream().mapToLong(t -> t.coalescedHeartbeats()[0]).sum() > 10);
+    for (NettyHostTransport t : transports.values()) {
+      long[] c = t.coalescedHeartbeats();
+      assertThat(c[1]).as("heartbeats per coalesced frame").isGreaterThanOrEqualTo(2 * c[0]);
+    }
   }
 
   @Test
