@@ -293,7 +293,8 @@ public final class NodeRuntime {
       applyWorker = scheduler.start("flotilla-" + id + "-apply", applier::turn);
       applier.attach(applyWorker);
       changes.publishMembers(core);
-      // Ticks fall on multiples of the tick interval of the scheduler's clock, the same instants for
+      // Ticks fall on multiples of the tick interval of the scheduler's clock, the same instants
+      // for
       // every node with this interval: on a host's shared loop threads, the nodes pinned to one
       // thread tick in one pass (one wake-up per tick, not one per node), and their heartbeats
       // leave together. The first tick comes within one interval.
