@@ -1184,7 +1184,7 @@ public final class SharedLog implements AutoCloseable {
       }
       if (oldest.live.get() > 0) {
         boolean over = segs.length > options.maxSegments();
-        if (over && !full) {
+        if (over && oldest.sequence > upTo) {
           long live = 0;
           for (WalSegment s : segs) {
             live += s.live.get();

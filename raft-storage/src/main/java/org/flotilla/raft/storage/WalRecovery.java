@@ -323,6 +323,7 @@ final class WalRecovery {
         }
         case WalRecord.REMOVE -> {
           g.removed = true;
+          g.tombstoned = true;
           groups.remove(g.id);
           removed.add(g.id);
         }
