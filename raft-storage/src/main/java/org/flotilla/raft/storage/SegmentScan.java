@@ -10,7 +10,9 @@ import org.flotilla.raft.spi.StorageException;
 /**
  * The result of reading one segment file at recovery: its header, the position of every valid
  * record, and where and why reading stopped. Applies none of the recovery rules itself; {@link
- * FileLogStore} decides from it whether the segment is clean, has a torn tail, or is corrupt.
+ * FileLogStore} decides from it whether the segment is clean, has a torn tail, or is corrupt. The
+ * walk over records ({@link #records}) is shared with the shared log's segments, so that both
+ * formats tell a torn tail from corruption by the same rule.
  */
 final class SegmentScan {
   /** Why the scan stopped. */
@@ -162,38 +164,113 @@ final class SegmentScan {
     }
     SegmentScan s = new SegmentScan(path, firstIndex, buf.getLong(16));
     s.fileSize = size;
-    int pos = LogRecord.SEGMENT_HEADER;
-    long expected = firstIndex;
-    while (true) {
-      if (pos == limit) {
-        break;
-      }
+    RecordFormat format =
+        new RecordFormat() {
+          long expected = firstIndex;
+
+          @Override
+          public String invalidReason(ByteBuffer b, int pos, int lim) {
+            String why = LogRecord.invalidReason(b, pos, lim, expected);
+            if (why == null && b.getLong(pos + 8) < s.lastTerm) {
+              why = "term " + b.getLong(pos + 8) + " lower than the previous term " + s.lastTerm;
+            }
+            return why;
+          }
+
+          @Override
+          public int size(ByteBuffer b, int pos) {
+            return LogRecord.HEADER + b.getInt(pos);
+          }
+
+          @Override
+          public boolean validAt(ByteBuffer b, int o, int lim) {
+            long index = b.getLong(o + 16);
+            return (index == expected || index == expected + 1)
+                && LogRecord.invalidReason(b, o, lim, -1) == null;
+          }
+
+          @Override
+          public void accept(ByteBuffer b, int pos) {
+            if (s.count == s.offsets.length) {
+              s.offsets = java.util.Arrays.copyOf(s.offsets, s.count * 2);
+            }
+            s.offsets[s.count++] = pos;
+            s.lastTerm = b.getLong(pos + 8);
+            terms.append(expected, s.lastTerm);
+            expected++;
+          }
+        };
+    Stop stop = records(buf, LogRecord.SEGMENT_HEADER, limit, LogRecord.HEADER, format);
+    s.end = stop.end();
+    s.ending = stop.ending();
+    s.reason = stop.reason();
+    return s;
+  }
+
+  /**
+   * How {@link #records} reads one format of records. The rules that tell the end of the records, a
+   * torn tail and corruption apart are {@link #records}'s, shared by the log's segments and the
+   * shared log's ({@code SharedLog}).
+   */
+  interface RecordFormat {
+    /** Returns why the record at {@code pos} is not valid, or null if it is. */
+    String invalidReason(ByteBuffer buf, int pos, int limit);
+
+    /** Returns the size in bytes of the valid record at {@code pos}. */
+    int size(ByteBuffer buf, int pos);
+
+    /**
+     * Tells whether a valid record that the scan would have read next starts at {@code pos}: found
+     * after an invalid record, it proves corruption rather than a torn write.
+     */
+    boolean validAt(ByteBuffer buf, int pos, int limit);
+
+    /** Takes the valid record at {@code pos}, the next in the file. */
+    void accept(ByteBuffer buf, int pos);
+  }
+
+  /**
+   * Where and why a walk over records stopped.
+   *
+   * @param end the position after the last valid record
+   * @param ending why it stopped ({@link End#CLEAN}, {@link End#TORN} or {@link End#CORRUPT})
+   * @param reason what was wrong with the record at {@code end}, or null for a clean end
+   */
+  record Stop(int end, End ending, String reason) {}
+
+  /**
+   * Reads records back to back from {@code start}: stops cleanly where the rest of the file is
+   * zeros (or at its end); at an invalid record, stops with {@link End#CORRUPT} if a valid record
+   * follows it somewhere in the file, else with {@link End#TORN}.
+   *
+   * @param buf the file's bytes (absolute positions)
+   * @param start the first record's position
+   * @param limit the end of the bytes
+   * @param minHeader the size of a record's fixed header (the smallest record)
+   * @param format the record format
+   * @return where and why it stopped
+   */
+  static Stop records(ByteBuffer buf, int start, int limit, int minHeader, RecordFormat format) {
+    int pos = start;
+    while (pos != limit) {
       boolean zeroHead = limit - pos >= 8 ? buf.getLong(pos) == 0L : allZero(buf, pos, limit);
       if (zeroHead && allZero(buf, pos, limit)) {
         // a zero length and checksum, and only zeros after: the end of the records
         break;
       }
-      String why = LogRecord.invalidReason(buf, pos, limit, expected);
-      if (why == null && buf.getLong(pos + 8) < s.lastTerm) {
-        why = "term " + buf.getLong(pos + 8) + " lower than the previous term " + s.lastTerm;
-      }
+      String why = format.invalidReason(buf, pos, limit);
       if (why != null) {
-        s.reason = why;
-        s.ending = validRecordAfter(buf, pos, limit, expected) ? End.CORRUPT : End.TORN;
-        break;
+        boolean corrupt = false;
+        for (int o = pos + 1; o + minHeader <= limit && !corrupt; o++) {
+          corrupt = format.validAt(buf, o, limit);
+        }
+        return new Stop(pos, corrupt ? End.CORRUPT : End.TORN, why);
       }
-      int len = buf.getInt(pos);
-      if (s.count == s.offsets.length) {
-        s.offsets = java.util.Arrays.copyOf(s.offsets, s.count * 2);
-      }
-      s.offsets[s.count++] = pos;
-      s.lastTerm = buf.getLong(pos + 8);
-      terms.append(expected, s.lastTerm);
-      pos += LogRecord.HEADER + len;
-      expected++;
+      int next = pos + format.size(buf, pos);
+      format.accept(buf, pos);
+      pos = next;
     }
-    s.end = pos;
-    return s;
+    return new Stop(pos, End.CLEAN, null);
   }
 
   private static void checkVersion(Path path, int version) {
@@ -207,18 +284,6 @@ final class SegmentScan {
               + LogRecord.SEGMENT_VERSION
               + ")");
     }
-  }
-
-  /** Tells whether a valid record for {@code expected} or the index after it starts after pos. */
-  private static boolean validRecordAfter(ByteBuffer buf, int pos, int limit, long expected) {
-    for (int o = pos + 1; o + LogRecord.HEADER <= limit; o++) {
-      long index = buf.getLong(o + 16);
-      if ((index == expected || index == expected + 1)
-          && LogRecord.invalidReason(buf, o, limit, -1) == null) {
-        return true;
-      }
-    }
-    return false;
   }
 
   static boolean allZero(ByteBuffer buf, int from, int limit) {

@@ -10,9 +10,19 @@ import java.util.Arrays;
  * <p>Not thread-safe; confined to the store's event loop.
  */
 final class TermRuns {
-  private long[] start = new long[16];
-  private long[] term = new long[16];
+  private long[] start;
+  private long[] term;
   private int runs;
+
+  TermRuns() {
+    this(16);
+  }
+
+  /** Creates runs with room for {@code capacity} terms before they grow (small for idle logs). */
+  TermRuns(int capacity) {
+    start = new long[Math.max(1, capacity)];
+    term = new long[Math.max(1, capacity)];
+  }
 
   /** Records that entry {@code index} (one past the last recorded) has {@code t}. */
   void append(long index, long t) {

@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A file channel that delegates to a real one and can be told to fail its writes or forces, or to
- * hold a force until released: the injected faults of the storage tests.
+ * hold a force until released, or to make every force slow: the injected faults of the storage
+ * tests.
  */
 final class FaultyChannel extends FileChannel {
 
@@ -22,6 +23,8 @@ final class FaultyChannel extends FileChannel {
     volatile boolean failForce;
     volatile boolean failWrite;
     volatile CountDownLatch holdForce;
+    // a force takes at least this long (a slow disk), so that group commit has something to batch
+    volatile long forceDelayMillis;
     final CountDownLatch forceEntered = new CountDownLatch(1);
     final AtomicInteger forces = new AtomicInteger();
     // forces of segment files only (not the durable mark or the directory)
@@ -32,7 +35,8 @@ final class FaultyChannel extends FileChannel {
           new FaultyChannel(
               FileChannel.open(path, options),
               this,
-              path.getFileName().toString().endsWith(".log"));
+              path.getFileName().toString().endsWith(".log")
+                  || path.getFileName().toString().endsWith(".wal"));
     }
   }
 
@@ -72,6 +76,15 @@ final class FaultyChannel extends FileChannel {
     }
     if (faults.failForce) {
       throw new IOException("injected fsync failure (EIO)");
+    }
+    long delay = faults.forceDelayMillis;
+    if (delay > 0) {
+      try {
+        Thread.sleep(delay);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException(e);
+      }
     }
     delegate.force(metaData);
   }
