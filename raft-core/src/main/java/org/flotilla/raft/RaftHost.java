@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * RaftHost host = RaftHost.builder()
  *     .id("s1")
  *     .transport(nettyHostTransport)
- *     .storage(FileHostStorage.open(Path.of("/var/lib/app/raft")))
+ *     .storage(FileHostStorage.open(Path.of("/var/lib/app/raft"))) // raft-storage
  *     .build();
  * RaftNode shard = host.newGroup("shard-7")
  *     .stateMachine(new ShardMachine())
