@@ -145,10 +145,8 @@ public final class RaftHost implements AutoCloseable {
               + " set id, scheduler, transport or stores on the builder of newGroup");
     }
     String groupId = b.groupId;
-    if (groupId == null || !RaftNode.Builder.GROUP_ID.matcher(groupId).matches()) {
-      throw new IllegalArgumentException(
-          "groupId must be 1 to 64 letters, digits, '.', '_' or '-': " + groupId);
-    }
+    // Checked before the group's storage is opened under that name.
+    RaftNode.Builder.checkGroupId(groupId);
     return groups.compute(
         groupId,
         (g, existing) -> {

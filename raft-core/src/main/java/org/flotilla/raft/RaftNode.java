@@ -412,7 +412,7 @@ public final class RaftNode implements AutoCloseable {
 
   /** Builds a {@link RaftNode}; {@link #build()} validates. Not thread-safe. */
   public static final class Builder {
-    static final java.util.regex.Pattern GROUP_ID =
+    private static final java.util.regex.Pattern GROUP_ID =
         java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     String id;
@@ -669,10 +669,7 @@ public final class RaftNode implements AutoCloseable {
       require(callbackExecutor, "callbackExecutor");
       require(scheduler, "scheduler");
       require(metrics, "metrics");
-      if (groupId == null || !GROUP_ID.matcher(groupId).matches()) {
-        throw new IllegalArgumentException(
-            "groupId must be 1 to 64 letters, digits, '.', '_' or '-': " + groupId);
-      }
+      checkGroupId(groupId);
       if (join && (members != null || !learners.isEmpty())) {
         throw new IllegalArgumentException(
             "join() excludes bootstrap(...) and learners(...): a member either starts a new group"
@@ -700,6 +697,14 @@ public final class RaftNode implements AutoCloseable {
                 + " transport's limit (NettyTransport.Builder.maxFrameSize)");
       }
       return new RaftNode(this);
+    }
+
+    /** Checks a group id: 1 to 64 letters, digits, '.', '_' or '-'; also for {@link RaftHost}. */
+    static void checkGroupId(String groupId) {
+      if (groupId == null || !GROUP_ID.matcher(groupId).matches()) {
+        throw new IllegalArgumentException(
+            "groupId must be 1 to 64 letters, digits, '.', '_' or '-': " + groupId);
+      }
     }
 
     private static void require(Object value, String name) {
