@@ -82,13 +82,15 @@ class NettyAdminTest {
     String followerAddress = cluster.member(follower.id()).address();
     cluster.join(leader.submit(TestCluster.put("k", "v")));
     try (NettyAdminClient admin = tool().build()) {
+      // status() is refreshed every ten ticks: wait until it shows the write's commit too.
       TestCluster.await(
-          "the leader's status shows both followers answering",
+          "the leader's status shows both followers answering and the write committed",
           ELECTION,
           () -> {
             NodeStatus s = status(admin, leaderAddress);
             return s.peers().size() == 2
-                && s.peers().stream().allMatch(p -> p.lastContactMillis() >= 0);
+                && s.peers().stream().allMatch(p -> p.lastContactMillis() >= 0)
+                && s.commitIndex() >= 2;
           });
       NodeStatus s = admin.status(leaderAddress);
       assertThat(s.id()).isEqualTo(leader.id());
