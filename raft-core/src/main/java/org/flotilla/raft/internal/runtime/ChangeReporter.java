@@ -109,6 +109,8 @@ final class ChangeReporter {
         node.callback(() -> l.onLeaderChange(leader, term));
       }
       node.membership.leaderChanged(leader);
+      // status().leader() answers "who leads?" for clients and tools: never ten ticks stale.
+      node.refreshStatus();
     }
     Configuration config = core.configuration();
     if (!config.equals(lastConfig)) {

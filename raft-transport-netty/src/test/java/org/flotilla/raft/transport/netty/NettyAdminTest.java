@@ -82,15 +82,18 @@ class NettyAdminTest {
     String followerAddress = cluster.member(follower.id()).address();
     cluster.join(leader.submit(TestCluster.put("k", "v")));
     try (NettyAdminClient admin = tool().build()) {
-      // status() is refreshed every ten ticks: wait until it shows the write's commit too.
+      // status() is refreshed every ten ticks, on each node: wait until the leader's shows the
+      // write's commit and the follower's shows the leader it has heard from.
       TestCluster.await(
-          "the leader's status shows both followers answering and the write committed",
+          "the leader's status shows both followers answering and the write committed,"
+              + " and the follower's names the leader",
           ELECTION,
           () -> {
             NodeStatus s = status(admin, leaderAddress);
             return s.peers().size() == 2
                 && s.peers().stream().allMatch(p -> p.lastContactMillis() >= 0)
-                && s.commitIndex() >= 2;
+                && s.commitIndex() >= 2
+                && status(admin, followerAddress).leader().isPresent();
           });
       NodeStatus s = admin.status(leaderAddress);
       assertThat(s.id()).isEqualTo(leader.id());
