@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import org.flotilla.raft.cluster.Member;
+import org.flotilla.raft.internal.runtime.HostLiveness;
 import org.flotilla.raft.internal.runtime.PooledScheduler;
 import org.flotilla.raft.spi.HostStorage;
 import org.flotilla.raft.spi.HostTransport;
@@ -31,8 +32,19 @@ import org.slf4j.LoggerFactory;
  *   <li>the transport ({@link HostTransport}): one connection per remote host, whatever the number
  *       of groups, each message carrying its group's id;
  *   <li>the storage ({@link HostStorage}): one write-ahead log for every group, one {@code fsync}
- *       for the appends of all groups.
+ *       for the appends of all groups;
+ *   <li>liveness: each host tells every host its groups share one small message per heartbeat
+ *       interval, whatever the number of groups, so that idle groups can stop their own timers.
  * </ul>
+ *
+ * <p><b>Quiescence.</b> A group with nothing to do (every entry committed and held by every
+ * member, no request in flight) quiesces: its leader's heartbeat tells the followers, and then no
+ * member of it ticks or sends anything, so an idle group costs no CPU and no network. Any request
+ * or message wakes it. A host not heard from for an election timeout is down, and the groups it
+ * leads or follows here wake: their election timers and CheckQuorum run again, and a group whose
+ * leader was there elects another within a few election timeouts. See docs/architecture.md,
+ * "Quiescence", for the bound and why leases and CheckQuorum stay safe; {@link
+ * Builder#quiescence(boolean)} turns it off.
  *
  * <p>A host is one member of each of its groups, under the host's id: every group's members are
  * hosts, named by their ids, with the hosts' transport addresses. A group is created with {@link
@@ -70,6 +82,8 @@ public final class RaftHost implements AutoCloseable {
   // Every group built on this host and not removed; a closed group stays until removed or
   // replaced by a new node for the same group.
   private final ConcurrentHashMap<String, RaftNode> groups = new ConcurrentHashMap<>();
+  // null when quiescence is off: no group quiesces, so none needs host-level liveness
+  private final HostLiveness liveness;
   private volatile boolean closed;
 
   private RaftHost(Builder b) {
@@ -79,9 +93,23 @@ public final class RaftHost implements AutoCloseable {
     this.options = b.options;
     this.callbackExecutor = b.callbackExecutor;
     this.threads = new PooledScheduler("flotilla-" + b.id, b.loopThreads, b.applyThreads, 1);
+    this.liveness =
+        b.quiescence
+            ? new HostLiveness(
+                id,
+                threads,
+                transport.group(HostLiveness.GROUP),
+                options.heartbeatInterval().toNanos(),
+                options.electionTimeout().toNanos(),
+                this::hostDown)
+            : null;
     try {
       transport.start(id);
+      if (liveness != null) {
+        liveness.start();
+      }
     } catch (IOException | RuntimeException e) {
+      transport.close();
       threads.close();
       throw e instanceof IOException io
           ? new UncheckedIOException("host " + id + " cannot start its transport: " + e, io)
@@ -147,6 +175,10 @@ public final class RaftHost implements AutoCloseable {
     String groupId = b.groupId;
     // Checked before the group's storage is opened under that name.
     RaftNode.Builder.checkGroupId(groupId);
+    if (HostLiveness.GROUP.equals(groupId)) {
+      throw new IllegalArgumentException(
+          "group id " + groupId + " is reserved for the hosts' liveness messages");
+    }
     return groups.compute(
         groupId,
         (g, existing) -> {
@@ -164,6 +196,9 @@ public final class RaftHost implements AutoCloseable {
     try {
       Transport t = transport.group(groupId);
       opened.add(t);
+      if (liveness != null) {
+        t = liveness.track(groupId, t);
+      }
       LogStore log = storage.logStore(groupId);
       opened.add(log);
       MetaStore meta = storage.metaStore(groupId);
@@ -234,6 +269,45 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /**
+   * Returns how many of this host's groups are quiesced now: idle, with no timer running and
+   * nothing sent (see the class comment). For monitoring; each group's state is as of its event
+   * loop's last turn.
+   *
+   * @return the number of quiesced groups
+   */
+  public int quiescedGroups() {
+    int n = 0;
+    for (RaftNode node : groups.values()) {
+      if (node.quiesced()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Returns the remote hosts this host considers down now: named by one of its groups and not
+   * heard from for an election timeout. Empty when quiescence is off (no liveness is kept).
+   *
+   * @return the hosts' ids, sorted
+   */
+  public List<String> downHosts() {
+    return liveness == null ? List.of() : liveness.downHosts();
+  }
+
+  /** The liveness worker found {@code host} down: wake the quiesced groups that share it. */
+  private void hostDown(String host) {
+    for (RaftNode node : groups.values()) {
+      node.hostDown(host);
+    }
+  }
+
+  /** Whether this host's groups quiesce when idle. */
+  boolean quiescence() {
+    return liveness != null;
+  }
+
+  /**
    * Returns how many threads the host runs for its groups' event loops, applies and snapshots:
    * fixed when it is built, whatever the number of groups. The transport's and the storage's own
    * threads come on top.
@@ -261,6 +335,9 @@ public final class RaftHost implements AutoCloseable {
         LOG.error("host {}: closing {} failed", id, node, e);
       }
     }
+    if (liveness != null) {
+      liveness.close();
+    }
     transport.close();
     storage.close();
     threads.close();
@@ -282,6 +359,7 @@ public final class RaftHost implements AutoCloseable {
     private Executor callbackExecutor = ForkJoinPool.commonPool();
     private int loopThreads = Runtime.getRuntime().availableProcessors();
     private int applyThreads = Runtime.getRuntime().availableProcessors();
+    private boolean quiescence = true;
 
     private Builder() {}
 
@@ -354,6 +432,23 @@ public final class RaftHost implements AutoCloseable {
     public Builder threads(int loops, int appliers) {
       this.loopThreads = loops;
       this.applyThreads = appliers;
+      return this;
+    }
+
+    /**
+     * Sets whether idle groups quiesce (default true): they stop ticking and sending heartbeats
+     * until a request, a message or the failure of a peer's host wakes them, and the host sends
+     * each remote host one liveness message per heartbeat interval instead. Off, every group ticks
+     * and heartbeats all the time, as a single {@link RaftNode} does, and no liveness messages
+     * are sent. Set it alike on every host: a follower on a host with it off never quiesces,
+     * so under a quiesced leader its election timer fires and its vote request wakes the leader,
+     * about once per election timeout.
+     *
+     * @param value whether idle groups quiesce
+     * @return this builder
+     */
+    public Builder quiescence(boolean value) {
+      this.quiescence = value;
       return this;
     }
 

@@ -97,7 +97,8 @@ public final class RaftNode implements AutoCloseable {
                 b.callbackExecutor,
                 b.listener,
                 b.scheduler,
-                b.metrics));
+                b.metrics,
+                b.host != null && b.host.quiescence()));
   }
 
   /** {@return a new builder} */
@@ -197,6 +198,16 @@ public final class RaftNode implements AutoCloseable {
    */
   public boolean isRunning() {
     return runtime.isRunning();
+  }
+
+  /** Tells whether the group is quiesced here (see {@link RaftHost}); for {@link RaftHost}. */
+  boolean quiesced() {
+    return runtime.quiesced();
+  }
+
+  /** Wakes the group if quiesced and {@code member}'s host is down; for {@link RaftHost}. */
+  void hostDown(String member) {
+    runtime.hostDown(member);
   }
 
   /** Tells whether the node was closed (and will never run again); for {@link RaftHost}. */

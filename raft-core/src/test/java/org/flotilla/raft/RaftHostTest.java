@@ -183,6 +183,62 @@ class RaftHostTest {
   }
 
   @Test
+  void idleGroupsQuiesceWakeForWorkAndElectNewLeadersWhenTheLeadersHostFails() throws Exception {
+    int groups = 24;
+    for (String id : HOSTS) {
+      host(id);
+    }
+    for (int g = 0; g < groups; g++) {
+      for (String id : HOSTS) {
+        group(hosts.get(id), groupId(g));
+      }
+    }
+    writeToEveryGroup(groups, "a", "1");
+    awaitAllQuiesced(groups);
+    long delivered = network.delivered();
+
+    // A write wakes its group, commits, and the group quiesces again.
+    RaftNode l0 = leader(groupId(0)).orElseThrow();
+    assertThat(l0.submit(TestCluster.put("a", "2")).get(10, TimeUnit.SECONDS).index()).isPositive();
+    assertThat(network.delivered()).isGreaterThan(delivered);
+    // A linearizable read on a quiesced group: the leader wakes, and with no lease left from
+    // before it quiesced, confirms its leadership with a round before it answers.
+    awaitAllQuiesced(groups);
+    RaftNode l1 = leader(groupId(1)).orElseThrow();
+    assertThat(l1.read(TestCluster.get("a")).get(10, TimeUnit.SECONDS)).isNotNull();
+    awaitAllQuiesced(groups);
+
+    // The host that leads some groups fails. Their followers are quiesced and hear nothing: only
+    // the hosts' liveness wakes them, and they elect new leaders.
+    String victim = leader(groupId(2)).orElseThrow().id();
+    List<String> led = new ArrayList<>();
+    for (int g = 0; g < groups; g++) {
+      if (leader(groupId(g)).orElseThrow().id().equals(victim)) {
+        led.add(groupId(g));
+      }
+    }
+    hosts.remove(victim).close();
+    RaftHost survivor = hosts.values().iterator().next();
+    TestCluster.await(
+        victim + " is down for " + survivor.id(),
+        WAIT,
+        () -> survivor.downHosts().equals(List.of(victim)));
+    TestCluster.await(
+        "the groups " + victim + " led elect new leaders: " + led,
+        WAIT,
+        () -> led.stream().allMatch(g -> leader(g).filter(n -> !n.id().equals(victim)).isPresent()));
+    writeToEveryGroup(groups, "b", "3");
+  }
+
+  /** Waits until every group on every running host is quiesced. */
+  private void awaitAllQuiesced(int groups) {
+    TestCluster.await(
+        "every group quiesces on every host",
+        WAIT,
+        () -> hosts.values().stream().allMatch(h -> h.quiescedGroups() == groups));
+  }
+
+  @Test
   void aRemovedGroupLeavesNothingAndCanBeCreatedAfresh() {
     RaftHost h = host("s1");
     RaftNode node =

@@ -20,6 +20,14 @@ package org.flotilla.raft.spi;
 public interface HostTransport extends AutoCloseable {
 
   /**
+   * The group, reserved on every host transport, on which a {@code RaftHost} whose groups quiesce
+   * sends each remote host one liveness message per heartbeat interval (docs/architecture.md,
+   * "Quiescence"). A host asks for it with {@link #group(String)} like any group; no user group
+   * may have this id.
+   */
+  String LIVENESS_GROUP = "_liveness";
+
+  /**
    * Starts the shared transport for the host: binds, if it listens. Called once, by the host,
    * before any group's transport starts. The default does nothing.
    *

@@ -149,6 +149,17 @@ final class Following {
     log.commitTo(Math.min(hb.commitIndex(), log.lastIndex()));
     core.pruneConfigs();
     core.send(new HeartbeatResponse(core.id, hb.from(), core.term, hb.round()));
+    // The leader quiesces the group: follow it if this log is exactly the committed one (then
+    // nothing is owed either way) and the driver has nothing that needs ticks. A follower that
+    // stays awake times out and asks for votes, which wakes the leader, and the leader quiesces
+    // the group again at a later heartbeat.
+    if (hb.quiesce()
+        && log.lastIndex() == hb.commitIndex()
+        && log.committed() == hb.commitIndex()
+        && !core.awaitingRepair()
+        && core.quiesceAllowed.getAsBoolean()) {
+      core.quiesced = true;
+    }
   }
 
   private void handleInstallSnapshot(InstallSnapshot is) {

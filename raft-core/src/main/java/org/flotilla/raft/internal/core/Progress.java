@@ -124,6 +124,17 @@ public final class Progress {
   }
 
   /**
+   * Starts the member's CheckQuorum window over at {@code now} and forgets the lease its
+   * acknowledgements gave, for a leader waking from quiescence: the ticks it did not count while
+   * quiesced say nothing of how long ago the member answered, so no round sent before counts for a
+   * lease, and the member has one election timeout from now to answer again.
+   */
+  void restartWindow(long now) {
+    lastHeardTick = now;
+    leaseTick = Long.MIN_VALUE;
+  }
+
+  /**
    * Returns the tick of the member's last answer in this term, or of when the leader began tracking
    * it if it has not answered yet.
    */

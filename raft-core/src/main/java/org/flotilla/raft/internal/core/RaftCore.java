@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.random.RandomGenerator;
 import org.flotilla.raft.cluster.Configuration;
 import org.flotilla.raft.cluster.Member;
@@ -86,6 +87,21 @@ public final class RaftCore {
   String leader;
   long now;
   int electionElapsed;
+
+  // Quiescence (docs/architecture.md, "Quiescence"). A quiesced member counts no ticks: a leader
+  // sends no heartbeats and runs no CheckQuorum, a follower's election timer stands still. Set by a
+  // leader's heartbeat tick when the group is idle (Replication.mayQuiesce) and by a follower that
+  // takes the quiescing heartbeat holding exactly the committed log (Following.handleHeartbeat);
+  // cleared by wake(), which every input but storage feedback calls first, and by any role change.
+  // invariants: a quiesced member is a leader, follower or learner; a leader that wakes restarts
+  // every CheckQuorum window and holds no lease until a round sent after waking is acknowledged
+  // (Replication.wake), because the ticks it did not count leave the age of every earlier answer
+  // unknown; a follower's electionElapsed stands still below its timeout while quiesced, which can
+  // only lengthen the time it refuses votes after answering its leader (the lease's premise).
+  boolean quiesced;
+  // Asked whenever this member would quiesce: whether its driver has nothing in flight that needs
+  // ticks (reads, forwarded commands, transfers). The default never quiesces.
+  BooleanSupplier quiesceAllowed = () -> false;
 
   final ConfigHistory configs;
   // Latest snapshot known to exist (taken locally or installed), for followers that need one.
@@ -263,6 +279,58 @@ public final class RaftCore {
     return options;
   }
 
+  /**
+   * Tells whether this member is quiesced: it counts no ticks until {@link #wake()} (which every
+   * message, proposal, read and transfer calls first) or {@link #hostDown(String)}. See
+   * docs/architecture.md, "Quiescence".
+   *
+   * @return true while quiesced
+   */
+  public boolean quiesced() {
+    return quiesced;
+  }
+
+  /**
+   * Lets this member quiesce when the group is idle and {@code driverIdle} says the driver has
+   * nothing in flight that needs ticks; without it (the default) it never quiesces. Only a driver
+   * that wakes the member when a peer's host fails ({@link #hostDown(String)}) may allow it:
+   * otherwise the followers of a quiesced leader that dies would never notice.
+   *
+   * @param driverIdle asked on the driver's thread whenever this member would quiesce
+   */
+  public void allowQuiescence(BooleanSupplier driverIdle) {
+    quiesceAllowed = driverIdle;
+  }
+
+  /**
+   * Wakes this member if it is quiesced: it counts ticks again from the next one. A leader restarts
+   * its CheckQuorum windows and holds no lease until it hears a new round's answers.
+   */
+  public void wake() {
+    if (!quiesced) {
+      return;
+    }
+    quiesced = false;
+    if (role == Role.LEADER) {
+      replication.wake();
+    }
+  }
+
+  /**
+   * Tells this member that the host of {@code member} stopped answering (host-level liveness): a
+   * quiesced follower whose leader it is, or a quiesced leader of which it is a member, wakes, so
+   * that its election timer (or CheckQuorum) runs again. The election timer resumes from where it
+   * stood, so the member still waits out the rest of its timeout before it campaigns or votes.
+   *
+   * @param member the member id whose host is down
+   */
+  public void hostDown(String member) {
+    if (quiesced
+        && (role == Role.LEADER ? replication.progress(member) != null : member.equals(leader))) {
+      wake();
+    }
+  }
+
   boolean promotable() {
     return configuration().isVoter(id);
   }
@@ -330,6 +398,7 @@ public final class RaftCore {
       votedFor = "";
     }
     leader = null;
+    quiesced = false;
     election.reset();
     replication.reset(newTermStarts);
     following.reset();
@@ -368,6 +437,9 @@ public final class RaftCore {
 
   /** Advances logical time by one tick: election timeouts, heartbeats, quorum checks. */
   public void tick() {
+    if (quiesced) {
+      return;
+    }
     now++;
     if (role == Role.LEADER) {
       replication.tick();
@@ -390,6 +462,13 @@ public final class RaftCore {
     }
     if (!m.to().equals(id) || m.from().equals(id)) {
       return;
+    }
+    if (quiesced) {
+      if (role == Role.LEADER && m instanceof HeartbeatResponse && m.term() == term) {
+        // An answer to the quiescing round: nothing to do, and no lease is taken from it.
+        return;
+      }
+      wake();
     }
     if (m.term() > term) {
       if (Mutations.NO_STEP_DOWN_ON_HIGHER_TERM
@@ -461,6 +540,7 @@ public final class RaftCore {
    * @return the index of the first new entry, or a negative {@code REJECTED_*} code
    */
   public long propose(List<ByteBuffer> commands) {
+    wake();
     return role == Role.LEADER ? replication.propose(commands) : REJECTED_NOT_LEADER;
   }
 
@@ -473,6 +553,7 @@ public final class RaftCore {
    * @return the index of the configuration entry, or a negative {@code REJECTED_*} code
    */
   public long proposeConfiguration(Configuration target) {
+    wake();
     return role == Role.LEADER ? replication.proposeConfiguration(target) : REJECTED_NOT_LEADER;
   }
 
@@ -516,6 +597,7 @@ public final class RaftCore {
    * @param allowLease whether a leader lease may replace the heartbeat round
    */
   public void readIndex(long context, boolean allowLease) {
+    wake();
     if (role == Role.LEADER) {
       reads.request(context, id, allowLease);
     } else if (leader != null) {
@@ -536,6 +618,7 @@ public final class RaftCore {
    * @return false if this member is not leader or the target is not a voter
    */
   public boolean transferLeadership(String target) {
+    wake();
     if (role != Role.LEADER || !configuration().isVoter(target)) {
       return false;
     }
@@ -667,6 +750,9 @@ public final class RaftCore {
     }
     if (role == Role.LEADER && !leader.equals(id)) {
       throw new IllegalStateException(id + ": leader that does not know it leads");
+    }
+    if (quiesced && role != Role.LEADER && role != Role.FOLLOWER && role != Role.LEARNER) {
+      throw new IllegalStateException(id + ": quiesced as " + role);
     }
     if (role == Role.CANDIDATE && !votedFor.equals(id)) {
       throw new IllegalStateException(id + ": candidate that did not vote for itself");

@@ -124,6 +124,11 @@ final class ReadIndex {
     return leaseStart >= oldestValid;
   }
 
+  /** Whether no read waits: none for a round, none for the term's first commit, no round due. */
+  boolean idle() {
+    return pendingReads.isEmpty() && readsAwaitingCommit.isEmpty() && roundSent;
+  }
+
   /** Whether a read waits for a heartbeat round that has not been sent yet. */
   boolean roundPending() {
     return !roundSent;

@@ -118,9 +118,57 @@ final class Replication {
     }
     if (heartbeatElapsed >= options.heartbeatTicks()) {
       heartbeatElapsed = 0;
-      broadcastHeartbeat();
+      boolean quiesce = core.quiesceAllowed.getAsBoolean() && mayQuiesce();
+      broadcastHeartbeat(quiesce);
+      if (quiesce) {
+        // The heartbeat just sent tells the followers to quiesce too; see RaftCore.quiesced.
+        core.quiesced = true;
+        return;
+      }
       maybeTransferToHigherPriority();
       restartStalledReplication();
+    }
+  }
+
+  /**
+   * Whether the group is idle enough for this leader to quiesce it: its no-op and every entry
+   * committed, durable here and handed out for applying; no configuration change, transfer or read
+   * under way; and every member, voter or learner, active, holding every entry and owing no
+   * acknowledgement. A follower then has nothing to wait for, so nothing needs a timer until new
+   * work (a request, a message) or a host failure wakes the group.
+   */
+  private boolean mayQuiesce() {
+    long last = log.lastIndex();
+    if (leadTransferee != null
+        || !core.committedInTerm()
+        || core.configurationIndex() > log.committed()
+        || core.configuration().isJoint()
+        || log.committed() != last
+        || log.persisted() != last
+        || log.hasUnstable()
+        || log.hasCommittedToApply()
+        || !core.reads.idle()) {
+      return false;
+    }
+    for (Progress p : progress.values()) {
+      if (p.match() != last
+          || p.state() != Progress.State.REPLICATE
+          || p.inflightCount() > 0
+          || !p.recentActive()) {
+        return false;
+      }
+    }
+    return higherPriorityTarget() == null;
+  }
+
+  /**
+   * Wakes this quiesced leader (see {@link RaftCore#quiesced}): every member gets a CheckQuorum
+   * window from now, and no lease holds until a round sent from now on is acknowledged, because the
+   * ticks not counted while quiesced leave the age of every earlier acknowledgement unknown.
+   */
+  void wake() {
+    for (Progress p : progress.values()) {
+      p.restartWindow(core.now);
     }
   }
 
@@ -163,9 +211,20 @@ final class Replication {
   }
 
   private void maybeTransferToHigherPriority() {
+    Member best = higherPriorityTarget();
+    if (best != null) {
+      transferLeadership(best.id());
+    }
+  }
+
+  /**
+   * The voter of highest priority above this leader's that is active and holds every entry, to
+   * hand leadership to; or null.
+   */
+  private Member higherPriorityTarget() {
     Configuration c = core.configuration();
     if (leadTransferee != null || c.isJoint() || !core.committedInTerm()) {
-      return;
+      return null;
     }
     int mine = c.member(core.id).map(Member::priority).orElse(Member.DEFAULT_PRIORITY);
     Member best = null;
@@ -179,9 +238,7 @@ final class Replication {
         best = m;
       }
     }
-    if (best != null) {
-      transferLeadership(best.id());
-    }
+    return best;
   }
 
   // ---------------------------------------------------------------- the leader's step function
@@ -450,11 +507,12 @@ final class Replication {
 
   // ---------------------------------------------------------------- output
 
-  private void broadcastHeartbeat() {
+  private void broadcastHeartbeat(boolean quiesce) {
     long round = core.reads.startRound();
     for (Progress p : progress.values()) {
       core.send(
-          new Heartbeat(core.id, p.id(), core.term, Math.min(log.committed(), p.match()), round));
+          new Heartbeat(
+              core.id, p.id(), core.term, Math.min(log.committed(), p.match()), round, quiesce));
     }
     core.reads.release();
   }
@@ -484,7 +542,7 @@ final class Replication {
    */
   void flush() {
     if (core.reads.roundPending()) {
-      broadcastHeartbeat();
+      broadcastHeartbeat(false);
     }
     for (Progress p : progress.values()) {
       while (mayAppend(p)) {

@@ -215,6 +215,11 @@ final class Forwarding {
     }
   }
 
+  /** Whether no forwarded command waits for the leader's answer (event loop). */
+  boolean idle() {
+    return forwarded.isEmpty();
+  }
+
   /** A forwarded command without an answer for ten election timeouts has an unknown outcome. */
   void expire(long ticks) {
     long limit = 10L * Ticks.election(node.options);

@@ -184,6 +184,11 @@ final class Membership {
     return f;
   }
 
+  /** Whether no membership change or leadership transfer is in flight (event loop). */
+  boolean idle() {
+    return pendingChange == null && pendingTransfer == null;
+  }
+
   /** Fails a leadership transfer that did not complete in time (event loop, every tick). */
   void expire(long ticks) {
     if (pendingTransfer != null && ticks >= pendingTransfer.deadlineTick()) {

@@ -87,6 +87,9 @@ public final class NodeRuntime {
   private final Bootstrap bootstrap;
   final List<RaftListener> listeners = new CopyOnWriteArrayList<>();
   private final long tickNanos;
+  // Whether this node may quiesce when idle (a RaftHost's group, which the host wakes when a
+  // peer's host fails); see RaftCore.quiesced.
+  private final boolean quiescence;
 
   final Scheduler scheduler;
   // Bounded by inboundQueueCapacity, and linked rather than array-backed: an idle node holds no
@@ -132,6 +135,8 @@ public final class NodeRuntime {
   long ticks;
   private long nextTick;
   private boolean unflushed;
+  // loop: the core's quiescence as of the end of the last turn; other threads read it
+  private volatile boolean quiesced;
 
   /** Builds the runtime of a node from what its builder checked; nothing starts yet. */
   public NodeRuntime(RuntimeSetup b) {
@@ -148,6 +153,7 @@ public final class NodeRuntime {
     this.callbacks = b.callbackExecutor();
     this.bootstrap = Bootstrap.of(b.members(), b.learners(), b.join());
     this.tickNanos = options.tickInterval().toNanos();
+    this.quiescence = b.quiescence();
     this.scheduler = LogContext.wrap(b.scheduler(), b.groupId(), b.id());
     this.queue = new LinkedBlockingQueue<>(options.inboundQueueCapacity());
     int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
@@ -230,6 +236,9 @@ public final class NodeRuntime {
             hs,
             snapshotMeta,
             scheduler.random());
+    if (quiescence) {
+      core.allowQuiescence(this::idle);
+    }
     forwarding.start(scheduler.random().nextInt());
     transfers = new SnapshotTransfers(this, snapshotStore, options);
     changes.started(core);
@@ -376,7 +385,7 @@ public final class NodeRuntime {
   /** One turn of the event loop: due ticks, queued tasks, storage reports, the ready batches. */
   private long loopTurn() {
     try {
-      if (running) {
+      if (running && !core.quiesced()) {
         deliverDueTicks();
       }
       Runnable task;
@@ -391,7 +400,15 @@ public final class NodeRuntime {
           core.persisted(d[0], d[1]);
         }
         core.setApplyLimit(applier.appliedIndex() + MAX_UNAPPLIED);
+        if (core.quiesced() && !idle()) {
+          // Work that needs ticks arrived without passing through the core (a forwarded command,
+          // a snapshot transfer): the group counts time again.
+          core.wake();
+        }
         processReady();
+        if (core.quiesced() != quiesced) {
+          quiescenceChanged();
+        }
         board.publishGauges(core, stopper.failure());
       }
     } catch (StorageException e) {
@@ -403,7 +420,61 @@ public final class NodeRuntime {
       finishLoop();
       return -1;
     }
-    return queue.isEmpty() ? Math.max(0, nextTick - scheduler.nanoTime()) : 0;
+    if (!queue.isEmpty()) {
+      return 0;
+    }
+    return quiesced ? Long.MAX_VALUE : Math.max(0, nextTick - scheduler.nanoTime());
+  }
+
+  /**
+   * The core quiesced or woke in this turn. Quiesced, the loop sleeps until a task wakes it (see
+   * {@link #loopTurn()}); awake again, it ticks from the next instant of the tick grid on: the
+   * ticks not counted while quiesced are not delivered, since they would fire every timer at once
+   * (the core's wake() accounts for the time it did not see pass).
+   */
+  private void quiescenceChanged() {
+    quiesced = core.quiesced();
+    if (!quiesced) {
+      long now = scheduler.nanoTime();
+      nextTick = now - Math.floorMod(now, tickNanos) + tickNanos;
+    }
+    LOG.debug("{}: {}", who, quiesced ? "quiesced" : "awake");
+    refreshStatus();
+  }
+
+  /**
+   * Whether nothing the runtime holds needs ticks: no deferred task, read, forwarded command,
+   * membership change, leadership or snapshot transfer, and every committed entry handed to the
+   * apply thread. The core asks it before it quiesces (event loop).
+   */
+  private boolean idle() {
+    return deferred.isEmpty()
+        && reads.idle()
+        && forwarding.idle()
+        && membership.idle()
+        && transfers.idle()
+        && core.appliedIndex() == core.commitIndex();
+  }
+
+  /**
+   * Tells whether the group is quiesced here, as of the event loop's last turn; any thread.
+   *
+   * @return true while quiesced
+   */
+  public boolean quiesced() {
+    return quiesced;
+  }
+
+  /**
+   * Wakes this node if it is quiesced and {@code member} is its leader, or its follower while it
+   * leads: the host of {@code member} stopped answering (see {@code RaftHost}). Any thread.
+   *
+   * @param member the member whose host is down
+   */
+  public void hostDown(String member) {
+    if (running && quiesced) {
+      post(() -> core.hostDown(member));
+    }
   }
 
   /**

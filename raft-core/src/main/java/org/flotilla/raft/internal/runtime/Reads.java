@@ -100,6 +100,11 @@ final class Reads {
     return node.scheduler.nanoTime() + 2 * node.options.electionTimeout().toNanos();
   }
 
+  /** Whether no read waits for its read index (event loop). */
+  boolean idle() {
+    return waiting.isEmpty();
+  }
+
   /** Fails the reads that got no read index within two election timeouts. */
   void expire(long ticks) {
     long limit = 2L * Ticks.election(node.options);

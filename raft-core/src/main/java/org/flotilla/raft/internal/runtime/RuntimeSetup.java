@@ -34,6 +34,8 @@ import org.flotilla.raft.spi.Transport;
  * @param listener a first listener, or null
  * @param scheduler the threads and clock
  * @param metrics the metrics sink
+ * @param quiescence whether idle groups quiesce: only for a group of a {@code RaftHost}, whose
+ *     host-level liveness wakes them when a peer's host fails
  */
 public record RuntimeSetup(
     RaftNode node,
@@ -51,4 +53,5 @@ public record RuntimeSetup(
     Executor callbackExecutor,
     RaftListener listener,
     Scheduler scheduler,
-    RaftMetrics metrics) {}
+    RaftMetrics metrics,
+    boolean quiescence) {}

@@ -250,6 +250,11 @@ final class SnapshotTransfers {
     }
   }
 
+  /** Whether no snapshot is being sent or received (event loop). */
+  boolean idle() {
+    return outgoing.isEmpty() && incoming == null;
+  }
+
   void tick() {
     logProgress();
     for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {

@@ -76,12 +76,15 @@ public final class NettyHostTransport implements HostTransport {
   }
 
   /**
-   * Returns the ids of the groups whose transports are started here, sorted.
+   * Returns the ids of the groups whose transports are started here, sorted; the host's liveness
+   * group ({@link #LIVENESS_GROUP}) is not one of them.
    *
    * @return a fresh list
    */
   public List<String> groups() {
-    return connections.hostGroupIds();
+    List<String> ids = connections.hostGroupIds();
+    ids.remove(LIVENESS_GROUP);
+    return ids;
   }
 
   /**

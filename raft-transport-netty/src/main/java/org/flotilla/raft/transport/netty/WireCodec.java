@@ -411,7 +411,8 @@ final class WireCodec {
           Wire.Heartbeat.newBuilder()
               .setTerm(m.term())
               .setCommitIndex(m.commitIndex())
-              .setRound(m.round()));
+              .setRound(m.round())
+              .setQuiesce(m.quiesce()));
     } else if (message instanceof HeartbeatResponse m) {
       b.setHeartbeatResponse(
           Wire.HeartbeatResponse.newBuilder().setTerm(m.term()).setRound(m.round()));
@@ -610,7 +611,8 @@ final class WireCodec {
       case HEARTBEAT:
         {
           Wire.Heartbeat m = env.getHeartbeat();
-          return new Heartbeat(from, to, m.getTerm(), m.getCommitIndex(), m.getRound());
+          return new Heartbeat(
+              from, to, m.getTerm(), m.getCommitIndex(), m.getRound(), m.getQuiesce());
         }
       case HEARTBEAT_RESPONSE:
         {

@@ -46,6 +46,10 @@ class NettyHostTest {
   }
 
   private void startHosts(String... ids) {
+    startHosts(true, ids);
+  }
+
+  private void startHosts(boolean quiescence, String... ids) {
     for (String id : ids) {
       NettyHostTransport t =
           NettyTransport.builder().clusterId("test").bindAddress("127.0.0.1", 0).buildHost();
@@ -56,6 +60,7 @@ class NettyHostTest {
               .storage(new MemoryHostStorage())
               .options(TestCluster.fastOptions().build())
               .threads(2, 2)
+              .quiescence(quiescence)
               .build();
       hosts.put(id, h);
       transports.put(id, t);
@@ -98,7 +103,8 @@ class NettyHostTest {
 
   @Test
   void everyGroupReplicatesOverOneConnectionPerRemoteHost() {
-    startHosts("s1", "s2", "s3");
+    // Groups that never quiesce heartbeat all the time: their heartbeats share frames.
+    startHosts(false, "s1", "s2", "s3");
     for (int g = 0; g < GROUPS; g++) {
       assertThat(write("g" + g, "k", "v" + g).index()).isPositive();
     }
@@ -139,6 +145,34 @@ class NettyHostTest {
     for (int g = 0; g < GROUPS; g++) {
       write("g" + g, "b", "2");
       assertThat(leader("g" + g).orElseThrow().id()).isNotEqualTo("s1");
+    }
+  }
+
+  @Test
+  void idleGroupsQuiesceAndADeadHostsLivenessWakesThem() {
+    startHosts("s1", "s2", "s3");
+    for (int g = 0; g < GROUPS; g++) {
+      write("g" + g, "a", "1");
+    }
+    TestCluster.await(
+        "every group quiesces on every host",
+        WAIT,
+        () -> hosts.values().stream().allMatch(h -> h.quiescedGroups() == GROUPS));
+    // Quiesced, the hosts still hear each other: their liveness messages flow.
+    for (RaftHost h : hosts.values()) {
+      assertThat(h.downHosts()).isEmpty();
+    }
+    // A write wakes only its group.
+    assertThat(write("g0", "b", "2").index()).isPositive();
+    String victim = leader("g1").orElseThrow().id();
+    hosts.remove(victim).close();
+    TestCluster.await(
+        "the others find " + victim + " down",
+        WAIT,
+        () -> hosts.values().stream().allMatch(h -> h.downHosts().equals(List.of(victim))));
+    for (int g = 0; g < GROUPS; g++) {
+      write("g" + g, "c", "3");
+      assertThat(leader("g" + g).orElseThrow().id()).isNotEqualTo(victim);
     }
   }
 

@@ -56,6 +56,7 @@ class WireCodecTest {
                 new LogEntry(13, 3, EntryType.CONFIGURATION, CONF.encode()))),
         new AppendEntriesResponse("a", "b", 3, false, 0, 10, 7, 2),
         new Heartbeat("a", "b", 3, 9, 77),
+        new Heartbeat("a", "b", 3, 9, 78, true),
         new HeartbeatResponse("a", "b", 3, 77),
         new RequestVote("a", "b", 4, 13, 3, true, true),
         new RequestVoteResponse("a", "b", 4, false, true),
