@@ -15,6 +15,7 @@ import org.flotilla.raft.spi.HostStorage;
 import org.flotilla.raft.spi.HostTransport;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
+import org.flotilla.raft.spi.Scheduler;
 import org.flotilla.raft.spi.SnapshotStore;
 import org.flotilla.raft.spi.Transport;
 import org.slf4j.Logger;
@@ -76,7 +77,9 @@ public final class RaftHost implements AutoCloseable {
   private final String id;
   private final HostTransport transport;
   private final HostStorage storage;
+  // the host's own threads, or null when the builder was given a scheduler
   private final PooledScheduler threads;
+  private final Scheduler scheduler;
   private final RaftOptions options;
   private final Executor callbackExecutor;
   // Every group built on this host and not removed; a closed group stays until removed or
@@ -92,12 +95,16 @@ public final class RaftHost implements AutoCloseable {
     this.storage = b.storage;
     this.options = b.options;
     this.callbackExecutor = b.callbackExecutor;
-    this.threads = new PooledScheduler("flotilla-" + b.id, b.loopThreads, b.applyThreads, 1);
+    this.threads =
+        b.scheduler != null
+            ? null
+            : new PooledScheduler("flotilla-" + b.id, b.loopThreads, b.applyThreads, 1);
+    this.scheduler = b.scheduler != null ? b.scheduler : threads;
     this.liveness =
         b.quiescence
             ? new HostLiveness(
                 id,
-                threads,
+                scheduler,
                 transport.group(HostLiveness.GROUP),
                 options.heartbeatInterval().toNanos(),
                 options.electionTimeout().toNanos(),
@@ -110,7 +117,7 @@ public final class RaftHost implements AutoCloseable {
       }
     } catch (IOException | RuntimeException e) {
       transport.close();
-      threads.close();
+      closeThreads();
       throw e instanceof IOException io
           ? new UncheckedIOException("host " + id + " cannot start its transport: " + e, io)
           : (RuntimeException) e;
@@ -153,7 +160,7 @@ public final class RaftHost implements AutoCloseable {
     b.host = this;
     b.id = id;
     b.groupId = groupId;
-    b.scheduler = threads;
+    b.scheduler = scheduler;
     b.options = options;
     b.callbackExecutor = callbackExecutor;
     return b;
@@ -163,7 +170,7 @@ public final class RaftHost implements AutoCloseable {
   RaftNode build(RaftNode.Builder b) {
     checkOpen();
     if (!id.equals(b.id)
-        || b.scheduler != threads
+        || b.scheduler != scheduler
         || b.transport != null
         || b.logStore != null
         || b.metaStore != null
@@ -310,12 +317,19 @@ public final class RaftHost implements AutoCloseable {
   /**
    * Returns how many threads the host runs for its groups' event loops, applies and snapshots:
    * fixed when it is built, whatever the number of groups. The transport's and the storage's own
-   * threads come on top.
+   * threads come on top. Zero when the builder was given a {@linkplain Builder#scheduler
+   * scheduler}.
    *
    * @return the number of threads
    */
   public int threads() {
-    return threads.threads();
+    return threads == null ? 0 : threads.threads();
+  }
+
+  private void closeThreads() {
+    if (threads != null) {
+      threads.close();
+    }
   }
 
   /**
@@ -340,7 +354,7 @@ public final class RaftHost implements AutoCloseable {
     }
     transport.close();
     storage.close();
-    threads.close();
+    closeThreads();
     LOG.info("host {} closed ({} groups)", id, groups.size());
   }
 
@@ -360,6 +374,7 @@ public final class RaftHost implements AutoCloseable {
     private int loopThreads = Runtime.getRuntime().availableProcessors();
     private int applyThreads = Runtime.getRuntime().availableProcessors();
     private boolean quiescence = true;
+    private Scheduler scheduler;
 
     private Builder() {}
 
@@ -432,6 +447,20 @@ public final class RaftHost implements AutoCloseable {
     public Builder threads(int loops, int appliers) {
       this.loopThreads = loops;
       this.applyThreads = appliers;
+      return this;
+    }
+
+    /**
+     * Runs the host's groups and its liveness on the given scheduler instead of the host's own pool
+     * of threads ({@link #threads(int, int)} is then ignored, and the host does not close it): for
+     * the deterministic simulator, whose {@code VirtualScheduler} runs many hosts in virtual time on
+     * one thread.
+     *
+     * @param value the scheduler
+     * @return this builder
+     */
+    public Builder scheduler(Scheduler value) {
+      this.scheduler = value;
       return this;
     }
 

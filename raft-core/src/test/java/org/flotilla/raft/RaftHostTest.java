@@ -226,7 +226,8 @@ class RaftHostTest {
     TestCluster.await(
         "the groups " + victim + " led elect new leaders: " + led,
         WAIT,
-        () -> led.stream().allMatch(g -> leader(g).filter(n -> !n.id().equals(victim)).isPresent()));
+        () ->
+            led.stream().allMatch(g -> leader(g).filter(n -> !n.id().equals(victim)).isPresent()));
     writeToEveryGroup(groups, "b", "3");
   }
 

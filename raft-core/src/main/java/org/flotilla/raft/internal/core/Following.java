@@ -148,11 +148,11 @@ final class Following {
     // The leader sends min(its commit, our match), so this never passes our matching prefix.
     log.commitTo(Math.min(hb.commitIndex(), log.lastIndex()));
     core.pruneConfigs();
-    core.send(new HeartbeatResponse(core.id, hb.from(), core.term, hb.round()));
     // The leader quiesces the group: follow it if this log is exactly the committed one (then
-    // nothing is owed either way) and the driver has nothing that needs ticks. A follower that
-    // stays awake times out and asks for votes, which wakes the leader, and the leader quiesces
-    // the group again at a later heartbeat.
+    // nothing is owed either way) and the driver has nothing that needs ticks. The answer says
+    // which: a follower that stays awake wakes the leader with it, so that the leader goes on
+    // heartbeating it (an awake follower left without heartbeats would time out and, with the
+    // other followers as silent, win an election) and quiesces the group at a later heartbeat.
     if (hb.quiesce()
         && log.lastIndex() == hb.commitIndex()
         && log.committed() == hb.commitIndex()
@@ -160,6 +160,7 @@ final class Following {
         && core.quiesceAllowed.getAsBoolean()) {
       core.quiesced = true;
     }
+    core.send(new HeartbeatResponse(core.id, hb.from(), core.term, hb.round(), core.quiesced));
   }
 
   private void handleInstallSnapshot(InstallSnapshot is) {

@@ -464,8 +464,11 @@ public final class RaftCore {
       return;
     }
     if (quiesced) {
-      if (role == Role.LEADER && m instanceof HeartbeatResponse && m.term() == term) {
-        // An answer to the quiescing round: nothing to do, and no lease is taken from it.
+      if (role == Role.LEADER
+          && m instanceof HeartbeatResponse hbr
+          && hbr.quiesced()
+          && m.term() == term) {
+        // A follower quiesced as asked: nothing to do, and no lease is taken from it.
         return;
       }
       wake();

@@ -26,6 +26,9 @@ final class ReadIndex {
 
   /** How many heartbeat rounds' send ticks are remembered for leases. */
   static final int ROUND_HISTORY = 64;
+  // invariant: rounds up to this one were sent before the leader last woke from quiescence and
+  // give no lease (wake()); 0 when it never quiesced in this term
+  private long leaseFloor;
 
   private record PendingRead(long round, long index, long context, String from) {}
 
@@ -44,6 +47,16 @@ final class ReadIndex {
   void reset() {
     round = 0;
     roundSent = true;
+    leaseFloor = 0;
+  }
+
+  /**
+   * The leader wakes from quiescence: no round sent so far counts for a lease any more, since the
+   * ticks not counted while quiesced leave its age unknown (see RaftCore.quiesced). Its answers
+   * still confirm reads and count as heard.
+   */
+  void wake() {
+    leaseFloor = round;
   }
 
   /**
@@ -152,7 +165,8 @@ final class ReadIndex {
   /** Records that member {@code p} acknowledged heartbeat round {@code acked}. */
   void acknowledged(Progress p, long acked) {
     if (acked <= round && round - acked < ROUND_HISTORY) {
-      p.ackRound(acked, roundSentTick[(int) (acked % ROUND_HISTORY)]);
+      p.ackRound(
+          acked, acked > leaseFloor ? roundSentTick[(int) (acked % ROUND_HISTORY)] : Long.MIN_VALUE);
     }
   }
 

@@ -170,6 +170,7 @@ final class Replication {
     for (Progress p : progress.values()) {
       p.restartWindow(core.now);
     }
+    core.reads.wake();
   }
 
   /**

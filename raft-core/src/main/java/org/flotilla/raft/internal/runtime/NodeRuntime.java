@@ -444,8 +444,10 @@ public final class NodeRuntime {
 
   /**
    * Whether nothing the runtime holds needs ticks: no deferred task, read, forwarded command,
-   * membership change, leadership or snapshot transfer, and every committed entry handed to the
-   * apply thread. The core asks it before it quiesces (event loop).
+   * membership change, leadership or snapshot transfer, and every committed entry within the apply
+   * limit, so that this turn's ready batch hands them all to the apply thread (a limit raised only
+   * as the apply thread catches up would need the turns that ticks bring). The core asks it before
+   * it quiesces, perhaps on the heartbeat that advances the commit index (event loop).
    */
   private boolean idle() {
     return deferred.isEmpty()
@@ -453,7 +455,7 @@ public final class NodeRuntime {
         && forwarding.idle()
         && membership.idle()
         && transfers.idle()
-        && core.appliedIndex() == core.commitIndex();
+        && core.commitIndex() <= applier.appliedIndex() + MAX_UNAPPLIED;
   }
 
   /**

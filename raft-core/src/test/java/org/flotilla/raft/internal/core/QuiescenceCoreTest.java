@@ -6,6 +6,7 @@ import static org.flotilla.raft.internal.core.CoreNetwork.bytes;
 import java.util.List;
 import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.message.Heartbeat;
+import org.flotilla.raft.message.HeartbeatResponse;
 import org.flotilla.raft.message.RaftMessage;
 import org.flotilla.raft.message.RequestVote;
 import org.junit.jupiter.api.Test;
@@ -69,13 +70,47 @@ class QuiescenceCoreTest {
     net.core("n1").allowQuiescence(() -> false);
     net.tickAll(3 * H);
     assertThat(IDS).noneMatch(id -> net.core(id).quiesced());
-    // A follower whose driver is busy stays awake under a quiesced leader.
+    // A follower whose driver is busy stays awake, and its answer wakes the leader, which goes
+    // on heartbeating it rather than leave it to time out.
     net.core("n1").allowQuiescence(() -> true);
     net.core("n3").allowQuiescence(() -> false);
     net.tickAll(H);
-    assertThat(net.core("n1").quiesced()).isTrue();
     assertThat(net.core("n2").quiesced()).isTrue();
     assertThat(net.core("n3").quiesced()).isFalse();
+    assertThat(net.core("n1").quiesced()).isFalse();
+    net.drainDelivered();
+    net.tickAll(H);
+    assertThat(net.drainDelivered()).anyMatch(m -> m instanceof Heartbeat && m.to().equals("n3"));
+    // Once n3 is idle too, the next heartbeat quiesces everyone.
+    net.core("n3").allowQuiescence(() -> true);
+    net.tickAll(H);
+    assertThat(IDS).allMatch(id -> net.core(id).quiesced(), "quiesced");
+  }
+
+  @Test
+  void anAnswerToARoundSentBeforeTheWakeGivesNoLease() {
+    CoreNetwork net = idleGroup();
+    for (int i = 0; i < T && !net.core("n1").quiesced(); i++) {
+      net.core("n1").tick();
+      net.ready("n1");
+    }
+    List<Heartbeat> quiescing = net.take(Heartbeat.class);
+    // The followers cannot quiesce: their answers, held back here, will say so.
+    net.core("n2").allowQuiescence(() -> false);
+    net.core("n3").allowQuiescence(() -> false);
+    quiescing.forEach(net::deliver);
+    net.ready("n2");
+    net.ready("n3");
+    List<RaftMessage> answers = net.take(m -> m instanceof HeartbeatResponse);
+    assertThat(answers).hasSize(2);
+    // Long after (the leader counts no ticks meanwhile), the answers arrive and wake it: they
+    // confirm nothing about the time since, so no lease comes from them.
+    answers.forEach(net::deliver);
+    assertThat(net.core("n1").quiesced()).isFalse();
+    net.core("n1").readIndex(9, true);
+    Ready r = net.ready("n1");
+    assertThat(r.readStates()).isEmpty();
+    assertThat(RaftPaperTest.of(r, Heartbeat.class)).hasSize(2);
   }
 
   @Test

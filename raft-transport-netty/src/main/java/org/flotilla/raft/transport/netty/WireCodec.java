@@ -415,7 +415,10 @@ final class WireCodec {
               .setQuiesce(m.quiesce()));
     } else if (message instanceof HeartbeatResponse m) {
       b.setHeartbeatResponse(
-          Wire.HeartbeatResponse.newBuilder().setTerm(m.term()).setRound(m.round()));
+          Wire.HeartbeatResponse.newBuilder()
+              .setTerm(m.term())
+              .setRound(m.round())
+              .setQuiesced(m.quiesced()));
     } else if (message instanceof RequestVote m) {
       b.setRequestVote(
           Wire.RequestVote.newBuilder()
@@ -617,7 +620,7 @@ final class WireCodec {
       case HEARTBEAT_RESPONSE:
         {
           Wire.HeartbeatResponse m = env.getHeartbeatResponse();
-          return new HeartbeatResponse(from, to, m.getTerm(), m.getRound());
+          return new HeartbeatResponse(from, to, m.getTerm(), m.getRound(), m.getQuiesced());
         }
       case REQUEST_VOTE:
         {

@@ -58,6 +58,7 @@ class WireCodecTest {
         new Heartbeat("a", "b", 3, 9, 77),
         new Heartbeat("a", "b", 3, 9, 78, true),
         new HeartbeatResponse("a", "b", 3, 77),
+        new HeartbeatResponse("a", "b", 3, 78, true),
         new RequestVote("a", "b", 4, 13, 3, true, true),
         new RequestVoteResponse("a", "b", 4, false, true),
         new InstallSnapshot(
