@@ -97,15 +97,7 @@ public final class KvBenchServer {
     boolean loopOnNetty = Boolean.parseBoolean(System.getProperty("bench.loopOnNetty", "true"));
     tb.ioThreads(Integer.getInteger("bench.ioThreads", loopOnNetty ? 1 : 2));
     NettyTransport transport = tb.build();
-    RaftOptions options =
-        RaftOptions.builder()
-            .tickInterval(Duration.ofMillis(10))
-            .electionTimeout(Duration.ofMillis(Long.getLong("bench.electionMs", 1000)))
-            .heartbeatInterval(Duration.ofMillis(100))
-            // WORKLOAD.md: no snapshots or compaction during a run
-            .snapshotThresholdEntries(0)
-            .snapshotThresholdBytes(0)
-            .build();
+    RaftOptions options = options();
     KvStateMachine machine = new KvStateMachine(java.util.Map.of());
     RaftNode.Builder nb = RaftNode.builder();
     if (Boolean.parseBoolean(System.getProperty("bench.directCallbacks", "true"))) {
@@ -135,7 +127,7 @@ public final class KvBenchServer {
           protected void initChannel(Channel c) {
             c.pipeline()
                 .addLast(new LengthFieldBasedFrameDecoder(1 << 20, 0, 4, 0, 4))
-                .addLast(new Handler(node));
+                .addLast(new Handler(k -> node));
           }
         };
     // The client protocol on the transport's I/O thread too, where the node's loop runs: a
@@ -178,7 +170,19 @@ public final class KvBenchServer {
     ch.closeFuture().awaitUninterruptibly();
   }
 
-  private static void installWatchdogs() {
+  /** The members' options: WORKLOAD.md's election timeout of about 1 s, no snapshots. */
+  static RaftOptions options() {
+    return RaftOptions.builder()
+        .tickInterval(Duration.ofMillis(10))
+        .electionTimeout(Duration.ofMillis(Long.getLong("bench.electionMs", 1000)))
+        .heartbeatInterval(Duration.ofMillis(100))
+        // WORKLOAD.md: no snapshots or compaction during a run
+        .snapshotThresholdEntries(0)
+        .snapshotThresholdBytes(0)
+        .build();
+  }
+
+  static void installWatchdogs() {
     Thread parent =
         new Thread(
             () -> {
@@ -231,19 +235,34 @@ public final class KvBenchServer {
     return sum;
   }
 
+  /** What a client connection serves: the node of each key, and administrative requests. */
+  interface Target {
+
+    /** The node whose group holds the key numbered {@code keyNumber}. */
+    RaftNode node(int keyNumber);
+
+    /**
+     * Answers an administrative request whose opcode is not PUT, GET or a heap query, from the
+     * request's text; null for an unknown opcode.
+     */
+    default CompletableFuture<String> admin(byte op, String text) {
+      return null;
+    }
+  }
+
   /**
    * Serves one client connection. Requests are handled on the connection's event loop; replies come
    * back on the node's callback executor and are queued, then written and flushed in one batch per
    * event-loop task, so that many completions share one {@code write} system call.
    */
-  private static final class Handler extends SimpleChannelInboundHandler<ByteBuf> {
-    private final RaftNode node;
+  static final class Handler extends SimpleChannelInboundHandler<ByteBuf> {
+    private final Target target;
     private final ConcurrentLinkedQueue<Reply> replies = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private Channel channel;
 
-    Handler(RaftNode node) {
-      this.node = node;
+    Handler(Target target) {
+      this.target = target;
     }
 
     private static final class Reply {
@@ -276,17 +295,23 @@ public final class KvBenchServer {
           in.readBytes(value);
           ByteBuffer cmd =
               KvStateMachine.encodePut(new String(key, StandardCharsets.ISO_8859_1), value);
-          complete(id, node.submit(cmd), false);
+          complete(id, target.node(BenchProtocol.keyNumber(key)).submit(cmd), false);
         }
         case BenchProtocol.OP_GET -> {
           byte[] key = new byte[in.readableBytes()];
           in.readBytes(key);
           ByteBuffer q = KvStateMachine.encodeGet(new String(key, StandardCharsets.ISO_8859_1));
-          complete(id, node.read(q, ReadConsistency.LINEARIZABLE), true);
+          complete(
+              id,
+              target.node(BenchProtocol.keyNumber(key)).read(q, ReadConsistency.LINEARIZABLE),
+              true);
         }
         case BenchProtocol.OP_IS_LEADER ->
             reply(
-                new Reply(id, BenchProtocol.STATUS_OK, new byte[] {(byte) (leads(node) ? 1 : 0)}));
+                new Reply(
+                    id,
+                    BenchProtocol.STATUS_OK,
+                    new byte[] {(byte) (leads(target.node(0)) ? 1 : 0)}));
         case BenchProtocol.OP_HEAP -> {
           boolean reset = in.readByte() == 1;
           long peak = peakHeap(reset);
@@ -297,12 +322,27 @@ public final class KvBenchServer {
                   BenchProtocol.STATUS_OK,
                   ByteBuffer.allocate(16).putLong(peak).putLong(used).array()));
         }
-        default ->
-            reply(
-                new Reply(
-                    id,
-                    BenchProtocol.STATUS_ERROR,
-                    ("unknown op " + op).getBytes(StandardCharsets.UTF_8)));
+        case BenchProtocol.OP_GC_HEAP -> {
+          System.gc();
+          long used = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+          reply(new Reply(id, BenchProtocol.STATUS_OK, ByteBuffer.allocate(8).putLong(used).array()));
+        }
+        default -> {
+          String text = in.toString(StandardCharsets.UTF_8);
+          CompletableFuture<String> answer = target.admin(op, text);
+          if (answer == null) {
+            answer = CompletableFuture.failedFuture(new IllegalArgumentException("unknown op " + op));
+          }
+          CompletableFuture<?> unused =
+              answer.whenComplete(
+                  (r, e) ->
+                      reply(
+                          new Reply(
+                              id,
+                              e == null ? BenchProtocol.STATUS_OK : BenchProtocol.STATUS_ERROR,
+                              String.valueOf(e == null ? r : e)
+                                  .getBytes(StandardCharsets.UTF_8))));
+        }
       }
     }
 

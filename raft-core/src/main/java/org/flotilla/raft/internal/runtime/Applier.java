@@ -153,6 +153,7 @@ final class Applier {
     try {
       Task task;
       int handled = 0;
+      long appliedBefore = appliedIndex;
       while (handled < 1024 && (task = tasks.poll()) != null) {
         if (task instanceof Stop) {
           failWaiting(
@@ -161,6 +162,12 @@ final class Applier {
         }
         handle(task);
         handled++;
+      }
+      if (appliedIndex != appliedBefore && node.quiesced()) {
+        // A quiesced group's event loop publishes no status every ten ticks: ask it for one, so
+        // that status() shows what was applied after the group quiesced.
+        // (If the loop's queue is full, the loop is busy and publishes a status anyway.)
+        node.post(node::refreshStatus);
       }
       serveReads();
       maybeSnapshot(null);

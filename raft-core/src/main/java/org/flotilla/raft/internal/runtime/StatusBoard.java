@@ -172,26 +172,7 @@ final class StatusBoard implements RaftMetrics.Gauges {
 
   @Override
   public NodeStatus status() {
-    NodeStatus s = status;
-    long applied = applier.appliedIndex();
-    if (s == null || s.appliedIndex() >= applied) {
-      return s;
-    }
-    // The apply thread moved on since the loop last published: a quiesced group's loop may not
-    // publish again for hours, and the applied index is what callers wait on.
-    return new NodeStatus(
-        s.id(),
-        s.role(),
-        s.term(),
-        s.leader(),
-        s.commitIndex(),
-        applied,
-        s.lastIndex(),
-        s.snapshotIndex(),
-        s.configuration(),
-        s.peers(),
-        s.snapshotTransfers(),
-        s.failure());
+    return status;
   }
 
   @Override

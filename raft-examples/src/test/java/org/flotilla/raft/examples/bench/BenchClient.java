@@ -24,6 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntUnaryOperator;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
@@ -34,12 +35,18 @@ import org.HdrHistogram.Recorder;
  * connections; the writes a loop turn produces on a connection share one flush.
  *
  * <p>A failed request counts as an error, not as latency, and its slot retries after 5 ms.
+ *
+ * <p>Connected to several members with a router (the multi-group workload), each request goes to
+ * the member the router names for its key, on one of that member's connections.
  */
 public final class BenchClient implements AutoCloseable {
 
   private final EventLoopGroup group;
   private final EventLoop loop;
   private final List<Conn> conns = new ArrayList<>();
+  // with several members: each member's connections, and the key number -> member index router
+  private final List<List<Conn>> byMember = new ArrayList<>();
+  private final IntUnaryOperator router;
   private final Recorder recorder = new Recorder(3);
   private final AtomicLong errors = new AtomicLong();
   private final AtomicLong ok = new AtomicLong();
@@ -58,6 +65,23 @@ public final class BenchClient implements AutoCloseable {
    * @throws InterruptedException if interrupted while connecting
    */
   public BenchClient(InetSocketAddress address, int connections) throws InterruptedException {
+    this(List.of(address), connections, null);
+  }
+
+  /**
+   * Connects to several members; each request goes to the member {@code router} names for its
+   * key's number (read it again for every request, so that it may follow leadership).
+   *
+   * @param members the members' client addresses
+   * @param connections how many connections to open to each member
+   * @param router maps a key's number to the index of a member in {@code members}, or null to
+   *     spread slots over the connections as with one member
+   * @throws InterruptedException if interrupted while connecting
+   */
+  public BenchClient(
+      List<InetSocketAddress> members, int connections, IntUnaryOperator router)
+      throws InterruptedException {
+    this.router = router;
     group =
         new MultiThreadIoEventLoopGroup(
             1, new DefaultThreadFactory("bench-client", true), NioIoHandler.newFactory());
@@ -77,9 +101,14 @@ public final class BenchClient implements AutoCloseable {
                         .addLast(c);
                   }
                 });
-    for (int i = 0; i < connections; i++) {
-      Channel ch = b.connect(address).sync().channel();
-      conns.add(ch.pipeline().get(Conn.class));
+    for (InetSocketAddress address : members) {
+      List<Conn> mine = new ArrayList<>();
+      for (int i = 0; i < connections; i++) {
+        Channel ch = b.connect(address).sync().channel();
+        mine.add(ch.pipeline().get(Conn.class));
+      }
+      conns.addAll(mine);
+      byMember.add(mine);
     }
   }
 
@@ -119,7 +148,15 @@ public final class BenchClient implements AutoCloseable {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      if (dirty) {
+      if (router != null) {
+        // A completion here may have sent the slot's next request on another member's connection.
+        for (Conn c : conns) {
+          if (c.dirty) {
+            c.dirty = false;
+            c.ch.flush();
+          }
+        }
+      } else if (dirty) {
         dirty = false;
         ctx.flush();
       }
@@ -144,14 +181,19 @@ public final class BenchClient implements AutoCloseable {
         return;
       }
       boolean get = reads;
+      byte[] kv = new byte[BenchProtocol.KEY_BYTES + BenchProtocol.VALUE_BYTES];
+      int key = BenchProtocol.randomKey(kv, 0);
+      Conn conn = this.conn;
+      if (router != null) {
+        List<Conn> member = byMember.get(router.applyAsInt(key));
+        conn = member.get(id % member.size());
+      }
       ByteBuf out =
           conn.ch
               .alloc()
               .ioBuffer(4 + 9 + BenchProtocol.KEY_BYTES + (get ? 0 : BenchProtocol.VALUE_BYTES));
       int len = 9 + BenchProtocol.KEY_BYTES + (get ? 0 : BenchProtocol.VALUE_BYTES);
       out.writeInt(len).writeLong(id).writeByte(get ? BenchProtocol.OP_GET : BenchProtocol.OP_PUT);
-      byte[] kv = new byte[BenchProtocol.KEY_BYTES + BenchProtocol.VALUE_BYTES];
-      BenchProtocol.randomKey(kv, 0);
       if (get) {
         out.writeBytes(kv, 0, BenchProtocol.KEY_BYTES);
       } else {
@@ -224,10 +266,23 @@ public final class BenchClient implements AutoCloseable {
    * @return completes when the reply arrives, with the reply's body
    */
   public CompletableFuture<byte[]> call(byte op, byte[] body) {
+    return call(0, op, body);
+  }
+
+  /**
+   * Sends one request outside the closed loop to one member (before {@link #start}, or to a member
+   * whose first connection no slot uses at the time).
+   *
+   * @param member the member's index
+   * @param op the opcode
+   * @param body the bytes after the opcode
+   * @return completes when the reply arrives, with the reply's body
+   */
+  public CompletableFuture<byte[]> call(int member, byte op, byte[] body) {
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     loop.execute(
         () -> {
-          Conn c = conns.get(0);
+          Conn c = byMember.get(member).get(0);
           if (c.call != null) {
             result.completeExceptionally(new IllegalStateException("a call is outstanding"));
             return;

@@ -458,10 +458,15 @@ public final class ClusterBench {
     private final List<InetSocketAddress> clientAddrs = new ArrayList<>();
     private final Path data;
     private final String name;
+    private final String mainClass;
+    // the member's arguments between its client port and the member list
+    private final List<String> extraArgs;
 
-    private Cluster(Path data, String name) {
+    private Cluster(Path data, String name, String mainClass, List<String> extraArgs) {
       this.data = data;
       this.name = name;
+      this.mainClass = mainClass;
+      this.extraArgs = extraArgs;
     }
 
     static Cluster start(Path out, String name) throws Exception {
@@ -470,10 +475,20 @@ public final class ClusterBench {
 
     /** Starts a cluster whose members exit on their own after {@code maxSeconds}. */
     static Cluster start(Path out, String name, int maxSeconds) throws Exception {
+      return start(out, name, maxSeconds, "org.flotilla.raft.examples.KvBenchServer", List.of());
+    }
+
+    /**
+     * Starts a cluster of {@code mainClass} members ({@code ID DATA_DIR CLIENT_PORT extraArgs...
+     * MEMBERS}) that exit on their own after {@code maxSeconds}.
+     */
+    static Cluster start(
+        Path out, String name, int maxSeconds, String mainClass, List<String> extraArgs)
+        throws Exception {
       Path data = out.resolve("data").resolve(name);
       deleteTree(data);
       Files.createDirectories(data);
-      Cluster c = new Cluster(data, name);
+      Cluster c = new Cluster(data, name, mainClass, extraArgs);
       try {
         c.launch(out, maxSeconds);
       } catch (Exception | Error e) {
@@ -513,10 +528,11 @@ public final class ClusterBench {
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add("org.flotilla.raft.examples.KvBenchServer");
+        cmd.add(mainClass);
         cmd.add(id);
         cmd.add(data.resolve(id).toString());
         cmd.add(String.valueOf(client[i]));
+        cmd.addAll(extraArgs);
         cmd.add(members.toString());
         Path log = logDir.resolve(name + "-" + id + ".log");
         procs.add(
@@ -559,6 +575,10 @@ public final class ClusterBench {
 
     long[] pids() {
       return procs.stream().mapToLong(Process::pid).toArray();
+    }
+
+    List<InetSocketAddress> clientAddresses() {
+      return List.copyOf(clientAddrs);
     }
 
     /** Finds the leader (once) and waits until one PUT has been acknowledged. */
