@@ -38,14 +38,14 @@ import org.slf4j.LoggerFactory;
  *       interval, whatever the number of groups, so that idle groups can stop their own timers.
  * </ul>
  *
- * <p><b>Quiescence.</b> A group with nothing to do (every entry committed and held by every
- * member, no request in flight) quiesces: its leader's heartbeat tells the followers, and then no
- * member of it ticks or sends anything, so an idle group costs no CPU and no network. Any request
- * or message wakes it. A host not heard from for an election timeout is down, and the groups it
- * leads or follows here wake: their election timers and CheckQuorum run again, and a group whose
- * leader was there elects another within a few election timeouts. See docs/architecture.md,
- * "Quiescence", for the bound and why leases and CheckQuorum stay safe; {@link
- * Builder#quiescence(boolean)} turns it off.
+ * <p><b>Quiescence.</b> A group with nothing to do (every entry committed and held by every member,
+ * no request in flight) quiesces: its leader's heartbeat tells the followers, and then no member of
+ * it ticks or sends anything, so an idle group costs no CPU and no network. Any request or message
+ * wakes it. A host not heard from for an election timeout is down, and the groups it leads or
+ * follows here wake: their election timers and CheckQuorum run again, and a group whose leader was
+ * there elects another within a few election timeouts. See docs/architecture.md, "Quiescence", for
+ * the bound and why leases and CheckQuorum stay safe; {@link Builder#quiescence(boolean)} turns it
+ * off.
  *
  * <p>A host is one member of each of its groups, under the host's id: every group's members are
  * hosts, named by their ids, with the hosts' transport addresses. A group is created with {@link
@@ -293,8 +293,8 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /**
-   * Returns the remote hosts this host considers down now: named by one of its groups and not
-   * heard from for an election timeout. Empty when quiescence is off (no liveness is kept).
+   * Returns the remote hosts this host considers down now: named by one of its groups and not heard
+   * from for an election timeout. Empty when quiescence is off (no liveness is kept).
    *
    * @return the hosts' ids, sorted
    */
@@ -453,8 +453,8 @@ public final class RaftHost implements AutoCloseable {
     /**
      * Runs the host's groups and its liveness on the given scheduler instead of the host's own pool
      * of threads ({@link #threads(int, int)} is then ignored, and the host does not close it): for
-     * the deterministic simulator, whose {@code VirtualScheduler} runs many hosts in virtual time on
-     * one thread.
+     * the deterministic simulator, whose {@code VirtualScheduler} runs many hosts in virtual time
+     * on one thread.
      *
      * @param value the scheduler
      * @return this builder
@@ -468,10 +468,10 @@ public final class RaftHost implements AutoCloseable {
      * Sets whether idle groups quiesce (default true): they stop ticking and sending heartbeats
      * until a request, a message or the failure of a peer's host wakes them, and the host sends
      * each remote host one liveness message per heartbeat interval instead. Off, every group ticks
-     * and heartbeats all the time, as a single {@link RaftNode} does, and no liveness messages
-     * are sent. Set it alike on every host: a follower on a host with it off never quiesces,
-     * so under a quiesced leader its election timer fires and its vote request wakes the leader,
-     * about once per election timeout.
+     * and heartbeats all the time, as a single {@link RaftNode} does, and no liveness messages are
+     * sent. Set it alike on every host: a follower on a host with it off never quiesces, so under a
+     * quiesced leader its election timer fires and its vote request wakes the leader, about once
+     * per election timeout.
      *
      * @param value whether idle groups quiesce
      * @return this builder

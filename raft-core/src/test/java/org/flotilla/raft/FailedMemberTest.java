@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -151,9 +150,9 @@ class FailedMemberTest {
     assertThat(fixed.applied)
         .as("the entry it failed at, applied by the fixed code")
         .contains(index);
-    assertThat(fixed.kv.value("bad")).isEqualTo("1");
-    assertThat(fixed.kv.value("y")).isEqualTo("2");
-    assertThat(fixed.kv.applications()).containsEntry("Pbad=1", 1);
+    assertThat(fixed.value("bad")).isEqualTo("1");
+    assertThat(fixed.value("y")).isEqualTo("2");
+    assertThat(fixed.applications()).containsEntry("Pbad=1", 1);
     assertThat(restarted.status().role()).isNotEqualTo(Role.FAILED);
     assertThat(restarted.status().failure()).isEmpty();
   }
@@ -208,7 +207,7 @@ class FailedMemberTest {
     assertThat(TestCluster.string(read.join().value())).isEqualTo("1");
     for (String id : nodes.keySet()) {
       runUntil(id + " applies the entry", () -> machines.get(id).applied.contains(index));
-      assertThat(machines.get(id).kv.applications()).containsEntry("Pbad=1", 1);
+      assertThat(machines.get(id).applications()).containsEntry("Pbad=1", 1);
     }
   }
 
@@ -442,10 +441,13 @@ class FailedMemberTest {
    * The test cluster's key-value machine, which, while {@code broken}, throws on the command that
    * puts key "bad" (a bug), and records the indexes it applied. Apply-thread confined.
    */
-  private static final class Machine implements StateMachine {
-    final TestCluster.KvStateMachine kv = new TestCluster.KvStateMachine(false);
+  private static final class Machine extends TestCluster.KvStateMachine {
     final List<Long> applied = new CopyOnWriteArrayList<>();
     volatile boolean broken;
+
+    Machine() {
+      super(false);
+    }
 
     @Override
     public ByteBuffer apply(long index, ByteBuffer command) {
@@ -453,24 +455,9 @@ class FailedMemberTest {
       if (broken && c.startsWith("Pbad=")) {
         throw new IllegalStateException("cannot apply " + c.substring(1) + " at " + index);
       }
-      ByteBuffer result = kv.apply(index, command);
+      ByteBuffer result = super.apply(index, command);
       applied.add(index);
       return result;
-    }
-
-    @Override
-    public ByteBuffer query(ByteBuffer query) {
-      return kv.query(query);
-    }
-
-    @Override
-    public Snapshot snapshot() {
-      return kv.snapshot();
-    }
-
-    @Override
-    public void restore(long index, long term, InputStream in) throws IOException {
-      kv.restore(index, term, in);
     }
   }
 

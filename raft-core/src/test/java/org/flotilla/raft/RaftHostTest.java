@@ -68,6 +68,18 @@ class RaftHostTest {
     return node;
   }
 
+  /** Starts every host of {@link #HOSTS} with the groups g0 to g(groups - 1) on each. */
+  private void startHostsWithGroups(int groups) {
+    for (String id : HOSTS) {
+      host(id);
+    }
+    for (int g = 0; g < groups; g++) {
+      for (String id : HOSTS) {
+        group(hosts.get(id), groupId(g));
+      }
+    }
+  }
+
   private static String groupId(int g) {
     return "g" + g;
   }
@@ -154,14 +166,7 @@ class RaftHostTest {
   @Test
   void aCrashedHostsGroupsElectNewLeadersAndItCatchesUpWhenBack() {
     int groups = 30;
-    for (String id : HOSTS) {
-      host(id);
-    }
-    for (int g = 0; g < groups; g++) {
-      for (String id : HOSTS) {
-        group(hosts.get(id), groupId(g));
-      }
-    }
+    startHostsWithGroups(groups);
     writeToEveryGroup(groups, "a", "1");
 
     hosts.remove("s1").close();
@@ -185,14 +190,7 @@ class RaftHostTest {
   @Test
   void idleGroupsQuiesceWakeForWorkAndElectNewLeadersWhenTheLeadersHostFails() throws Exception {
     int groups = 24;
-    for (String id : HOSTS) {
-      host(id);
-    }
-    for (int g = 0; g < groups; g++) {
-      for (String id : HOSTS) {
-        group(hosts.get(id), groupId(g));
-      }
-    }
+    startHostsWithGroups(groups);
     writeToEveryGroup(groups, "a", "1");
     awaitAllQuiesced(groups);
     long delivered = network.delivered();

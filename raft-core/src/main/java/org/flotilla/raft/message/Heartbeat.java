@@ -12,8 +12,8 @@ package org.flotilla.raft.message;
  * @param term the leader's term
  * @param commitIndex {@code min(leader commit, follower match)}
  * @param round the heartbeat round, increasing within a term
- * @param quiesce whether the leader quiesces the group with this heartbeat: it stops ticking, and
- *     a follower that holds exactly the entries up to {@code commitIndex} stops its election timer
+ * @param quiesce whether the leader quiesces the group with this heartbeat: it stops ticking, and a
+ *     follower that holds exactly the entries up to {@code commitIndex} stops its election timer
  *     until any message, request or host failure wakes it (docs/architecture.md, "Quiescence")
  */
 public record Heartbeat(

@@ -7,9 +7,9 @@ package org.flotilla.raft.message;
  * @param to the leader
  * @param term the follower's term
  * @param round the round of the heartbeat answered
- * @param quiesced whether the follower quiesced on the heartbeat it answers (one that asked it
- *     to); a quiesced leader that hears {@code false} wakes, so that it does not leave an awake
- *     follower without heartbeats (docs/architecture.md, "Quiescence")
+ * @param quiesced whether the follower quiesced on the heartbeat it answers (one that asked it to);
+ *     a quiesced leader that hears {@code false} wakes, so that it does not leave an awake follower
+ *     without heartbeats (docs/architecture.md, "Quiescence")
  */
 public record HeartbeatResponse(String from, String to, long term, long round, boolean quiesced)
     implements RaftMessage {

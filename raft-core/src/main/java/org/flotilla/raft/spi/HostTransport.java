@@ -22,8 +22,8 @@ public interface HostTransport extends AutoCloseable {
   /**
    * The group, reserved on every host transport, on which a {@code RaftHost} whose groups quiesce
    * sends each remote host one liveness message per heartbeat interval (docs/architecture.md,
-   * "Quiescence"). A host asks for it with {@link #group(String)} like any group; no user group
-   * may have this id.
+   * "Quiescence"). A host asks for it with {@link #group(String)} like any group; no user group may
+   * have this id.
    */
   String LIVENESS_GROUP = "_liveness";
 

@@ -24,7 +24,6 @@ import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
 import org.flotilla.raft.ReadConsistency;
 import org.flotilla.raft.Result;
-import org.flotilla.raft.StateMachine;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.cluster.Role;
 import org.flotilla.raft.memory.MemoryLogStore;
@@ -46,10 +45,11 @@ import org.flotilla.raft.testkit.TestCluster.KvStateMachine;
  * simulated disks that lose what they had not synced when their host crashes.
  *
  * <p>A run places {@code groups} groups of three replicas round robin over {@code hosts} hosts.
- * Clients put and read (linearizable and lease reads) keys hashed to groups, so a few groups are busy and the rest
- * idle (they quiesce, and wake when a client or a fault reaches them). Faults drawn from the seed
- * for {@link #CHAOS}: host crashes (unsynced writes lost) and restarts, a host partitioned from the
- * others, message loss, duplication and delay. Then every fault heals and the run checks:
+ * Clients put and read (linearizable and lease reads) keys hashed to groups, so a few groups are
+ * busy and the rest idle (they quiesce, and wake when a client or a fault reaches them). Faults
+ * drawn from the seed for {@link #CHAOS}: host crashes (unsynced writes lost) and restarts, a host
+ * partitioned from the others, message loss, duplication and delay. Then every fault heals and the
+ * run checks:
  *
  * <ul>
  *   <li>election safety: at most one leader per group and term, as the nodes report;
@@ -467,11 +467,11 @@ final class HostSimulation {
   }
 
   /** A replica's key-value machine that checks every applied command against the others'. */
-  private final class Recording implements StateMachine {
+  private final class Recording extends KvStateMachine {
     private final String group;
-    private final KvStateMachine kv = new KvStateMachine(false);
 
     Recording(String group) {
+      super(false);
       this.group = group;
     }
 
@@ -482,22 +482,7 @@ final class HostSimulation {
       if (first != null && !first.equals(c)) {
         violations.add(group + ": index " + index + " applied as " + first + " and as " + c);
       }
-      return kv.apply(index, command);
-    }
-
-    @Override
-    public ByteBuffer query(ByteBuffer query) {
-      return kv.query(query);
-    }
-
-    @Override
-    public Snapshot snapshot() {
-      return kv.snapshot();
-    }
-
-    @Override
-    public void restore(long index, long term, java.io.InputStream in) throws java.io.IOException {
-      kv.restore(index, term, in);
+      return super.apply(index, command);
     }
   }
 

@@ -544,7 +544,7 @@ public final class TestCluster implements AutoCloseable {
    * its queries ran on. Apply-thread confined, except queries when {@link #concurrentQueries()} is
    * on (the maps are concurrent and each command changes one key).
    */
-  public static final class KvStateMachine implements StateMachine {
+  public static class KvStateMachine implements StateMachine {
     private final Map<String, String> map = new ConcurrentHashMap<>();
     private final Map<String, Integer> applications = new ConcurrentHashMap<>();
     private final Set<String> queryThreads = ConcurrentHashMap.newKeySet();

@@ -73,18 +73,8 @@ public final class KvBenchServer {
     String id = args[0];
     Path data = Path.of(args[1]);
     int clientPort = Integer.parseInt(args[2]);
-    List<Member> members = new ArrayList<>();
-    String raftAddress = null;
-    for (String m : args[3].split(",", -1)) {
-      String[] kv = m.split("=", 2);
-      members.add(Member.of(kv[0], kv[1]));
-      if (kv[0].equals(id)) {
-        raftAddress = kv[1];
-      }
-    }
-    if (raftAddress == null) {
-      throw new IllegalArgumentException(id + " is not in the member list");
-    }
+    List<Member> members = members(args[3]);
+    String raftAddress = address(members, id);
     Path logDir = Files.createDirectories(data.resolve("log"));
     Path metaDir = Files.createDirectories(data.resolve("meta"));
     Path snapDir = Files.createDirectories(data.resolve("snapshots"));
@@ -168,6 +158,25 @@ public final class KvBenchServer {
     System.out.flush();
     // The I/O threads are daemons: stay alive until the shutdown hook closes the listener.
     ch.closeFuture().awaitUninterruptibly();
+  }
+
+  /** Parses the member list {@code ID=HOST:PORT,...}. */
+  static List<Member> members(String spec) {
+    List<Member> members = new ArrayList<>();
+    for (String m : spec.split(",", -1)) {
+      String[] kv = m.split("=", 2);
+      members.add(Member.of(kv[0], kv[1]));
+    }
+    return members;
+  }
+
+  /** The Raft address of member {@code id} of the list. */
+  static String address(List<Member> members, String id) {
+    return members.stream()
+        .filter(m -> m.id().equals(id))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException(id + " is not in the member list"))
+        .address();
   }
 
   /** The members' options: WORKLOAD.md's election timeout of about 1 s, no snapshots. */
@@ -325,13 +334,15 @@ public final class KvBenchServer {
         case BenchProtocol.OP_GC_HEAP -> {
           System.gc();
           long used = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
-          reply(new Reply(id, BenchProtocol.STATUS_OK, ByteBuffer.allocate(8).putLong(used).array()));
+          reply(
+              new Reply(id, BenchProtocol.STATUS_OK, ByteBuffer.allocate(8).putLong(used).array()));
         }
         default -> {
           String text = in.toString(StandardCharsets.UTF_8);
           CompletableFuture<String> answer = target.admin(op, text);
           if (answer == null) {
-            answer = CompletableFuture.failedFuture(new IllegalArgumentException("unknown op " + op));
+            answer =
+                CompletableFuture.failedFuture(new IllegalArgumentException("unknown op " + op));
           }
           CompletableFuture<?> unused =
               answer.whenComplete(
@@ -340,8 +351,7 @@ public final class KvBenchServer {
                           new Reply(
                               id,
                               e == null ? BenchProtocol.STATUS_OK : BenchProtocol.STATUS_ERROR,
-                              String.valueOf(e == null ? r : e)
-                                  .getBytes(StandardCharsets.UTF_8))));
+                              String.valueOf(e == null ? r : e).getBytes(StandardCharsets.UTF_8))));
         }
       }
     }

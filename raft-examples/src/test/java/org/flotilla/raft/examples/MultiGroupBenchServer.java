@@ -52,7 +52,8 @@ public final class MultiGroupBenchServer {
    */
   public static void main(String[] args) throws Exception {
     if (args.length != 5) {
-      System.err.println("usage: MultiGroupBenchServer ID DATA_DIR CLIENT_PORT GROUPS ID=HOST:PORT,...");
+      System.err.println(
+          "usage: MultiGroupBenchServer ID DATA_DIR CLIENT_PORT GROUPS ID=HOST:PORT,...");
       System.exit(2);
     }
     KvBenchServer.installWatchdogs();
@@ -60,18 +61,8 @@ public final class MultiGroupBenchServer {
     Path data = Path.of(args[1]);
     int clientPort = Integer.parseInt(args[2]);
     int groups = Integer.parseInt(args[3]);
-    List<Member> members = new ArrayList<>();
-    String raftAddress = null;
-    for (String m : args[4].split(",", -1)) {
-      String[] kv = m.split("=", 2);
-      members.add(Member.of(kv[0], kv[1]));
-      if (kv[0].equals(id)) {
-        raftAddress = kv[1];
-      }
-    }
-    if (raftAddress == null) {
-      throw new IllegalArgumentException(id + " is not in the member list");
-    }
+    List<Member> members = KvBenchServer.members(args[4]);
+    String raftAddress = KvBenchServer.address(members, id);
     NettyHostTransport transport =
         NettyTransport.builder()
             .clusterId("bench")

@@ -26,6 +26,7 @@ final class ReadIndex {
 
   /** How many heartbeat rounds' send ticks are remembered for leases. */
   static final int ROUND_HISTORY = 64;
+
   // invariant: rounds up to this one were sent before the leader last woke from quiescence and
   // give no lease (wake()); 0 when it never quiesced in this term
   private long leaseFloor;
@@ -166,7 +167,8 @@ final class ReadIndex {
   void acknowledged(Progress p, long acked) {
     if (acked <= round && round - acked < ROUND_HISTORY) {
       p.ackRound(
-          acked, acked > leaseFloor ? roundSentTick[(int) (acked % ROUND_HISTORY)] : Long.MIN_VALUE);
+          acked,
+          acked > leaseFloor ? roundSentTick[(int) (acked % ROUND_HISTORY)] : Long.MIN_VALUE);
     }
   }
 

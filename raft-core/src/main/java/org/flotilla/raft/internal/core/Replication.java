@@ -219,8 +219,8 @@ final class Replication {
   }
 
   /**
-   * The voter of highest priority above this leader's that is active and holds every entry, to
-   * hand leadership to; or null.
+   * The voter of highest priority above this leader's that is active and holds every entry, to hand
+   * leadership to; or null.
    */
   private Member higherPriorityTarget() {
     Configuration c = core.configuration();

@@ -69,8 +69,8 @@ public final class BenchClient implements AutoCloseable {
   }
 
   /**
-   * Connects to several members; each request goes to the member {@code router} names for its
-   * key's number (read it again for every request, so that it may follow leadership).
+   * Connects to several members; each request goes to the member {@code router} names for its key's
+   * number (read it again for every request, so that it may follow leadership).
    *
    * @param members the members' client addresses
    * @param connections how many connections to open to each member
@@ -78,8 +78,7 @@ public final class BenchClient implements AutoCloseable {
    *     spread slots over the connections as with one member
    * @throws InterruptedException if interrupted while connecting
    */
-  public BenchClient(
-      List<InetSocketAddress> members, int connections, IntUnaryOperator router)
+  public BenchClient(List<InetSocketAddress> members, int connections, IntUnaryOperator router)
       throws InterruptedException {
     this.router = router;
     group =

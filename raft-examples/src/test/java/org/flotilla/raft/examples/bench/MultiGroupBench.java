@@ -63,7 +63,11 @@ public final class MultiGroupBench {
 
   /** A started cluster of G groups, spread and ready. */
   private record Started(
-      ClusterBench.Cluster cluster, BenchClient admin, long leadersMs, long readyMs, String spread) {}
+      ClusterBench.Cluster cluster,
+      BenchClient admin,
+      long leadersMs,
+      long readyMs,
+      String spread) {}
 
   private static Started startUp(Path out, String name, int groups) throws Exception {
     long t0 = System.nanoTime();
@@ -105,7 +109,8 @@ public final class MultiGroupBench {
   }
 
   private static String text(BenchClient c, int member, byte op) throws Exception {
-    return new String(c.call(member, op, new byte[0]).get(600, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+    return new String(
+        c.call(member, op, new byte[0]).get(600, TimeUnit.SECONDS), StandardCharsets.UTF_8);
   }
 
   /** Who leads each group, as the members say: {@code leader[g]} is a member index or -1. */
@@ -140,7 +145,8 @@ public final class MultiGroupBench {
 
   private static String idle(Path out, int groups) throws Exception {
     Started s = startUp(out, "idle-" + groups, groups);
-    try (ClusterBench.Cluster cluster = s.cluster(); BenchClient admin = s.admin()) {
+    try (ClusterBench.Cluster cluster = s.cluster();
+        BenchClient admin = s.admin()) {
       Thread.sleep(1_000);
       int[] before = leaders(admin, groups);
       long[] pids = cluster.pids();
