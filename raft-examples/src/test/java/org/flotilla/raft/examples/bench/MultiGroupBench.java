@@ -147,14 +147,17 @@ public final class MultiGroupBench {
     Started s = startUp(out, "idle-" + groups, groups);
     try (ClusterBench.Cluster cluster = s.cluster();
         BenchClient admin = s.admin()) {
-      Thread.sleep(1_000);
+      // WORKLOAD.md waits 1 s; -Dbench.mg.settleSec waits longer, to see the steady state.
+      Thread.sleep(1_000L * Integer.getInteger("bench.mg.settleSec", 1));
       int[] before = leaders(admin, groups);
       long[] pids = cluster.pids();
       long[] cpu0 = new long[3];
+      java.util.Map<String, Long> threads0 = ProcStats.threadCpuNanos(pids[0]);
       for (int m = 0; m < 3; m++) {
         cpu0[m] = ProcStats.cpuNanos(pids[m]);
       }
       Thread.sleep(30_000);
+      java.util.Map<String, Long> threads1 = ProcStats.threadCpuNanos(pids[0]);
       double cpu = 0;
       StringBuilder perMember = new StringBuilder();
       for (int m = 0; m < 3; m++) {
@@ -187,7 +190,8 @@ public final class MultiGroupBench {
           Locale.ROOT,
           "idle G=%d: CPU %.2f s in 30 s (members %s), live heap %.1f MiB (%.1f KiB per group"
               + " replica), threads %s, RSS %s MiB, all leaders after %.1f s, ready after %.1f"
-              + " s, spread %s, quiesced %s, %d groups changed leader or had none",
+              + " s, spread %s, quiesced %s, %d groups changed leader or had none; member 1's"
+              + " busiest threads in the window (CPU ms): %s",
           groups,
           cpu,
           perMember,
@@ -199,8 +203,22 @@ public final class MultiGroupBench {
           s.readyMs() / 1000.0,
           s.spread(),
           quiesced,
-          changed);
+          changed,
+          busiest(threads0, threads1));
     }
+  }
+
+  /** The five threads (by name) that used the most CPU between two readings, in ms. */
+  private static String busiest(
+      java.util.Map<String, Long> before, java.util.Map<String, Long> after) {
+    return after.entrySet().stream()
+        .map(
+            e ->
+                java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
+        .limit(5)
+        .map(e -> e.getKey() + " " + e.getValue() / 1_000_000)
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   private static String field(String status, String name) {

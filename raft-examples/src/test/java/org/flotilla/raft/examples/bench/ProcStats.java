@@ -43,6 +43,33 @@ public final class ProcStats {
   }
 
   /**
+   * Returns the user plus system CPU time of each thread of a process, by thread name ({@code
+   * comm}; threads of one name are summed).
+   *
+   * @param pid the process id
+   * @return nanoseconds by thread name; empty if the process cannot be read
+   */
+  public static java.util.Map<String, Long> threadCpuNanos(long pid) {
+    java.util.Map<String, Long> byName = new java.util.HashMap<>();
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path t : (Iterable<Path>) tasks::iterator) {
+        try {
+          String stat = Files.readString(t.resolve("stat"));
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          // Numbered threads of one pool count as one name.
+          name = name.replaceAll("[-#]?\\d+$", "");
+          byName.merge(name, parseCpuNanos(stat, CLK_TCK), Long::sum);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException e) {
+      return java.util.Map.of();
+    }
+    return byName;
+  }
+
+  /**
    * Parses utime and stime (fields 14 and 15) of a {@code /proc/PID/stat} line.
    *
    * @param stat the line
