@@ -59,7 +59,8 @@ public final class HostLiveness implements AutoCloseable {
   private final ConcurrentHashMap<String, Collection<Member>> groupMembers =
       new ConcurrentHashMap<>();
   private final AtomicLong membersVersion = new AtomicLong();
-  // when each remote host was last heard from, by the scheduler's clock (transport threads)
+  // when each remote host was last heard from, by the scheduler's clock (transport threads);
+  // only hosts in known, so bounded by the members of this host's groups
   private final ConcurrentHashMap<String, Long> heard = new ConcurrentHashMap<>();
   // worker
   private long seenVersion = -1;
@@ -103,7 +104,8 @@ public final class HostLiveness implements AutoCloseable {
     transport.start(
         hostId,
         m -> {
-          if (hostId.equals(m.to())) {
+          // Only hosts this host watches: the map stays bounded by the groups' members.
+          if (hostId.equals(m.to()) && known.containsKey(m.from())) {
             heard.put(m.from(), scheduler.nanoTime());
           }
         });
