@@ -6,6 +6,11 @@
 #                             (at most 30 s); FLAGs go to every node
 #                             started, e.g. --segment-size 65536 --snapshot-threshold 100 for
 #                             snapshot catch-up (flotilla-kv --help lists them)
+#   local-cluster.sh start --shards K [FLAG...]
+#                             a sharded cluster instead: five servers n1..n5 and K Raft groups of
+#                             three replicas each (placed round-robin), keys hashed to groups; wait
+#                             until every group has a leader (at most 60 s). docs/http-api.md,
+#                             "Sharded cluster", has its endpoints (move a replica, rebalance)
 #   local-cluster.sh join ID  start one more member, ID n4..n9, with --join and ask the leader to
 #                             add it (it catches up, then becomes a voter)
 #   local-cluster.sh status   show each node's /status
@@ -24,8 +29,22 @@ repo="$(cd "$here/../.." && pwd)"
 jar="$repo/raft-examples/target/flotilla-kv.jar"
 dir="${FLOTILLA_CLUSTER_DIR:-$repo/raft-examples/target/local-cluster}"
 ids=(n1 n2 n3)
-members="n1=127.0.0.1:7001@127.0.0.1:8001,n2=127.0.0.1:7002@127.0.0.1:8002,n3=127.0.0.1:7003@127.0.0.1:8003"
 flags=() # the flags after "start", passed to every node it starts
+# A sharded cluster (start --shards K) has five servers; the file "sharded" in $dir says it is one.
+sharded=""
+if [[ -f "$dir/sharded" ]]; then
+  sharded="$(cat "$dir/sharded")"
+  ids=(n1 n2 n3 n4 n5)
+fi
+
+# The --members list of the servers in ids: n1=127.0.0.1:7001@127.0.0.1:8001,...
+members_of() {
+  local out="" id
+  for id in "${ids[@]}"; do
+    out="${out:+$out,}$id=127.0.0.1:$(raft_port "$id")@127.0.0.1:$(http_port "$id")"
+  done
+  echo "$out"
+}
 
 http_port() { echo $((8000 + ${1#n})); }
 raft_port() { echo $((7000 + ${1#n})); }
@@ -34,7 +53,7 @@ raft_port() { echo $((7000 + ${1#n})); }
 all_ids() {
   echo "${ids[@]}"
   for d in "$dir"/n[4-9]; do
-    [[ -d "$d" ]] && basename "$d"
+    [[ -d "$d" && ! " ${ids[*]} " =~ " $(basename "$d") " ]] && basename "$d"
   done
   return 0
 }
@@ -45,7 +64,7 @@ launch() {
     # Added to the running group: no configuration of its own; --members only names the others.
     extra=(--join --raft-address "127.0.0.1:$(raft_port "$id")" --http-address "127.0.0.1:$(http_port "$id")")
   fi
-  nohup java -Xmx256m -Dflotilla.log.dir="$dir/logs" -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$members" \
+  nohup java -Xmx256m -Dflotilla.log.dir="$dir/logs" -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$(members_of)" \
     --admin-requests ${extra[@]+"${extra[@]}"} ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
   echo $! >"$dir/$id.pid"
   echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"
@@ -107,6 +126,24 @@ start() {
       sed $'s/\e\\[[0-9;]*[A-Za-z]//g')
   fi
   mkdir -p "$dir"
+  local k="" i
+  for ((i = 0; i < ${#flags[@]}; i++)); do
+    case "${flags[$i]}" in
+      --shards) k="${flags[$((i + 1))]:-}" ;;
+      --shards=*) k="${flags[$i]#--shards=}" ;;
+    esac
+  done
+  if [[ -n "$k" && "$k" != 0 ]]; then
+    if [[ -z "$sharded" ]] && compgen -G "$dir/n[1-9]" >/dev/null; then
+      echo "$dir holds a single-group cluster: stop it and remove $dir to start a sharded one" >&2
+      exit 1
+    fi
+    echo "$k" >"$dir/sharded"
+    sharded="$k"
+    ids=(n1 n2 n3 n4 n5)
+  elif [[ -n "$sharded" ]]; then
+    flags+=(--shards "$sharded")
+  fi
   for id in $(all_ids); do
     if alive "$id"; then
       echo "$id is already running (pid $(cat "$dir/$id.pid"))"
@@ -114,6 +151,10 @@ start() {
     fi
     launch "$id"
   done
+  if [[ -n "$sharded" ]]; then
+    await_groups
+    return
+  fi
   echo -n "waiting for a leader that every node agrees on "
   local leader=""
   for _ in $(seq 1 60); do
@@ -150,7 +191,51 @@ Every endpoint, header and status code: docs/http-api.md. Stop it with: $0 stop
 TRY
 }
 
+# Sharded: waits until every server answers /health with 200 (each group it holds knows a leader).
+await_groups() {
+  echo -n "waiting until every group of the $sharded has a leader "
+  local id ready
+  for _ in $(seq 1 120); do
+    ready=1
+    for id in "${ids[@]}"; do
+      if ! alive "$id"; then
+        echo; echo "$id exited; its log:" >&2; tail -20 "$dir/$id.log" >&2; exit 1
+      fi
+      if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$(http_port "$id")/health" 2>/dev/null)" != 200 ]]; then
+        ready=""
+      fi
+    done
+    [[ -n "$ready" ]] && break
+    echo -n "."
+    sleep 0.5
+  done
+  echo
+  if [[ -z "$ready" ]]; then
+    echo "some group has no leader after 60 s; each server's view:" >&2
+    status >&2
+    echo "see the logs in $dir" >&2
+    exit 1
+  fi
+  echo "every group has a leader"
+  cat <<TRY
+
+Try it (any server answers for any key; the key's group is served by its leader):
+  curl -s -X PUT --data-binary 'hello, shards' http://127.0.0.1:8001/kv/greeting
+  curl -s http://127.0.0.1:8004/kv/greeting; echo
+  curl -s http://127.0.0.1:8002/shards            # every group: voters, leader, planned leader
+  curl -s http://127.0.0.1:8003/status            # the groups server n3 holds
+  curl -s -X POST 'http://127.0.0.1:8005/shards/0/move?from=n1&to=n4'
+  curl -s -X POST http://127.0.0.1:8001/rebalance
+
+Every endpoint: docs/http-api.md, "Sharded cluster". Stop it with: $0 stop
+TRY
+}
+
 join() {
+  if [[ -n "$sharded" ]]; then
+    echo "join does not apply to a sharded cluster: move replicas between its servers (POST /shards/{group}/move)" >&2
+    exit 2
+  fi
   local id="${1:-}" leader=""
   [[ "$id" =~ ^n[4-9]$ ]] || { echo "usage: $0 join ID (n4..n9)" >&2; exit 2; }
   if alive "$id"; then

@@ -36,6 +36,8 @@ enum ErrorCode {
   NO_SUCH_RESOURCE(404, "no such resource"),
   /** The member named is not in the configuration. */
   UNKNOWN_MEMBER(404, "unknown member"),
+  /** A sharded cluster has no group of this number. */
+  NO_SUCH_GROUP(404, "no such group"),
   /** The endpoint does not take this method; the {@code Allow} header lists those it takes. */
   METHOD_NOT_ALLOWED(405, "method not allowed"),
   /** POST /members of an id that is already a member. */
@@ -44,6 +46,8 @@ enum ErrorCode {
   NOT_A_VOTER(409, "not a voter"),
   /** Removing the only voter. */
   LAST_VOTER(409, "last voter"),
+  /** Deleting the replica of a group that this server leads. */
+  IS_LEADER(409, "is leader"),
   /** A Request-Seq below the newest one this client's session applied. */
   STALE_REQUEST(409, "stale request"),
   /** A Request-Seq other than 1 from a client that has no session (never began, or expired). */
@@ -70,6 +74,11 @@ enum ErrorCode {
   REJECTED(503, "rejected"),
   /** A read got no read index within two election timeouts. */
   READ_NOT_CONFIRMED(503, "read not confirmed"),
+  /**
+   * A sharded cluster's server got, from another server, a request for a group it does not hold
+   * (the replica moved): nothing was done; a retry is routed anew.
+   */
+  NOT_HOSTED(503, "not hosted"),
   /** The node is not running ({@code /health}). */
   NOT_RUNNING(503, "not running"),
   /** The node was closed: 503 if nothing was proposed, 504 for a write that was pending. */

@@ -50,6 +50,24 @@ final class HttpForwarder implements KvApi.Forwarder {
 
   @Override
   public CompletableFuture<KvApi.Response> forward(String httpAddress, KvApi.Request r) {
+    return send(httpAddress, r, KvApi.FORWARDED);
+  }
+
+  /**
+   * Passes a request for a group this server does not hold to a server of a sharded cluster that
+   * does, marked with {@link KvApi#ROUTED} (so that it is not passed on again, but may still be
+   * forwarded once to the group's leader). Answers as {@link #forward} does.
+   *
+   * @param httpAddress the target "host:port"
+   * @param r the request
+   * @return the target's response
+   */
+  CompletableFuture<KvApi.Response> route(String httpAddress, KvApi.Request r) {
+    return send(httpAddress, r, KvApi.ROUTED);
+  }
+
+  private CompletableFuture<KvApi.Response> send(String httpAddress, KvApi.Request r, String mark) {
+    String who = mark.equals(KvApi.FORWARDED) ? "the leader" : "the server holding the group";
     CompletableFuture<KvApi.Response> result = new CompletableFuture<>();
     boolean[] sent = {false}; // confined to the channel's event loop
     Bootstrap b =
@@ -89,7 +107,7 @@ final class HttpForwarder implements KvApi.Forwarder {
 
                               @Override
                               public void channelInactive(ChannelHandlerContext ctx) {
-                                unknown(result, sent[0], "the leader closed the connection");
+                                unknown(result, sent[0], who + " closed the connection");
                               }
 
                               @Override
@@ -111,7 +129,8 @@ final class HttpForwarder implements KvApi.Forwarder {
                         KvApi.Response.error(
                             503,
                             ErrorCode.LEADER_UNREACHABLE,
-                            "the leader at "
+                            who
+                                + " at "
                                 + httpAddress
                                 + " is unreachable: "
                                 + KvApi.describe(cf.cause()),
@@ -122,13 +141,13 @@ final class HttpForwarder implements KvApi.Forwarder {
                   ch.eventLoop()
                       .schedule(
                           () -> {
-                            unknown(result, sent[0], "the leader did not answer in " + timeout);
+                            unknown(result, sent[0], who + " did not answer in " + timeout);
                             ch.close();
                           },
                           timeout.toMillis(),
                           TimeUnit.MILLISECONDS);
                   sent[0] = true;
-                  ch.writeAndFlush(request(r, httpAddress));
+                  ch.writeAndFlush(request(r, httpAddress, mark));
                 });
     return result;
   }
@@ -151,7 +170,7 @@ final class HttpForwarder implements KvApi.Forwarder {
     }
   }
 
-  private static FullHttpRequest request(KvApi.Request r, String httpAddress) {
+  private static FullHttpRequest request(KvApi.Request r, String httpAddress, String mark) {
     FullHttpRequest req =
         new DefaultFullHttpRequest(
             HttpVersion.HTTP_1_1,
@@ -161,7 +180,10 @@ final class HttpForwarder implements KvApi.Forwarder {
     req.headers().set(HttpHeaderNames.HOST, httpAddress);
     req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
-    req.headers().set(KvApi.FORWARDED, "1");
+    req.headers().set(mark, "1");
+    if (r.routed()) {
+      req.headers().set(KvApi.ROUTED, "1");
+    }
     if (r.clientId() != null) {
       req.headers().set("Client-Id", r.clientId());
     }

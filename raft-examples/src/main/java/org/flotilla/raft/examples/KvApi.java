@@ -92,6 +92,13 @@ final class KvApi {
   /** The header a forwarding node adds, so that a forwarded request is never forwarded again. */
   static final String FORWARDED = "X-Flotilla-Forwarded";
 
+  /**
+   * The header a server of a sharded cluster adds when it passes a request for a group it does not
+   * hold to a server that does ({@link ShardedApi}), so that it is never passed on again: it may
+   * still be forwarded once to the group's leader ({@link #FORWARDED}).
+   */
+  static final String ROUTED = "X-Flotilla-Routed";
+
   /** The session headers: a client's id and the number of this request in its session. */
   static final String CLIENT_ID = "Client-Id";
 
@@ -170,7 +177,10 @@ final class KvApi {
    * @param uri the request target (path and query)
    * @param clientId the {@code Client-Id} header, or null
    * @param requestSeq the {@code Request-Seq} header, or null
-   * @param forwarded whether another node forwarded it
+   * @param forwarded whether another node forwarded it to this one as the leader ({@link
+   *     #FORWARDED})
+   * @param routed whether another server of a sharded cluster passed it on to this one as a holder
+   *     of its group ({@link #ROUTED})
    * @param body the body bytes
    */
   @SuppressWarnings("ArrayRecordComponent") // the body is never modified after construction
@@ -180,6 +190,7 @@ final class KvApi {
       String clientId,
       String requestSeq,
       boolean forwarded,
+      boolean routed,
       byte[] body) {}
 
   /**
@@ -400,7 +411,7 @@ final class KvApi {
   }
 
   /** Decodes and checks a key: 1 to MAX_KEY_BYTES bytes of UTF-8. */
-  private static String key(String raw) {
+  static String key(String raw) {
     String key = RequestTarget.decode(raw, false, ErrorCode.INVALID_KEY, "the key");
     int bytes = key.getBytes(StandardCharsets.UTF_8).length;
     if (bytes == 0) {
@@ -418,7 +429,7 @@ final class KvApi {
   }
 
   /** Checks the query parameters against those the endpoint takes; returns each one's value. */
-  private static Map<String, String> query(Endpoint e, Map<String, List<String>> params) {
+  static Map<String, String> query(Endpoint e, Map<String, List<String>> params) {
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<String, List<String>> p : params.entrySet()) {
       String name = p.getKey();
@@ -675,7 +686,7 @@ final class KvApi {
     return forwarder.forward(http, r);
   }
 
-  private static Throwable unwrap(Throwable t) {
+  static Throwable unwrap(Throwable t) {
     while ((t instanceof CompletionException || t instanceof ExecutionException)
         && t.getCause() != null) {
       t = t.getCause();
@@ -690,7 +701,7 @@ final class KvApi {
    * exception of a type not expected here (a bug). Logs 5xx at most one line per code every few
    * seconds, with a stack trace only for a bug.
    */
-  private Response failure(Throwable cause) {
+  Response failure(Throwable cause) {
     if (cause instanceof ApiException e) {
       return Response.error(e.code, e.getMessage());
     }

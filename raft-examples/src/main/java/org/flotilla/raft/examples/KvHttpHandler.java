@@ -83,6 +83,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               req.headers().get("Client-Id"),
               req.headers().get("Request-Seq"),
               req.headers().contains(KvApi.FORWARDED),
+              req.headers().contains(KvApi.ROUTED),
               ByteBufUtil.getBytes(req.content()));
       response = api.apply(r);
     }

@@ -21,10 +21,11 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.flotilla.raft.NodeStatus;
+import java.util.function.Function;
 import org.flotilla.raft.RaftListener;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.RaftOptions;
@@ -98,9 +99,17 @@ public final class KvServer implements AutoCloseable {
       // Before the first line is logged: logback.xml names the rolling file after it.
       System.setProperty("flotilla.node", config.id());
     }
-    KvServer server;
+    AutoCloseable server;
     try {
-      server = start(config);
+      if (config.shards() > 0) {
+        ShardedKvServer sharded = ShardedKvServer.start(config);
+        sharded.exitOnFailure(failureHandler(config));
+        server = sharded;
+      } else {
+        KvServer single = start(config);
+        single.exitOnFailure(config);
+        server = single;
+      }
     } catch (StorageException e) {
       // A data directory in use by another process, or damaged: the message names the directory
       // (and the holder's process id, or the file and offset); a stack trace would bury it.
@@ -112,9 +121,26 @@ public final class KvServer implements AutoCloseable {
       System.exit(ServerConfig.EXIT_CANNOT_START);
       return;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "flotilla-kv-shutdown"));
-    server.exitOnFailure(config);
-    server.awaitClose();
+    AutoCloseable running = server;
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    running.close();
+                  } catch (Exception e) {
+                    Log.LOG.warn("flotilla-kv {}: close failed", config.id(), e);
+                  } finally {
+                    stopped.countDown();
+                  }
+                },
+                "flotilla-kv-shutdown"));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**
@@ -125,40 +151,61 @@ public final class KvServer implements AutoCloseable {
    * servers in their JVM never call it.
    */
   private void exitOnFailure(ServerConfig c) {
+    watchFailure(node, failureHandler(c));
+  }
+
+  /**
+   * Returns what a process does when one of its nodes stops on a fatal error: exit with {@link
+   * ServerConfig#EXIT_FAILED} after {@code --failure-exit-delay-ms} (the HTTP API answering 503
+   * meanwhile), or stay up with {@code --keep-running-on-failure}. Runs once however often it is
+   * called.
+   *
+   * @param c the settings
+   * @return the handler; thread-safe
+   */
+  static Runnable failureHandler(ServerConfig c) {
     AtomicBoolean handled = new AtomicBoolean();
-    Runnable onFailure =
-        () -> {
-          if (!handled.compareAndSet(false, true)) {
-            return;
-          }
-          if (c.keepRunningOnFailure()) {
-            Log.LOG.warn(
-                "flotilla-kv {} FAILED; staying up for inspection (--keep-running-on-failure):"
-                    + " requests get 503 and /status shows the failure until the process is"
-                    + " stopped",
-                c.id());
-            return;
-          }
-          Log.LOG.warn(
-              "flotilla-kv {} FAILED; answering 503 and exiting with status {} in {} ms"
-                  + " (--keep-running-on-failure keeps it up for inspection)",
-              c.id(),
-              ServerConfig.EXIT_FAILED,
-              c.failureExitDelay().toMillis());
-          Thread exit =
-              new Thread(
-                  () -> {
-                    try {
-                      Thread.sleep(c.failureExitDelay().toMillis());
-                    } catch (InterruptedException e) {
-                      Thread.currentThread().interrupt();
-                    }
-                    System.exit(ServerConfig.EXIT_FAILED);
-                  },
-                  "flotilla-kv-exit");
-          exit.setDaemon(true);
-          exit.start();
-        };
+    return () -> {
+      if (!handled.compareAndSet(false, true)) {
+        return;
+      }
+      if (c.keepRunningOnFailure()) {
+        Log.LOG.warn(
+            "flotilla-kv {} FAILED; staying up for inspection (--keep-running-on-failure):"
+                + " requests get 503 and /status shows the failure until the process is"
+                + " stopped",
+            c.id());
+        return;
+      }
+      Log.LOG.warn(
+          "flotilla-kv {} FAILED; answering 503 and exiting with status {} in {} ms"
+              + " (--keep-running-on-failure keeps it up for inspection)",
+          c.id(),
+          ServerConfig.EXIT_FAILED,
+          c.failureExitDelay().toMillis());
+      Thread exit =
+          new Thread(
+              () -> {
+                try {
+                  Thread.sleep(c.failureExitDelay().toMillis());
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                System.exit(ServerConfig.EXIT_FAILED);
+              },
+              "flotilla-kv-exit");
+      exit.setDaemon(true);
+      exit.start();
+    };
+  }
+
+  /**
+   * Runs {@code onFailure} when the node stops on a fatal error, or now if it already has.
+   *
+   * @param node the node
+   * @param onFailure the handler of {@link #failureHandler}
+   */
+  static void watchFailure(RaftNode node, Runnable onFailure) {
     node.addListener(
         new RaftListener() {
           @Override
@@ -167,8 +214,7 @@ public final class KvServer implements AutoCloseable {
           }
         });
     // A failure before the listener was added has been reported already.
-    NodeStatus s = node.status();
-    if (s.role() == Role.FAILED) {
+    if (node.status().role() == Role.FAILED) {
       onFailure.run();
     }
   }
@@ -201,19 +247,7 @@ public final class KvServer implements AutoCloseable {
     if (c.tlsCert() != null) {
       transport.tls(c.tlsCert(), c.tlsKey(), c.tlsCa());
     }
-    Duration tick =
-        c.heartbeat().compareTo(Duration.ofMillis(10)) < 0 ? c.heartbeat() : Duration.ofMillis(10);
-    Duration margin = c.electionTimeout().dividedBy(4);
-    RaftOptions options =
-        RaftOptions.builder()
-            .tickInterval(tick)
-            .electionTimeout(c.electionTimeout())
-            .heartbeatInterval(c.heartbeat())
-            .leaseDriftMargin(
-                margin.compareTo(Duration.ofMillis(100)) < 0 ? margin : Duration.ofMillis(100))
-            .snapshotThresholdEntries(c.snapshotThreshold())
-            .snapshotTrailingEntries(Math.min(10_000, Math.max(1, c.snapshotThreshold() / 2)))
-            .build();
+    RaftOptions options = options(c);
     NettyTransport raftTransport = transport.build();
     KvStateMachine machine = new KvStateMachine(c.httpAddresses());
     // This node's meters, served at GET /metrics; one registry per server, so that servers in one
@@ -270,35 +304,7 @@ public final class KvServer implements AutoCloseable {
               new HttpForwarder(group, c.requestTimeout().plusSeconds(1), c.maxBodyBytes() + 65536),
               c.requestTimeout(),
               registry);
-      KvHttpHandler.ConnectionLimit limit = new KvHttpHandler.ConnectionLimit(c.maxConnections());
-      long idleMs = c.idleTimeout().toMillis();
-      int maxBody = c.maxBodyBytes();
-      Channel ch =
-          new ServerBootstrap()
-              .group(group)
-              .channel(NioServerSocketChannel.class)
-              .option(ChannelOption.SO_BACKLOG, 256)
-              .childHandler(
-                  new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                      ch.pipeline()
-                          .addLast(limit)
-                          .addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS))
-                          .addLast(
-                              new HttpServerCodec(
-                                  KvHttpHandler.MAX_INITIAL_LINE,
-                                  KvHttpHandler.MAX_HEADER_BYTES,
-                                  KvHttpHandler.MAX_CHUNK))
-                          .addLast(new KvHttpHandler.Aggregator(maxBody))
-                          .addLast(new KvHttpHandler(api::handle));
-                    }
-                  })
-              .bind(
-                  new InetSocketAddress(
-                      ServerConfig.host(c.httpAddress()), ServerConfig.port(c.httpAddress())))
-              .syncUninterruptibly()
-              .channel();
+      Channel ch = serveHttp(group, c, api::handle);
       Log.LOG.info(
           "flotilla-kv {} serving HTTP on {}, Raft on {} (members {}{})",
           c.id(),
@@ -318,6 +324,73 @@ public final class KvServer implements AutoCloseable {
   }
 
   /**
+   * Serves the HTTP API on {@code --http-address}: connection limit, idle timeout, request size
+   * limits, then the handler.
+   *
+   * @param group the event loop group of the HTTP API
+   * @param c the settings
+   * @param api answers requests; its futures must not fail
+   * @return the listening channel
+   * @throws RuntimeException (with an {@link IOException} cause) if the address cannot be bound
+   */
+  static Channel serveHttp(
+      EventLoopGroup group,
+      ServerConfig c,
+      Function<KvApi.Request, CompletableFuture<KvApi.Response>> api) {
+    KvHttpHandler.ConnectionLimit limit = new KvHttpHandler.ConnectionLimit(c.maxConnections());
+    long idleMs = c.idleTimeout().toMillis();
+    int maxBody = c.maxBodyBytes();
+    return new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_BACKLOG, 256)
+        .childHandler(
+            new ChannelInitializer<SocketChannel>() {
+              @Override
+              protected void initChannel(SocketChannel ch) {
+                ch.pipeline()
+                    .addLast(limit)
+                    .addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS))
+                    .addLast(
+                        new HttpServerCodec(
+                            KvHttpHandler.MAX_INITIAL_LINE,
+                            KvHttpHandler.MAX_HEADER_BYTES,
+                            KvHttpHandler.MAX_CHUNK))
+                    .addLast(new KvHttpHandler.Aggregator(maxBody))
+                    .addLast(new KvHttpHandler(api));
+              }
+            })
+        .bind(
+            new InetSocketAddress(
+                ServerConfig.host(c.httpAddress()), ServerConfig.port(c.httpAddress())))
+        .syncUninterruptibly()
+        .channel();
+  }
+
+  /**
+   * Returns the Raft options the settings give: a 10 ms tick (or the heartbeat, if shorter), the
+   * election timeout and heartbeat, a lease drift margin of a quarter of the election timeout (at
+   * most 100 ms), and the snapshot threshold.
+   *
+   * @param c the settings
+   * @return the options
+   */
+  static RaftOptions options(ServerConfig c) {
+    Duration tick =
+        c.heartbeat().compareTo(Duration.ofMillis(10)) < 0 ? c.heartbeat() : Duration.ofMillis(10);
+    Duration margin = c.electionTimeout().dividedBy(4);
+    return RaftOptions.builder()
+        .tickInterval(tick)
+        .electionTimeout(c.electionTimeout())
+        .heartbeatInterval(c.heartbeat())
+        .leaseDriftMargin(
+            margin.compareTo(Duration.ofMillis(100)) < 0 ? margin : Duration.ofMillis(100))
+        .snapshotThresholdEntries(c.snapshotThreshold())
+        .snapshotTrailingEntries(Math.min(10_000, Math.max(1, c.snapshotThreshold() / 2)))
+        .build();
+  }
+
+  /**
    * Returns the embedded Raft node.
    *
    * @return the node
@@ -333,14 +406,6 @@ public final class KvServer implements AutoCloseable {
    */
   InetSocketAddress httpAddress() {
     return (InetSocketAddress) httpChannel.localAddress();
-  }
-
-  private void awaitClose() {
-    try {
-      closed.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   /** Stops the HTTP API, then the Raft node (which makes its log durable). Idempotent. */

@@ -43,6 +43,12 @@ import picocli.CommandLine.Option;
  * @param failureExitDelay how long the process stays up after a fatal error before it exits
  * @param keepRunningOnFailure whether it stays up after a fatal error, for inspection
  * @param adminRequests whether the {@code flotilla} tool may operate this member over its Raft port
+ * @param shards the number of Raft groups the keys are spread over, each replicated on {@code
+ *     replicas} of the {@code members} (a sharded cluster, {@link ShardedKvServer}); 0 for one
+ *     group replicated on every member ({@link KvServer})
+ * @param replicas how many members hold each group of a sharded cluster
+ * @param rebalanceInterval how often a sharded server hands the groups it leads to their preferred
+ *     leaders; zero for never (only {@code POST /rebalance})
  */
 record ServerConfig(
     String id,
@@ -67,7 +73,10 @@ record ServerConfig(
     Duration requestTimeout,
     Duration failureExitDelay,
     boolean keepRunningOnFailure,
-    boolean adminRequests) {
+    boolean adminRequests,
+    int shards,
+    int replicas,
+    Duration rebalanceInterval) {
 
   /**
    * The exit status after {@code --help} or {@code --completion}. (A server stopped by SIGTERM
@@ -314,6 +323,38 @@ record ServerConfig(
     boolean adminRequests;
 
     @Option(
+        names = "--shards",
+        paramLabel = "K",
+        defaultValue = "0",
+        converter = WholeNumber.class,
+        description = {
+          "spread the keys over K Raft groups, 1 to 4096, each on --replicas of the --members"
+              + " (placed round-robin); 0, the default, runs one group on every member. Keep the"
+              + " same --shards, --replicas and --members on every server and restart"
+        })
+    long shards;
+
+    @Option(
+        names = "--replicas",
+        paramLabel = "R",
+        defaultValue = "3",
+        converter = WholeNumber.class,
+        description =
+            "with --shards: members holding each group, 1 to the number of --members (default:"
+                + " ${DEFAULT-VALUE})")
+    long replicas;
+
+    @Option(
+        names = "--rebalance-interval-ms",
+        paramLabel = "N",
+        defaultValue = "5000",
+        converter = WholeNumber.class,
+        description =
+            "with --shards: how often a server hands the groups it leads to their preferred"
+                + " leaders, 0 (never; POST /rebalance only) to 3600000 (default: ${DEFAULT-VALUE})")
+    long rebalanceIntervalMs;
+
+    @Option(
         names = "--completion",
         description = {
           "print a bash completion script for these flags and exit; load it with",
@@ -467,6 +508,17 @@ record ServerConfig(
         Duration.ofMillis(range("--request-timeout-ms", f.requestTimeoutMs, 10, 3_600_000));
     Duration exitDelay =
         Duration.ofMillis(range("--failure-exit-delay-ms", f.failureExitDelayMs, 0, 3_600_000));
+    int shards = (int) range("--shards", f.shards, 0, ShardedKvServer.MAX_SHARDS);
+    // Without --shards, the one group is on every member.
+    int replicas =
+        shards > 0 ? (int) range("--replicas", f.replicas, 1, members.size()) : members.size();
+    Duration rebalance =
+        Duration.ofMillis(range("--rebalance-interval-ms", f.rebalanceIntervalMs, 0, 3_600_000));
+    if (shards > 0 && join) {
+      throw new IllegalArgumentException(
+          "--join does not apply with --shards: a sharded cluster's servers are its --members, and"
+              + " replicas move between them (POST /shards/{group}/move)");
+    }
     return new ServerConfig(
         id,
         dataDir,
@@ -490,7 +542,10 @@ record ServerConfig(
         request,
         exitDelay,
         f.keepRunningOnFailure,
-        f.adminRequests);
+        f.adminRequests,
+        shards,
+        replicas,
+        rebalance);
   }
 
   private static String required(String v, String name) {

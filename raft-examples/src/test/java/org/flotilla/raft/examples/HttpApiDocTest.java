@@ -50,8 +50,12 @@ class HttpApiDocTest {
   }
 
   private static List<String> documentedEndpoints() throws IOException {
+    return documentedEndpoints("## Endpoints");
+  }
+
+  private static List<String> documentedEndpoints(String heading) throws IOException {
     List<String> out = new ArrayList<>();
-    for (String line : section("## Endpoints")) {
+    for (String line : section(heading)) {
       Matcher m = ENDPOINT_ROW.matcher(line);
       if (m.find()) {
         out.add(m.group(1) + " " + m.group(2));
@@ -64,6 +68,13 @@ class HttpApiDocTest {
   void theEndpointTableListsExactlyTheEndpointsOfTheCode() throws IOException {
     List<String> code = KvApi.ENDPOINTS.stream().map(e -> e.method() + " " + e.path()).toList();
     assertThat(documentedEndpoints()).containsExactlyElementsOf(code);
+  }
+
+  @Test
+  void theShardedTableListsExactlyTheEndpointsOfAShardedServer() throws IOException {
+    List<String> code =
+        ShardedApi.ENDPOINTS.stream().map(e -> e.method() + " " + e.path()).toList();
+    assertThat(documentedEndpoints("## Sharded cluster")).containsExactlyElementsOf(code);
   }
 
   @Test

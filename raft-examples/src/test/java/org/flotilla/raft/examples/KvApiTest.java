@@ -99,7 +99,7 @@ class KvApiTest {
     CompletableFuture<KvApi.Response> f =
         api.handle(
             new KvApi.Request(
-                method, uri, client, seq, false, body.getBytes(StandardCharsets.UTF_8)));
+                method, uri, client, seq, false, false, body.getBytes(StandardCharsets.UTF_8)));
     return f.orTimeout(10, TimeUnit.SECONDS).join();
   }
 
@@ -405,7 +405,8 @@ class KvApiTest {
     private CompletableFuture<KvApi.Response> handle(
         KvApi on, String method, String uri, String body) {
       return on.handle(
-          new KvApi.Request(method, uri, null, null, false, body.getBytes(StandardCharsets.UTF_8)));
+          new KvApi.Request(
+              method, uri, null, null, false, false, body.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** Moves virtual time in 10 ms steps until the condition holds, at most 30 s of it. */
