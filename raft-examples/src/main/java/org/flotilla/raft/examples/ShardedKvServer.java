@@ -418,7 +418,10 @@ final class ShardedKvServer implements AutoCloseable {
       throw new KvApi.ApiException(
           ErrorCode.UNKNOWN_MEMBER, from + " holds no replica of group " + s.index());
     }
-    long deadline = System.nanoTime() + config.requestTimeout().toNanos() * 4;
+    // The whole move answers within the request timeout, before the forwarders that brought the
+    // request here give up on it (theirs is a second longer): a 504 then says it may go on, and
+    // the same request retried continues it.
+    long deadline = System.nanoTime() + config.requestTimeout().toNanos();
     CompletableFuture<?> added =
         c.isVoter(to)
             ? CompletableFuture.completedFuture(null)
@@ -448,7 +451,8 @@ final class ShardedKvServer implements AutoCloseable {
                               .handle((v, e) -> e == null))
                   .thenApply(deleted -> moved(s, from, to, deleted));
             });
-    return out.exceptionally(e -> s.api().failure(KvApi.unwrap(e)));
+    return out.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(e -> s.api().failure(KvApi.unwrap(e)));
   }
 
   private KvApi.Response moved(Shard s, String from, String to, boolean deleted) {

@@ -60,6 +60,7 @@ final class ChaosRun implements AutoCloseable {
       LinearizabilityChecker.Result check) {}
 
   private final int nodes;
+  private final int shards;
   private final Duration duration;
   private final long seed;
   private final int clients;
@@ -83,7 +84,18 @@ final class ChaosRun implements AutoCloseable {
 
   ChaosRun(int nodes, Duration duration, long seed, int clients, int keys, Path dir)
       throws IOException {
+    this(nodes, 0, duration, seed, clients, keys, dir);
+  }
+
+  /**
+   * A run on a sharded cluster if {@code shards > 0}: the servers run {@code --shards}, with three
+   * replicas per group; instead of a spare member joining and leaving, the nemesis moves a random
+   * group's replica between servers, and its SIGKILL takes the server that leads the most groups.
+   */
+  ChaosRun(int nodes, int shards, Duration duration, long seed, int clients, int keys, Path dir)
+      throws IOException {
     this.nodes = nodes;
+    this.shards = shards;
     this.duration = duration;
     this.seed = seed;
     this.clients = clients;
@@ -95,7 +107,9 @@ final class ChaosRun implements AutoCloseable {
     }
     spare = "n" + (nodes + 1);
     List<String> all = new ArrayList<>(ids);
-    all.add(spare);
+    if (shards == 0) {
+      all.add(spare);
+    }
     List<Integer> ports = HttpTestClient.freePorts(3 * all.size());
     Map<String, Integer> bind = new LinkedHashMap<>();
     for (int i = 0; i < all.size(); i++) {
@@ -132,6 +146,16 @@ final class ChaosRun implements AutoCloseable {
                   "2000",
                   "--request-timeout-ms",
                   "3000"));
+      if (shards > 0) {
+        args.addAll(
+            List.of(
+                "--shards",
+                Integer.toString(shards),
+                "--replicas",
+                "3",
+                "--rebalance-interval-ms",
+                "2000"));
+      }
       if (id.equals(spare)) {
         args.addAll(
             List.of(
@@ -164,7 +188,14 @@ final class ChaosRun implements AutoCloseable {
   }
 
   Report run() throws Exception {
-    log("start " + nodes + " nodes " + ids + ", spare " + spare + ", seed " + seed);
+    log(
+        "start "
+            + nodes
+            + " nodes "
+            + ids
+            + (shards > 0 ? ", " + shards + " groups" : ", spare " + spare)
+            + ", seed "
+            + seed);
     for (String id : ids) {
       servers.get(id).start();
     }
@@ -307,9 +338,9 @@ final class ChaosRun implements AutoCloseable {
         log(String.format("lossy links (connection resets, p=%.3f per chunk)", p));
       }
       case 6 -> {
-        String x = pickDistinct(1).get(0);
+        String x = shards > 0 ? busiest() : pickDistinct(1).get(0);
         servers.get(x).kill();
-        log("SIGKILL " + x);
+        log("SIGKILL " + x + (shards > 0 ? " (it led the most groups)" : ""));
       }
       case 7 -> {
         String x = pickDistinct(1).get(0);
@@ -321,7 +352,11 @@ final class ChaosRun implements AutoCloseable {
         List<String> p = pickDistinct(2);
         cutLink(p.get(0), p.get(1));
         log("one-way partition " + p.get(0) + " -> " + p.get(1) + " during a membership change");
-        changeMembership();
+        if (shards > 0) {
+          moveReplica();
+        } else {
+          changeMembership();
+        }
         return 2;
       }
     }
@@ -370,6 +405,63 @@ final class ChaosRun implements AutoCloseable {
     }
   }
 
+  /** Sharded: the server that reports leading the most groups (the first one if none answers). */
+  private String busiest() throws InterruptedException {
+    String best = ids.get(0);
+    int most = -1;
+    for (String id : ids) {
+      try {
+        HttpTestClient.Reply r = quick.send("GET", url(id) + "/status", null);
+        int leading =
+            r.status() == 200 ? KvApi.JSON.readTree(r.body()).path("leading").asInt() : -1;
+        if (leading > most) {
+          most = leading;
+          best = id;
+        }
+      } catch (IOException e) {
+        // down or paused: not the busiest
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Sharded: moves a random group's replica from one of its voters to a server that holds none,
+   * through a random server; logs the answer, whatever it is (a move that times out may finish
+   * later, or be left half done: the group then has four voters, which is safe).
+   */
+  private void moveReplica() throws InterruptedException {
+    String via = pickDistinct(1).get(0);
+    int g = random.nextInt(shards);
+    HttpTestClient.Reply st = tryHttp("GET", url(via) + "/shards", null);
+    if (st == null || st.status() != 200) {
+      log("move: no directory from " + via + ": " + describe(st));
+      return;
+    }
+    List<String> voters = new ArrayList<>();
+    try {
+      KvApi.JSON
+          .readTree(st.body())
+          .path("groups")
+          .path(g)
+          .path("voters")
+          .forEach(v -> voters.add(v.textValue()));
+    } catch (IOException e) {
+      throw new AssertionError("GET /shards answered malformed JSON: " + st.body(), e);
+    }
+    List<String> others = new ArrayList<>(ids);
+    others.removeAll(voters);
+    if (voters.isEmpty() || others.isEmpty()) {
+      log("move: group " + g + " has voters " + voters + "; nothing to move");
+      return;
+    }
+    String from = voters.get(random.nextInt(voters.size()));
+    String to = others.get(random.nextInt(others.size()));
+    HttpTestClient.Reply r =
+        tryHttp("POST", url(via) + "/shards/" + g + "/move?from=" + from + "&to=" + to, null);
+    log("move group " + g + " from " + from + " to " + to + " via " + via + ": " + describe(r));
+  }
+
   /** Each member's role, term and leader as it reports them, for the schedule. */
   private String roles() throws InterruptedException {
     StringBuilder b = new StringBuilder();
@@ -377,7 +469,10 @@ final class ChaosRun implements AutoCloseable {
       String role;
       try {
         String st = quick.send("GET", url(id) + "/status", null).body();
-        role = field(st, "role") + "/t" + field(st, "term") + "/leader=" + field(st, "leader");
+        role =
+            shards > 0
+                ? "leads " + field(st, "leading")
+                : field(st, "role") + "/t" + field(st, "term") + "/leader=" + field(st, "leader");
       } catch (IOException e) {
         role = servers.get(id).paused() ? "paused" : "down";
       }

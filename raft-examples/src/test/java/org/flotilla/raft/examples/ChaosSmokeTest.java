@@ -25,11 +25,24 @@ class ChaosSmokeTest {
   }
 
   static void runAndCheck(int nodes, Duration duration, Path dir) throws Exception {
+    runAndCheck(nodes, 0, 3, duration, dir);
+  }
+
+  /**
+   * Runs a chaos run and checks it: linearizable, enough operations succeeded, and the cluster
+   * serves soon after the final heal.
+   *
+   * @param nodes the servers
+   * @param shards 0 for one group on every server, else the groups of a sharded cluster
+   * @param keys the keys the clients use (spread over the groups of a sharded cluster)
+   */
+  static void runAndCheck(int nodes, int shards, int keys, Duration duration, Path dir)
+      throws Exception {
     long seed = seed();
     System.out.println(
         "[chaos] seed " + seed + " (replay with -Dflotilla.chaos.seed=" + seed + ")");
     ChaosRun.Report report;
-    try (ChaosRun run = new ChaosRun(nodes, duration, seed, 4, 3, dir)) {
+    try (ChaosRun run = new ChaosRun(nodes, shards, duration, seed, 4, keys, dir)) {
       report = run.run();
       System.out.println("[chaos] fault schedule (seed " + seed + "):");
       run.schedule().forEach(line -> System.out.println("  " + line));
