@@ -70,6 +70,43 @@ public interface MetaStore extends AutoCloseable {
         getClass().getName() + " does not store the initial configuration");
   }
 
+  /**
+   * Saves the state as {@link #save(HardState)} does, but may return before it is durable: {@code
+   * onDurable} runs once it is (on any thread; it must not block). A store that shares one log and
+   * one {@code fsync} among many groups (a {@link HostStorage}) overrides it, so that a group's
+   * event loop does not wait for the disk and the saves of many groups share one {@code fsync}.
+   *
+   * <p>The node sends nothing after calling it until {@code onDurable} ran (Figure 2: term and vote
+   * are persisted before answering anyone). Saves are durable in the order they are made. If the
+   * save fails, {@code onDurable} never runs and the failure reaches the node as a failure of its
+   * log store. The default saves at once and then runs {@code onDurable} on the calling thread.
+   *
+   * @param state the state
+   * @param onDurable told once the state is durable
+   * @throws StorageException if it cannot be saved (the node stops)
+   */
+  default void saveAsync(HardState state, Runnable onDurable) {
+    save(state);
+    onDurable.run();
+  }
+
+  /**
+   * Saves the initial configuration as {@link #saveInitialConfiguration(Configuration)} does, but
+   * may return before it is durable: {@code onDurable} runs once it is (on any thread; it must not
+   * block). The node sends nothing until then, so it still takes part only once the configuration
+   * is durable; a crash before leaves no configuration, as if the member never started. The default
+   * saves at once and then runs {@code onDurable} on the calling thread.
+   *
+   * @param configuration the initial configuration, or {@link Configuration#EMPTY}
+   * @param onDurable told once the configuration is durable
+   * @throws StorageException if it cannot be saved (the node does not start)
+   * @throws UnsupportedOperationException if this store keeps no initial configuration
+   */
+  default void saveInitialConfigurationAsync(Configuration configuration, Runnable onDurable) {
+    saveInitialConfiguration(configuration);
+    onDurable.run();
+  }
+
   /** Releases the store's resources. */
   @Override
   void close();

@@ -128,4 +128,26 @@ public abstract class MetaStoreConformanceTest {
     reopen();
     assertThat(store.loadInitialConfiguration()).contains(INITIAL);
   }
+
+  /**
+   * Saves that return before they are durable ({@link MetaStore#saveAsync}, {@link
+   * MetaStore#saveInitialConfigurationAsync}) each tell once durable, in the order made, and what
+   * they saved is what a reopen loads.
+   */
+  @Test
+  void deferredSavesTellWhenDurableInOrderAndSurviveReopen() throws Exception {
+    java.util.concurrent.LinkedBlockingQueue<String> told =
+        new java.util.concurrent.LinkedBlockingQueue<>(8);
+    store.saveInitialConfigurationAsync(INITIAL, () -> told.add("config"));
+    store.saveAsync(new HardState(4, "n2"), () -> told.add("4"));
+    store.saveAsync(new HardState(5, ""), () -> told.add("5"));
+    List<String> order = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      order.add(told.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+    }
+    assertThat(order).containsExactly("config", "4", "5");
+    reopen();
+    assertThat(store.loadInitialConfiguration()).contains(INITIAL);
+    assertThat(store.load()).isEqualTo(new HardState(5, ""));
+  }
 }

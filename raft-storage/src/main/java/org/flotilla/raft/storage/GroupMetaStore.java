@@ -8,8 +8,11 @@ import org.flotilla.raft.spi.MetaStore;
 /**
  * One group's view of a {@link SharedLog} as a {@link MetaStore}: every save writes the group's
  * whole metadata (term, vote, initial configuration, in the format of a {@code FileMetaStore} file)
- * as one checksummed record and waits for the group commit that covers it, so a crash leaves the
- * previous record or this one. Recovery takes the group's latest record.
+ * as one checksummed record, so a crash leaves the previous record or this one. Recovery takes the
+ * group's latest record. {@link #save} waits for the group commit that covers the record; {@link
+ * #saveAsync} and {@link #saveInitialConfigurationAsync} return at once and are told by the log's
+ * sync thread when that commit is done, so that thousands of groups electing at once (a host's
+ * start) share a few {@code fsync}s instead of each holding its event loop's thread for one.
  *
  * <p>Not thread-safe; confined to the group's event loop.
  */
@@ -48,6 +51,19 @@ final class GroupMetaStore implements MetaStore {
         g, new FileMetaStore.Stored(state, g.meta == null ? null : g.meta.initialConfiguration()));
   }
 
+  /** Writes the record and returns; {@code onDurable} runs on the log's sync thread. */
+  @Override
+  public void saveAsync(HardState state, Runnable onDurable) {
+    if (state == null) {
+      throw new IllegalArgumentException("state is null");
+    }
+    checkOpen();
+    wal.saveMetaAsync(
+        g,
+        new FileMetaStore.Stored(state, g.meta == null ? null : g.meta.initialConfiguration()),
+        onDurable);
+  }
+
   @Override
   public Optional<Configuration> loadInitialConfiguration() {
     checkOpen();
@@ -61,6 +77,16 @@ final class GroupMetaStore implements MetaStore {
     }
     checkOpen();
     wal.saveMeta(g, new FileMetaStore.Stored(load(), configuration));
+  }
+
+  /** Writes the record and returns; {@code onDurable} runs on the log's sync thread. */
+  @Override
+  public void saveInitialConfigurationAsync(Configuration configuration, Runnable onDurable) {
+    if (configuration == null) {
+      throw new IllegalArgumentException("configuration is null");
+    }
+    checkOpen();
+    wal.saveMetaAsync(g, new FileMetaStore.Stored(load(), configuration), onDurable);
   }
 
   @Override

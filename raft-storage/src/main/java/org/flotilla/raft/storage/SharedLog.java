@@ -708,6 +708,34 @@ public final class SharedLog implements AutoCloseable {
     awaitForced(lsn);
   }
 
+  /**
+   * Saves a group's metadata without waiting for the disk: the sync thread runs {@code onDurable}
+   * once a force covers the record, together with the other groups' saves and appends of that force
+   * (one {@code fsync} for all). A later save's callback runs no earlier than an earlier one's
+   * (records are forced in log order). If the log fails, no callback runs and every group's
+   * listener is told. Group's event loop.
+   */
+  void saveMetaAsync(WalGroup g, FileMetaStore.Stored stored, Runnable onDurable) {
+    g.lock.lock();
+    try {
+      checkUsable();
+      writeMeta(g, stored);
+      g.metaPendingLsn = g.writtenLsn;
+      Runnable earlier = g.metaOnDurable;
+      g.metaOnDurable =
+          earlier == null
+              ? onDurable
+              : () -> {
+                earlier.run();
+                onDurable.run();
+              };
+      enqueue(g);
+    } finally {
+      g.lock.unlock();
+    }
+    LockSupport.unpark(syncThread);
+  }
+
   /** Writes a META record and makes it the group's live one. Caller holds the group's lock. */
   private void writeMeta(WalGroup g, FileMetaStore.Stored stored) {
     ByteBuffer body = FileMetaStore.encode(stored);
@@ -1052,6 +1080,16 @@ public final class SharedLog implements AutoCloseable {
       g.lock.lock();
       try {
         boolean keep = false;
+        if (g.metaPendingLsn >= 0) {
+          if (g.metaPendingLsn <= lsn) {
+            Runnable r = g.metaOnDurable;
+            g.metaPendingLsn = -1;
+            g.metaOnDurable = null;
+            r.run();
+          } else {
+            keep = true;
+          }
+        }
         if (g.pendingIndex >= 0) {
           if (g.pendingLsn <= lsn) {
             if (g.pendingIndex > g.durableIndex) {

@@ -74,6 +74,10 @@ final class WalGroup {
   long pendingBytes;
   // the log position after this group's last record
   long writtenLsn;
+  // metadata saved without waiting (SharedLog.saveMetaAsync): the log position after its record,
+  // or -1 if none is pending, and what to tell once the log is forced there (null iff -1)
+  long metaPendingLsn = -1;
+  Runnable metaOnDurable;
   // guarded by the shared log's dirty lock: in the sync thread's list of groups to report
   boolean queued;
   // sync thread only: the last entry reported durable; whether it is queued for the marks file

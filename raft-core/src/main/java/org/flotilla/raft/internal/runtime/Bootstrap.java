@@ -65,11 +65,15 @@ public record Bootstrap(Configuration given, boolean join) {
    * @param who the member's name in messages ({@code group/id})
    * @param meta the member's metadata
    * @param hasRun whether the member has run before (a term, log entries or a snapshot)
+   * @param saving asked once if it stores the configuration: counts the save and returns what to
+   *     run once it is durable (perhaps at once, perhaps on the store's thread); the caller sends
+   *     nothing until then
    * @return the initial configuration, {@link Configuration#EMPTY} for a member that joins
    * @throws IllegalStateException if the builder's choice contradicts what is stored, or nothing
    *     says what to start from
    */
-  Configuration resolve(String who, MetaStore meta, boolean hasRun) {
+  Configuration resolve(
+      String who, MetaStore meta, boolean hasRun, java.util.function.Supplier<Runnable> saving) {
     Optional<Configuration> stored;
     try {
       stored = meta.loadInitialConfiguration();
@@ -123,7 +127,7 @@ public record Bootstrap(Configuration given, boolean join) {
               + " bootstrap(voters) for a member of a new group, or join() for a member to be"
               + " added to a running group");
     }
-    meta.saveInitialConfiguration(c);
+    meta.saveInitialConfigurationAsync(c, saving.get());
     return c;
   }
 

@@ -7,10 +7,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.cluster.Member;
 import org.flotilla.raft.message.Heartbeat;
 import org.flotilla.raft.message.RaftMessage;
@@ -60,8 +62,10 @@ public final class HostLiveness implements AutoCloseable {
       new ConcurrentHashMap<>();
   private final AtomicLong membersVersion = new AtomicLong();
   // when each remote host was last heard from, by the scheduler's clock (transport threads);
-  // only hosts in known, so bounded by the members of this host's groups
-  private final ConcurrentHashMap<String, Long> heard = new ConcurrentHashMap<>();
+  // When each watched host was last heard from (scheduler.nanoTime()): the worker adds and removes
+  // the hosts (only those in known, so bounded by the members of this host's groups); the
+  // transport's threads set the times, on every message from the host (heardFrom).
+  private final ConcurrentHashMap<String, AtomicLong> heard = new ConcurrentHashMap<>();
   // worker
   private long seenVersion = -1;
   private volatile Map<String, Member> known = Map.of();
@@ -101,20 +105,36 @@ public final class HostLiveness implements AutoCloseable {
    * @throws IOException if the transport cannot start
    */
   public void start() throws IOException {
-    transport.start(
-        hostId,
-        m -> {
-          // Only hosts this host watches: the map stays bounded by the groups' members.
-          if (hostId.equals(m.to()) && known.containsKey(m.from())) {
-            heard.put(m.from(), scheduler.nanoTime());
-          }
-        });
+    transport.start(hostId, this::heardFrom);
     worker = scheduler.startEventLoop("flotilla-" + hostId + "-liveness", this::turn);
   }
 
   /**
+   * Notes that the sender of {@code m} is alive, if it is a host this host watches (the map stays
+   * bounded by the groups' members); the transport's threads, for every message of every group.
+   */
+  private void heardFrom(RaftMessage m) {
+    if (hostId.equals(m.to())) {
+      AtomicLong at = heard.get(m.from());
+      if (at != null) {
+        at.set(scheduler.nanoTime());
+      }
+    }
+  }
+
+  /**
    * Wraps a group's transport so that the members it is told of count as hosts to watch, from its
-   * first {@code updateMembers} until it closes.
+   * first {@code updateMembers} until it closes, and so that every message its group receives
+   * counts as hearing from the host that sent it.
+   *
+   * <p>Why every message counts, not only liveness messages: a message of any group proves that its
+   * host's transport and event loops ran within a network delay of its arrival, as a liveness
+   * message does (both are sent by the host's loop threads). And a host busy with many groups (its
+   * start, when thousands of groups elect at once) sends many group messages, and its liveness
+   * messages queue behind them on the same connection: counted alone, they arrive late and a busy
+   * host is declared down, its groups wake and elect again, which makes it busier still. This only
+   * decides when quiesced groups wake; no safety property rests on it (docs/architecture.md,
+   * "Quiescence": leases and CheckQuorum hold whenever a group wakes).
    *
    * @param groupId the group's id
    * @param t the group's transport
@@ -124,7 +144,25 @@ public final class HostLiveness implements AutoCloseable {
     return new Transport() {
       @Override
       public void start(String localId, Inbox inbox) throws IOException {
-        t.start(localId, inbox);
+        t.start(
+            localId,
+            new Inbox() {
+              @Override
+              public void receive(RaftMessage message) {
+                heardFrom(message);
+                inbox.receive(message);
+              }
+
+              @Override
+              public void unsendable(RaftMessage message, String reason) {
+                inbox.unsendable(message, reason);
+              }
+
+              @Override
+              public Optional<RaftNode> node() {
+                return inbox.node();
+              }
+            });
       }
 
       @Override
@@ -172,8 +210,8 @@ public final class HostLiveness implements AutoCloseable {
   public List<String> downHosts() {
     List<String> ids = new ArrayList<>();
     long now = scheduler.nanoTime();
-    for (Map.Entry<String, Long> e : heard.entrySet()) {
-      if (known.containsKey(e.getKey()) && now - e.getValue() > timeoutNanos) {
+    for (Map.Entry<String, AtomicLong> e : heard.entrySet()) {
+      if (known.containsKey(e.getKey()) && now - e.getValue().get() > timeoutNanos) {
         ids.add(e.getKey());
       }
     }
@@ -199,7 +237,7 @@ public final class HostLiveness implements AutoCloseable {
       }
       // A host newly watched gets one timeout from now to be heard.
       for (String id : next.keySet()) {
-        heard.putIfAbsent(id, now);
+        heard.computeIfAbsent(id, k -> new AtomicLong(now));
       }
       heard.keySet().retainAll(next.keySet());
       down.retainAll(next.keySet());
@@ -212,8 +250,9 @@ public final class HostLiveness implements AutoCloseable {
     round++;
     transport.flush();
     for (String id : known.keySet()) {
-      Long last = heard.get(id);
-      if (last != null && now - last > timeoutNanos) {
+      AtomicLong heardAt = heard.get(id);
+      long last = heardAt == null ? now : heardAt.get();
+      if (now - last > timeoutNanos) {
         if (down.add(id)) {
           LOG.warn(
               "host {}: host {} not heard from for {} ms: waking the quiesced groups it shares",

@@ -135,6 +135,20 @@ public final class NodeRuntime {
   long ticks;
   private long nextTick;
   private boolean unflushed;
+  // Saves of term and vote (hard state) or of the initial configuration handed to the meta store
+  // without waiting for the disk (MetaStore.saveAsync): how many were made (loop, and start before
+  // the loop runs) and how many the store found durable (its thread counts them).
+  // invariant: metaDurable <= metaSaves. While metaDurable < metaSaves the loop sends nothing (send
+  // holds the message), takes no task and counts no tick, so that nothing leaves before the term
+  // and vote it depends on are durable (Figure 2: "updated on stable storage before responding to
+  // RPCs"), and held stays within one turn's messages. The loop's thread never waits for an fsync:
+  // on a host the saves of thousands of groups electing at once share the log's few fsyncs, and
+  // the other groups on the same thread (and the host's liveness worker) keep running.
+  private long metaSaves;
+  private final AtomicLong metaDurable = new AtomicLong();
+  // loop: messages made while a save was in flight, in order; null when none (no list per idle
+  // group)
+  private List<RaftMessage> held;
   // loop: the core's quiescence as of the end of the last turn; other threads read it
   private volatile boolean quiesced;
 
@@ -224,7 +238,10 @@ public final class NodeRuntime {
     // Settled and stored before the member takes part, so that no later start runs with another.
     Configuration initial =
         bootstrap.resolve(
-            who, metaStore, hs.term() > 0 || logStore.lastIndex() > 0 || snapshotMeta != null);
+            who,
+            metaStore,
+            hs.term() > 0 || logStore.lastIndex() > 0 || snapshotMeta != null,
+            this::metaSaving);
     applier.startFrom(initial);
     // The scheduler's random source: fresh for a real node, from the seed in the simulator.
     core =
@@ -385,16 +402,16 @@ public final class NodeRuntime {
   /** One turn of the event loop: due ticks, queued tasks, storage reports, the ready batches. */
   private long loopTurn() {
     try {
-      if (running && !core.quiesced()) {
+      if (running && metaSaved() && !core.quiesced()) {
         deliverDueTicks();
       }
       Runnable task;
       int n = 0;
-      while (running && n < 4096 && (task = queue.poll()) != null) {
+      while (running && !savingMeta() && n < 4096 && (task = queue.poll()) != null) {
         task.run();
         n++;
       }
-      if (running) {
+      if (running && !savingMeta()) {
         long[] d = durable.getAndSet(null);
         if (d != null) {
           core.persisted(d[0], d[1]);
@@ -420,10 +437,54 @@ public final class NodeRuntime {
       finishLoop();
       return -1;
     }
+    if (savingMeta()) {
+      // The save's callback wakes the loop; one tick bounds the wait should that wake have come
+      // before the loop started (a save made by start).
+      return tickNanos;
+    }
     if (!queue.isEmpty()) {
       return 0;
     }
     return quiesced ? Long.MAX_VALUE : Math.max(0, nextTick - scheduler.nanoTime());
+  }
+
+  /** Counts a save of the meta store made now; returns what the store calls once it is durable. */
+  private Runnable metaSaving() {
+    metaSaves++;
+    return this::metaSaveDurable;
+  }
+
+  /** A save is durable (the store's thread, or the loop for a store that saves at once). */
+  private void metaSaveDurable() {
+    metaDurable.incrementAndGet();
+    Scheduler.Worker w = loopWorker;
+    if (w != null && !w.inWorker()) {
+      w.wake();
+    }
+  }
+
+  /** Whether a save of the meta store is not yet durable (loop). */
+  private boolean savingMeta() {
+    return metaDurable.get() < metaSaves;
+  }
+
+  /**
+   * Whether every save of the meta store is durable; if so, sends the messages held while one was
+   * not (loop).
+   */
+  private boolean metaSaved() {
+    if (savingMeta()) {
+      return false;
+    }
+    if (held != null) {
+      List<RaftMessage> h = held;
+      held = null;
+      for (RaftMessage m : h) {
+        transport.send(m);
+      }
+      transport.flush();
+    }
+    return true;
   }
 
   /**
@@ -549,8 +610,9 @@ public final class NodeRuntime {
         }
       }
       if (rd.hardState() != null) {
-        // Figure 2: persist currentTerm and votedFor before answering anyone.
-        metaStore.save(rd.hardState());
+        // Figure 2: persist currentTerm and votedFor before answering anyone. Not waited for
+        // here: the messages below are held (send) until the save is durable.
+        metaStore.saveAsync(rd.hardState(), metaSaving());
       }
       for (RaftMessage m : rd.messages()) {
         send(m);
@@ -640,6 +702,13 @@ public final class NodeRuntime {
   }
 
   void send(RaftMessage m) {
+    if (savingMeta()) {
+      if (held == null) {
+        held = new ArrayList<>();
+      }
+      held.add(m);
+      return;
+    }
     transport.send(m);
     unflushed = true;
   }

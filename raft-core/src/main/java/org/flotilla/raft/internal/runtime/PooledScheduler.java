@@ -167,8 +167,11 @@ public final class PooledScheduler implements Scheduler, AutoCloseable {
     @Override
     public void run() {
       while (!stopping) {
-        // Run what was woken, at most the queue's length at the start of the pass, then what fell
-        // due: a worker that keeps waking itself cannot starve the timers.
+        // Run what was woken, at most the queue's length at the start of the pass, and after each
+        // of those turns what fell due: a worker that keeps waking itself cannot starve the
+        // timers, and a timer waits for at most one turn, not for a whole pass. A pass can be
+        // long (a host's start wakes thousands of groups at once); the host's liveness worker is a
+        // timer every heartbeat interval, and its messages must leave on time through it.
         for (int n = ready.size(); n > 0 && !stopping; n--) {
           PooledWorker w = ready.poll();
           if (w == null) {
@@ -176,19 +179,11 @@ public final class PooledScheduler implements Scheduler, AutoCloseable {
           }
           w.queued.set(false);
           runTurn(w);
+          runDueTimers();
         }
-        long now = System.nanoTime();
-        Timer t;
-        while ((t = timers.peek()) != null && t.at - now <= 0 && !stopping) {
-          timers.poll();
-          PooledWorker w = t.worker;
-          if (w.timerAt == t.at && w.timerSet) {
-            w.timerSet = false;
-            runTurn(w);
-          }
-        }
+        runDueTimers();
         if (ready.isEmpty() && !stopping) {
-          t = timers.peek();
+          Timer t = timers.peek();
           if (t == null) {
             LockSupport.park(this);
           } else {
@@ -197,6 +192,23 @@ public final class PooledScheduler implements Scheduler, AutoCloseable {
               LockSupport.parkNanos(this, wait);
             }
           }
+        }
+      }
+    }
+
+    /** Runs the turns of the workers whose timers fell due, earliest first. */
+    private void runDueTimers() {
+      Timer t = timers.peek();
+      if (t == null) {
+        return;
+      }
+      long now = System.nanoTime();
+      while ((t = timers.peek()) != null && t.at - now <= 0 && !stopping) {
+        timers.poll();
+        PooledWorker w = t.worker;
+        if (w.timerAt == t.at && w.timerSet) {
+          w.timerSet = false;
+          runTurn(w);
         }
       }
     }
