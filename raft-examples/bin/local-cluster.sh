@@ -18,7 +18,7 @@
 # Data and logs live under $FLOTILLA_CLUSTER_DIR (default: <repo>/raft-examples/target/local-cluster):
 # each node's console output in <id>.log, its rolling log file (logback) in logs/.
 # Raft listens on 127.0.0.1:7001-7003, HTTP on 127.0.0.1:8001-8003 (n4 on 7004 and 8004, ...).
-# Every node runs with --admin-requests, so the operator tool works against it:
+# Every node of a single-group cluster runs with --admin-requests, so the operator tool works against it:
 #   raft-examples/bin/flotilla status -m 127.0.0.1:7001
 # Every member stores its starting configuration at its first start and refuses another later: n1..n3
 # are always started with the same --members, and a joined member always with --join.
@@ -59,13 +59,15 @@ all_ids() {
 }
 
 launch() {
-  local id="$1" extra=()
+  local id="$1" extra=() admin=(--admin-requests)
+  # The flotilla tool operates single groups; a sharded server is operated over HTTP.
+  [[ -z "$sharded" ]] || admin=()
   if [[ ! " ${ids[*]} " =~ " $id " ]]; then
     # Added to the running group: no configuration of its own; --members only names the others.
     extra=(--join --raft-address "127.0.0.1:$(raft_port "$id")" --http-address "127.0.0.1:$(http_port "$id")")
   fi
   nohup java -Xmx256m -Dflotilla.log.dir="$dir/logs" -jar "$jar" --id "$id" --data-dir "$dir/$id" --members "$(members_of)" \
-    --admin-requests ${extra[@]+"${extra[@]}"} ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
+    ${admin[@]+"${admin[@]}"} ${extra[@]+"${extra[@]}"} ${flags[@]+"${flags[@]}"} >"$dir/$id.log" 2>&1 &
   echo $! >"$dir/$id.pid"
   echo "started $id (pid $!, HTTP 127.0.0.1:$(http_port "$id"), log $dir/$id.log)"
 }

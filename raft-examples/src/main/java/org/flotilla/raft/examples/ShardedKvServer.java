@@ -169,6 +169,12 @@ final class ShardedKvServer implements AutoCloseable {
     if (c.tlsCert() != null) {
       tb.tls(c.tlsCert(), c.tlsKey(), c.tlsCa());
     }
+    if (c.adminRequests()) {
+      LOG.warn(
+          "flotilla-kv {}: --admin-requests does not apply to a sharded server (the flotilla tool"
+              + " operates one group per port); use the HTTP API: /status, /shards, /shards/{group}/...",
+          c.id());
+    }
     // The storage first: it locks the data directory, before the catalog in it is touched.
     FileHostStorage storage = FileHostStorage.open(c.dataDir().resolve("raft"));
     RaftHost host;
