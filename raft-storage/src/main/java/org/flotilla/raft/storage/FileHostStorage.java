@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.flotilla.raft.spi.HostStorage;
 import org.flotilla.raft.spi.LogStore;
@@ -17,9 +19,11 @@ import org.flotilla.raft.spi.StorageException;
  * FileSnapshotStore} per group.
  *
  * <p>Layout under the directory: {@code wal/} (the shared log, docs/storage-format.md) and {@code
- * snapshots/<group id>/}. {@link #removeGroup(String)} records the group's removal in the log
- * (durably) and deletes its snapshot directory, so that nothing of it comes back after a crash and
- * its bytes go as the log collects its segments.
+ * snapshots/<group id>/}, created by the group's first snapshot (an idle group has no directory, no
+ * lock file and no open file; the log's directory lock covers the whole storage). {@link
+ * #removeGroup(String)} records the group's removal in the log (durably) and deletes its snapshot
+ * directory, so that nothing of it comes back after a crash and its bytes go as the log collects
+ * its segments.
  *
  * <p>Thread-safe: the shared log is; each group's snapshot store is its own.
  */
@@ -31,6 +35,10 @@ public final class FileHostStorage implements HostStorage {
   private final Path snapshots;
   private final SharedLog log;
   private final int retainSnapshots;
+  // The groups whose snapshot store is open: one store per group at a time, as the lock file of a
+  // FileSnapshotStore of its own would ensure (the log's directory lock keeps other processes out
+  // of the whole storage). One entry per open group; removed when its store closes.
+  private final Set<String> openSnapshotStores = ConcurrentHashMap.newKeySet();
 
   private FileHostStorage(Path snapshots, SharedLog log, int retainSnapshots) {
     this.snapshots = snapshots;
@@ -94,7 +102,18 @@ public final class FileHostStorage implements HostStorage {
 
   @Override
   public SnapshotStore snapshotStore(String groupId) {
-    return FileSnapshotStore.open(snapshots.resolve(check(groupId)), retainSnapshots);
+    String g = check(groupId);
+    if (!openSnapshotStores.add(g)) {
+      throw new StorageException(
+          "the snapshot store of group " + g + " is already open in " + snapshots.getParent());
+    }
+    try {
+      return FileSnapshotStore.openInHost(
+          snapshots.resolve(g), retainSnapshots, () -> openSnapshotStores.remove(g));
+    } catch (RuntimeException e) {
+      openSnapshotStores.remove(g);
+      throw e;
+    }
   }
 
   /**

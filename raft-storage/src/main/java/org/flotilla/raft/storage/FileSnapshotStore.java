@@ -35,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The store owns its directory: from open to close it holds the lock file {@code snapshots.lock}
  * there ({@link DirectoryLock}), and a second snapshot store on the same directory, in this process
- * or another, fails to open.
+ * or another, fails to open. A group's store in a {@link FileHostStorage} ({@link #openInHost})
+ * holds no lock file of its own, and creates its directory only for its first snapshot: the host
+ * storage's lock covers every group's directory, it refuses a second store for a group itself, and
+ * so an idle group costs no open file, no directory and no lock (a host runs thousands of groups).
  *
  * <p>Thread-safe: {@link #latest()} reads the directory, commits and deletions are serialized by
  * one lock, and a reader keeps its own open channel, so a deleted snapshot stays readable.
@@ -60,15 +63,20 @@ public final class FileSnapshotStore implements SnapshotStore {
   static final String LOCK = "snapshots.lock";
 
   private final Path dir;
+  // null for a group's store in a host storage (openInHost): the host's lock covers it
   private final DirectoryLock lock;
+  // run once on close (a host storage's store: the host forgets it is open); null otherwise
+  private final Runnable onClose;
   private final int retain;
   private final ChannelFactory channels;
   private final ReentrantLock commitLock = new ReentrantLock();
   private volatile boolean closed;
 
-  private FileSnapshotStore(Path dir, DirectoryLock lock, int retain, ChannelFactory channels) {
+  private FileSnapshotStore(
+      Path dir, DirectoryLock lock, Runnable onClose, int retain, ChannelFactory channels) {
     this.dir = dir;
     this.lock = lock;
+    this.onClose = onClose;
     this.retain = retain;
     this.channels = channels;
   }
@@ -105,7 +113,36 @@ public final class FileSnapshotStore implements SnapshotStore {
       lock.close();
       throw e;
     }
-    return new FileSnapshotStore(dir, lock, retain, channels);
+    return new FileSnapshotStore(dir, lock, null, retain, channels);
+  }
+
+  /**
+   * Opens a group's store in a host storage: no lock file (the caller holds the lock of the whole
+   * storage and lets one store per group be open), and the directory is created by the first
+   * snapshot, not now. Deletes snapshots whose commit never completed, if the directory exists.
+   *
+   * @param dir the group's directory, perhaps not yet created
+   * @param retain how many of the newest snapshots to keep, at least 1
+   * @param onClose run once when the store closes
+   * @return the store
+   * @throws StorageException if the directory exists and cannot be read
+   */
+  static FileSnapshotStore openInHost(Path dir, int retain, Runnable onClose) {
+    if (retain < 1) {
+      throw new IllegalArgumentException("must retain at least one snapshot: " + retain);
+    }
+    if (Files.isDirectory(dir)) {
+      try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.tmp")) {
+        for (Path p : stream) {
+          log.warn("Deleting {}: a snapshot whose commit (rename) never happened", p);
+          Files.delete(p);
+        }
+      } catch (IOException e) {
+        throw new StorageException(
+            "cannot open snapshot directory " + dir + " (deleting unfinished snapshots): " + e, e);
+      }
+    }
+    return new FileSnapshotStore(dir, null, onClose, retain, ChannelFactory.DEFAULT);
   }
 
   private static String fileName(long index, long term) {
@@ -115,6 +152,9 @@ public final class FileSnapshotStore implements SnapshotStore {
   /** Returns the committed snapshot files, oldest first. */
   private List<Path> committed() throws IOException {
     List<Path> files = new ArrayList<>();
+    if (lock == null && !Files.isDirectory(dir)) {
+      return files; // a host's group that never took a snapshot
+    }
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "snapshot-*.snap")) {
       for (Path p : stream) {
         if (NAME.matcher(p.getFileName().toString()).matches()) {
@@ -236,6 +276,12 @@ public final class FileSnapshotStore implements SnapshotStore {
     if (meta == null) {
       throw new IllegalArgumentException("meta is null");
     }
+    if (lock == null && !Files.isDirectory(dir)) {
+      // A host's group's first snapshot: its directory, durably (the commit forces only the
+      // directory itself, so its entry in the parent is forced here).
+      Files.createDirectories(dir);
+      SharedLog.syncDirectory(dir.getParent());
+    }
     Path tmp = dir.resolve(fileName(meta.index(), meta.term()) + "." + System.nanoTime() + ".tmp");
     FileChannel ch =
         channels.open(
@@ -277,10 +323,18 @@ public final class FileSnapshotStore implements SnapshotStore {
    */
   @Override
   public void close() {
-    closed = true;
     commitLock.lock();
     try {
-      lock.close();
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (lock != null) {
+        lock.close();
+      }
+      if (onClose != null) {
+        onClose.run();
+      }
     } finally {
       commitLock.unlock();
     }
@@ -293,7 +347,12 @@ public final class FileSnapshotStore implements SnapshotStore {
    */
   void crash() {
     closed = true;
-    lock.close();
+    if (lock != null) {
+      lock.close();
+    }
+    if (onClose != null) {
+      onClose.run();
+    }
   }
 
   /** A committed snapshot file; immutable. */

@@ -92,4 +92,38 @@ class FileHostStorageTest {
       assertThat(Files.exists(dir.resolve("wal"))).isTrue();
     }
   }
+
+  /**
+   * A group's snapshot store opens no file and creates no directory until its first snapshot (a
+   * host of thousands of idle groups holds no file per group), one store per group is open at a
+   * time, and the snapshot it takes comes back after the storage is reopened.
+   */
+  @Test
+  void aGroupsSnapshotDirectoryComesWithItsFirstSnapshotAndOneStoreIsOpenPerGroup()
+      throws Exception {
+    Path groupDir = dir.resolve("snapshots").resolve("g1");
+    try (FileHostStorage storage = FileHostStorage.open(dir)) {
+      org.flotilla.raft.spi.SnapshotStore store = storage.snapshotStore("g1");
+      assertThat(groupDir).doesNotExist();
+      assertThat(store.latest()).isEmpty();
+      assertThatThrownBy(() -> storage.snapshotStore("g1"))
+          .isInstanceOf(org.flotilla.raft.spi.StorageException.class)
+          .hasMessageContaining("already open");
+
+      org.flotilla.raft.spi.SnapshotMeta meta =
+          new org.flotilla.raft.spi.SnapshotMeta(
+              5, 2, org.flotilla.raft.cluster.Configuration.ofVoters(ALONE));
+      org.flotilla.raft.spi.SnapshotStore.Sink sink = store.create(meta);
+      sink.output().write(new byte[] {1, 2, 3});
+      sink.commit();
+      assertThat(groupDir).isDirectory();
+      store.close();
+      // closed: the group's store may be opened again
+      storage.snapshotStore("g1").close();
+    }
+    try (FileHostStorage storage = FileHostStorage.open(dir);
+        org.flotilla.raft.spi.SnapshotStore store = storage.snapshotStore("g1")) {
+      assertThat(store.latest()).hasValueSatisfying(s -> assertThat(s.meta().index()).isEqualTo(5));
+    }
+  }
 }

@@ -50,7 +50,9 @@ public final class Progress {
   private long lastProgressTick;
   private final int maxInflight;
   // last index of each AppendEntries in flight, ascending
-  private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+  // Sized for one append and grown as they go out (bounded by maxInflightAppends): an idle group's
+  // leader holds no 16-slot array per follower.
+  private final ArrayDeque<Long> inflight = new ArrayDeque<>(1);
 
   Progress(String id, long next, int maxInflight, long now) {
     this.id = id;

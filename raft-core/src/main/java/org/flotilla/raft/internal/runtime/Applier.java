@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.flotilla.raft.CommandRejectedException;
@@ -70,10 +69,10 @@ final class Applier {
   private final long snapshotThresholdBytes;
   // payload bytes applied since the last snapshot (apply thread)
   private long bytesSinceSnapshot;
-  private final LinkedBlockingQueue<Task> tasks;
+  private final BoundedQueue<Task> tasks;
   private Scheduler.Worker worker;
   private final PriorityQueue<Read> waiting =
-      new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index()));
+      new PriorityQueue<>(1, (a, b) -> Long.compare(a.index(), b.index()));
   private final AtomicBoolean snapshotInProgress = new AtomicBoolean();
   private final Sessions sessions;
   private volatile long appliedIndex;
@@ -100,7 +99,7 @@ final class Applier {
     this.snapshotThreshold = options.snapshotThresholdEntries();
     this.snapshotThresholdBytes = options.snapshotThresholdBytes();
     this.sessions = new Sessions(options.sessionTimeout().toMillis(), options.maxSessions());
-    this.tasks = new LinkedBlockingQueue<>(capacity);
+    this.tasks = new BoundedQueue<>(capacity);
   }
 
   /**

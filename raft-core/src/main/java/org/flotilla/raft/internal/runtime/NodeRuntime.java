@@ -9,7 +9,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -92,10 +91,10 @@ public final class NodeRuntime {
   private final boolean quiescence;
 
   final Scheduler scheduler;
-  // Bounded by inboundQueueCapacity, and linked rather than array-backed: an idle node holds no
-  // preallocated slots (a RaftHost runs thousands of nodes). The Applier's queue is linked
-  // likewise.
-  final LinkedBlockingQueue<Runnable> queue;
+  // Bounded by inboundQueueCapacity, linked and lock-free (BoundedQueue): an idle node holds no
+  // preallocated slots and no locks (a RaftHost runs thousands of nodes). The Applier's queue is
+  // one too.
+  final BoundedQueue<Runnable> queue;
   final TaskWorker snapshotExecutor;
   final Applier applier;
   Scheduler.Worker loopWorker;
@@ -169,7 +168,7 @@ public final class NodeRuntime {
     this.tickNanos = options.tickInterval().toNanos();
     this.quiescence = b.quiescence();
     this.scheduler = LogContext.wrap(b.scheduler(), b.groupId(), b.id());
-    this.queue = new LinkedBlockingQueue<>(options.inboundQueueCapacity());
+    this.queue = new BoundedQueue<>(options.inboundQueueCapacity());
     int applyCapacity = MAX_UNAPPLIED + options.maxPendingProposals() + 1024;
     this.snapshotExecutor = new TaskWorker(scheduler, "flotilla-" + id + "-snapshot", 4);
     this.applier =
