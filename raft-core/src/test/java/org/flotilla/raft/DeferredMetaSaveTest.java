@@ -58,7 +58,8 @@ class DeferredMetaSaveTest {
               id -> new CheckedTransport(id, network.transport()),
               id -> stores(id),
               OPTIONS)
-          .withScheduler(t -> time);
+          .withScheduler(t -> time)
+          .withCallbackExecutor(time.executor());
 
   @AfterEach
   void close() {

@@ -52,7 +52,8 @@ class InitialConfigurationTest {
               id -> network.transport().acceptNonMembers(id.equals("n4")),
               id -> disks.computeIfAbsent(id, k -> new TestCluster.MemoryStores()),
               OPTIONS)
-          .withScheduler(t -> time);
+          .withScheduler(t -> time)
+          .withCallbackExecutor(time.executor());
 
   @AfterEach
   void close() {

@@ -62,10 +62,16 @@ final class Election {
     return mine < max ? timeout + t : timeout;
   }
 
+  /** Ticks from now until the election timer fires (at least 1), had it no reset meanwhile. */
+  int ticksUntilTimeout() {
+    return Math.max(1, randomizedTimeout - core.electionElapsed);
+  }
+
   /** A follower's or candidate's tick: campaign when the election timer fires. */
   void tick() {
     core.electionElapsed++;
-    if (core.mayCampaign() && core.electionElapsed >= randomizedTimeout) {
+    // The timer first: mayCampaign scans the configuration, and most ticks do not fire the timer.
+    if (core.electionElapsed >= randomizedTimeout && core.mayCampaign()) {
       core.electionElapsed = 0;
       campaign(core.options.preVote(), false);
     }

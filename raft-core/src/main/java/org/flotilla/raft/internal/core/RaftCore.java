@@ -291,6 +291,21 @@ public final class RaftCore {
   }
 
   /**
+   * Returns how many ticks may pass before a tick does more than count time: for a member that does
+   * not lead, the ticks until its election timer fires (a follower's or candidate's tick only
+   * counts {@code now} and {@code electionElapsed} until then); for a leader 1 (it heartbeats and
+   * checks its followers on ticks). A driver with nothing else that needs ticks may deliver them
+   * all at once, that many ticks from now, instead of one by one, provided that it delivers the
+   * ticks due before every other input (a vote request then sees the same {@code electionElapsed}
+   * as with ticks one by one, and the timer fires on the same tick).
+   *
+   * @return at least 1
+   */
+  public int ticksUntilTimer() {
+    return role == Role.LEADER ? 1 : election.ticksUntilTimeout();
+  }
+
+  /**
    * Lets this member quiesce when the group is idle and {@code driverIdle} says the driver has
    * nothing in flight that needs ticks; without it (the default) it never quiesces. Only a driver
    * that wakes the member when a peer's host fails ({@link #hostDown(String)}) may allow it:

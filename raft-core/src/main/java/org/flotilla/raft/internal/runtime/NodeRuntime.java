@@ -444,7 +444,27 @@ public final class NodeRuntime {
     if (!queue.isEmpty()) {
       return 0;
     }
-    return quiesced ? Long.MAX_VALUE : Math.max(0, nextTick - scheduler.nanoTime());
+    if (quiesced) {
+      return Long.MAX_VALUE;
+    }
+    return Math.max(0, nextTick + ticksToSleepPast() * tickNanos - scheduler.nanoTime());
+  }
+
+  /**
+   * How many ticks past the next one the loop may sleep before its next turn: while nothing the
+   * runtime holds needs ticks ({@link #idle()}) and the core does not lead, a tick only counts time
+   * until the election timer fires ({@link RaftCore#ticksUntilTimer()}), so the loop wakes once,
+   * when it fires, and {@link #deliverDueTicks()} delivers the ticks that came due meanwhile,
+   * before any task (a message or a request wakes the loop at once and sees every tick counted). At
+   * most an election timeout, well within what {@link #deliverDueTicks()} delivers at once. A
+   * follower or candidate then costs one turn per election timeout instead of one per tick: at a
+   * host's start, before they elect and quiesce, thousands of groups wait for their first election.
+   */
+  private long ticksToSleepPast() {
+    if (!running || core.role() == Role.LEADER || !idle()) {
+      return 0;
+    }
+    return Math.min(core.ticksUntilTimer(), Ticks.election(options)) - 1L;
   }
 
   /** Counts a save of the meta store made now; returns what the store calls once it is durable. */
