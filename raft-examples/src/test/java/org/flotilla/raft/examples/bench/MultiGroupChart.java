@@ -77,9 +77,8 @@ public final class MultiGroupChart {
         String.format(
             Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", w, H + 30));
     s.append(
-        "<text x=\"10\" y=\"20\" font-size=\"15\">Multi-group workload (WORKLOAD.md), one run each,"
-            + " same machine: lower is better for the first three, higher for writes/s (log"
-            + " scales)</text>\n");
+        "<text x=\"10\" y=\"20\" font-size=\"14\">Multi-group workload, one session, one"
+            + " machine (log scales): lower is better for the first three panels</text>\n");
     for (int p = 0; p < PANELS.length; p++) {
       Map<String, Double> values = figures.getOrDefault(PANELS[p][0], Map.of());
       int x0 = 10 + p * PANEL_W;
