@@ -134,7 +134,7 @@ final class ShardDirectory {
 
   /**
    * Returns the servers to send a request for a group to, best first: its leader if live, then its
-   * live voters, then its initial placement (before any report arrived). Never this server.
+   * live voters, then its other voters, then its initial placement. Never this server.
    *
    * @param group the group's number
    * @param now {@link System#nanoTime()}
@@ -152,10 +152,21 @@ final class ShardDirectory {
           out.add(v);
         }
       }
+      // Then the voters not heard from lately (this server may just have started, or its polls
+      // are late): trying one that is down costs a refused connection.
+      for (String v : e.voters()) {
+        if (!out.contains(v)) {
+          out.add(v);
+        }
+      }
     }
-    if (out.isEmpty()) {
-      out.addAll(placement(group, servers, replicas));
+    for (String p : placement(group, servers, replicas)) {
+      if (!out.contains(p)) {
+        out.add(p);
+      }
     }
+    // Never this server: it holds no replica of the group (or it would serve it), whatever an old
+    // report of its own says.
     out.remove(self);
     return out;
   }

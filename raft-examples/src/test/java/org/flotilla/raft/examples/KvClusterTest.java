@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Path;
@@ -250,9 +251,25 @@ class KvClusterTest {
     assertThat(bad.status()).isEqualTo(400);
     assertThat(bad.body()).contains("malformed JSON");
 
-    HttpTestClient.Reply status = http.send("GET", httpUrl.get(leader) + "/status", null);
-    assertThat(status.body())
-        .contains("\"role\":\"LEADER\"", "\"matchIndex\":", "\"replication\":\"REPLICATE\"");
+    // The status is republished every 10 ticks: the first one after the writes shows the
+    // followers replicating.
+    String leaderUrl = httpUrl.get(leader);
+    await(
+        "the leader's status shows its followers replicating",
+        () -> {
+          try {
+            return http.send("GET", leaderUrl + "/status", null)
+                .body()
+                .contains("\"replication\":\"REPLICATE\"");
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        });
+    HttpTestClient.Reply status = http.send("GET", leaderUrl + "/status", null);
+    assertThat(status.body()).contains("\"role\":\"LEADER\"", "\"matchIndex\":");
   }
 
   @Test
