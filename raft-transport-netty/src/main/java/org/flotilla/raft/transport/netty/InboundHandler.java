@@ -295,6 +295,16 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
           ctx.channel().remoteAddress());
     } else if (inConfiguration.test(peerId)) {
       LOG.info("{}: accepted connection from {} at {}", who, peerId, ctx.channel().remoteAddress());
+    } else if (host) {
+      // A host's groups are created after its transport listens, and a replica moved here learns
+      // its group from the leader's first message: an unknown host is expected, not a warning.
+      LOG.info(
+          "{}: accepted connection from host {} at {}, which no group here has as a member yet"
+              + " (acceptNonMembers is set)",
+          who,
+          peerId,
+          ctx.channel().remoteAddress());
+      nonMemberAccepted.accept(peerId, hello.getSenderAddress());
     } else {
       LOG.warn(
           "{}: accepted connection from {} at {}, which is not in this member's configuration"
