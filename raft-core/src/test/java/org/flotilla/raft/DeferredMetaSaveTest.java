@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.fail;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,9 +22,9 @@ import org.flotilla.raft.sim.VirtualScheduler;
 import org.flotilla.raft.spi.HardState;
 import org.flotilla.raft.spi.LogStore;
 import org.flotilla.raft.spi.MetaStore;
-import org.flotilla.raft.spi.PeerStats;
 import org.flotilla.raft.spi.SnapshotStore;
 import org.flotilla.raft.spi.Transport;
+import org.flotilla.raft.testkit.LossyTransport;
 import org.flotilla.raft.testkit.TestCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -53,11 +52,7 @@ class DeferredMetaSaveTest {
   private final List<String> violations = new ArrayList<>();
   private int deferredSaves;
   private final TestCluster cluster =
-      new TestCluster(
-              Member::of,
-              id -> new CheckedTransport(id, network.transport()),
-              id -> stores(id),
-              OPTIONS)
+      new TestCluster(Member::of, id -> checked(id, network.transport()), id -> stores(id), OPTIONS)
           .withScheduler(t -> time)
           .withCallbackExecutor(time.executor());
 
@@ -175,68 +170,37 @@ class DeferredMetaSaveTest {
     }
   }
 
-  /** Checks every message a member sends against what its meta store holds durably. */
-  private final class CheckedTransport implements Transport {
-    private final String id;
-    private final Transport t;
-
-    CheckedTransport(String id, Transport t) {
-      this.id = id;
-      this.t = t;
+  /**
+   * Checks a message a member sends against what its meta store holds durably, recording each
+   * violation; never drops it (the filter of the member's {@link LossyTransport}).
+   */
+  private boolean violates(String id, RaftMessage m) {
+    DeferringMeta meta = metas.get(id);
+    HardState d = meta.durable;
+    if (!meta.configDurable) {
+      violations.add(id + " sent " + m + " before its initial configuration was durable");
     }
-
-    @Override
-    public void send(RaftMessage m) {
-      DeferringMeta meta = metas.get(id);
-      HardState d = meta.durable;
-      if (!meta.configDurable) {
-        violations.add(id + " sent " + m + " before its initial configuration was durable");
-      }
-      boolean preVote =
-          (m instanceof RequestVote rv && rv.preVote())
-              || (m instanceof RequestVoteResponse r && r.preVote());
-      // A pre-vote asks for the next term without taking it (thesis §9.6): nothing to persist.
-      if (!preVote && m.term() > d.term()) {
-        violations.add(id + " sent " + m + " with only term " + d.term() + " durable");
-      }
-      if (m instanceof RequestVoteResponse r
-          && r.granted()
-          && !r.preVote()
-          && !(d.term() == r.term() && r.to().equals(d.votedFor()))) {
-        violations.add(id + " granted " + r + " with only " + d + " durable");
-      }
-      t.send(m);
+    boolean preVote =
+        (m instanceof RequestVote rv && rv.preVote())
+            || (m instanceof RequestVoteResponse r && r.preVote());
+    // A pre-vote asks for the next term without taking it (thesis §9.6): nothing to persist.
+    if (!preVote && m.term() > d.term()) {
+      violations.add(id + " sent " + m + " with only term " + d.term() + " durable");
     }
-
-    @Override
-    public void start(String localId, Inbox inbox) throws java.io.IOException {
-      t.start(localId, inbox);
+    if (m instanceof RequestVoteResponse r
+        && r.granted()
+        && !r.preVote()
+        && !(d.term() == r.term() && r.to().equals(d.votedFor()))) {
+      violations.add(id + " granted " + r + " with only " + d + " durable");
     }
+    return false;
+  }
 
-    @Override
-    public void updateMembers(Collection<Member> members) {
-      t.updateMembers(members);
-    }
-
-    @Override
-    public int maxMessageBytes() {
-      return t.maxMessageBytes();
-    }
-
-    @Override
-    public void flush() {
-      t.flush();
-    }
-
-    @Override
-    public List<PeerStats> peerStats() {
-      return t.peerStats();
-    }
-
-    @Override
-    public void close() {
-      t.close();
-    }
+  /** The member's transport: every message it sends is checked by {@link #violates}. */
+  private Transport checked(String id, Transport t) {
+    LossyTransport checked = new LossyTransport(t);
+    checked.lose(m -> violates(id, m));
+    return checked;
   }
 
   private RaftNode awaitLeader() {

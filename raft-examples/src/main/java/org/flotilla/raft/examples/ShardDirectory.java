@@ -110,6 +110,17 @@ final class ShardDirectory {
   }
 
   /**
+   * Admin thread: records that a server did not answer (unreachable, or an error): it is not live
+   * from now until it answers again, rather than until the live window has passed.
+   */
+  void lost(String server) {
+    int i = servers.indexOf(server);
+    if (i >= 0 && !server.equals(self)) {
+      heard.set(i, 0);
+    }
+  }
+
+  /**
    * Returns the group's entry, or null if no server has reported it yet.
    *
    * @param group the group's number

@@ -20,10 +20,8 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -116,8 +114,11 @@ final class ShardedKvServer implements AutoCloseable {
   /** Admin thread: when the balancer last handed each group away. */
   private final Map<Integer, Long> lastHandOff = new HashMap<>();
 
-  /** Admin thread: servers whose poll is under way. */
-  private final Set<String> polling = new HashSet<>();
+  /** Admin thread: since when (as the balancer saw it) this server leads each group it leads. */
+  private final Map<Integer, Long> ledSince = new HashMap<>();
+
+  /** Admin thread: the polls under way, by server; each completes once its answer is taken in. */
+  private final Map<String, CompletableFuture<Void>> polling = new HashMap<>();
 
   private final ShardedApi api;
   private volatile Runnable onFailure = () -> {};
@@ -239,7 +240,12 @@ final class ShardedKvServer implements AutoCloseable {
   private void schedule() {
     var unused =
         admin.scheduleWithFixedDelay(
-            this::poll, 0, POLL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+            () -> {
+              var unusedAnswers = poll(); // taken in as they come
+            },
+            0,
+            POLL_INTERVAL.toMillis(),
+            TimeUnit.MILLISECONDS);
     long every = config.rebalanceInterval().toMillis();
     if (every > 0) {
       var unused2 =
@@ -350,9 +356,9 @@ final class ShardedKvServer implements AutoCloseable {
         });
   }
 
-  /** Runs a change on the admin thread; a failure becomes the group API's answer to it. */
-  private CompletableFuture<KvApi.Response> onAdmin(Callable<KvApi.Response> change) {
-    CompletableFuture<KvApi.Response> out = new CompletableFuture<>();
+  /** Runs work on the admin thread; the future fails if it throws or cannot be queued. */
+  private <T> CompletableFuture<T> onAdmin(Callable<T> change) {
+    CompletableFuture<T> out = new CompletableFuture<>();
     try {
       admin.execute(
           () -> {
@@ -454,7 +460,20 @@ final class ShardedKvServer implements AutoCloseable {
                                   "DELETE",
                                   "/shards/" + s.index() + "/replica",
                                   "delete the replica")
-                              .handle((v, e) -> e == null))
+                              .handle(
+                                  (v, e) -> {
+                                    if (e != null) {
+                                      LOG.warn(
+                                          "{}: group {}: {} was removed but its replica was not"
+                                              + " deleted ({}); DELETE /shards/{}/replica on it",
+                                          config.id(),
+                                          s.index(),
+                                          from,
+                                          KvApi.describe(KvApi.unwrap(e)),
+                                          s.index());
+                                    }
+                                    return e == null;
+                                  }))
                   .thenApply(deleted -> moved(s, from, to, deleted));
             });
     return out.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
@@ -521,18 +540,32 @@ final class ShardedKvServer implements AutoCloseable {
 
   // ------------------------------------------------------------------ directory and balancer
 
-  /** Admin thread: reports the groups held here and asks every other server for its own. */
-  private void poll() {
+  /**
+   * Admin thread: reports the groups held here and asks every other server for its own; the future
+   * completes once every server's answer was taken in (or did not come: the poller's time-out is 2
+   * s). A server whose previous poll is still under way is not asked again; its answer is waited
+   * for.
+   */
+  private CompletableFuture<Void> poll() {
     long now = System.nanoTime();
     for (Shard s : shards.values()) {
       NodeStatus st = s.node().status();
       directory.report(s.index(), entry(st));
     }
     directory.heard(config.id(), now);
+    List<CompletableFuture<Void>> answers = new ArrayList<>();
     for (String server : servers) {
-      if (server.equals(config.id()) || !polling.add(server)) {
+      if (server.equals(config.id())) {
         continue;
       }
+      CompletableFuture<Void> underWay = polling.get(server);
+      if (underWay != null) {
+        answers.add(underWay);
+        continue;
+      }
+      CompletableFuture<Void> taken = new CompletableFuture<>();
+      polling.put(server, taken);
+      answers.add(taken);
       // The poller's futures never fail: an unreachable server is a 503 answer.
       var unused =
           poller
@@ -542,16 +575,23 @@ final class ShardedKvServer implements AutoCloseable {
               .whenComplete(
                   (resp, e) -> {
                     try {
-                      admin.execute(() -> absorb(server, resp));
+                      admin.execute(
+                          () -> {
+                            polling.remove(server);
+                            absorb(server, resp);
+                            taken.complete(null);
+                          });
                     } catch (RuntimeException rejected) {
                       LOG.debug(
-                          "{}: poll answer from {} dropped: {}",
+                          "{}: poll answer from {} dropped (closing or queue full): {}",
                           config.id(),
                           server,
                           rejected.toString());
+                      taken.complete(null);
                     }
                   });
     }
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
   }
 
   private static ShardDirectory.Entry entry(NodeStatus st) {
@@ -564,10 +604,13 @@ final class ShardedKvServer implements AutoCloseable {
         st.role() == Role.LEADER);
   }
 
-  /** Admin thread: takes in another server's {@code GET /status} answer (null if none came). */
+  /**
+   * Admin thread: takes in another server's {@code GET /status} answer (null if none came); a
+   * server that did not answer is not live until it does.
+   */
   private void absorb(String server, KvApi.Response resp) {
-    polling.remove(server);
     if (resp == null || resp.status() != 200) {
+      directory.lost(server);
       return;
     }
     try {
@@ -598,21 +641,32 @@ final class ShardedKvServer implements AutoCloseable {
   }
 
   /**
-   * Admin thread: hands each group led here whose planned leader is another live voter to it, at
-   * most once per three balancer intervals per group (a transfer that fails is not retried in a
-   * loop, and one the plan undoes at once does not flap).
+   * Admin thread: hands each group led here whose planned leader is another live voter to it. Not a
+   * group this server has led for less than three balancer intervals, nor one whose membership is
+   * changing (learners, or a joint configuration): a move hands the lead to the new replica and
+   * goes on there, and must not have it taken away in between. At most once per three intervals per
+   * group, so that a transfer that fails is not retried in a loop and one the plan undoes at once
+   * does not flap.
    */
   private void handOff() {
     long now = System.nanoTime();
     Map<Integer, String> plan = directory.plan(now);
     long quiet = config.rebalanceInterval().toNanos() * 3;
     for (Shard s : shards.values()) {
-      String to = plan.get(s.index());
       NodeStatus st = s.node().status();
+      if (st.role() != Role.LEADER) {
+        ledSince.remove(s.index());
+        continue;
+      }
+      long since = ledSince.computeIfAbsent(s.index(), g -> now);
+      String to = plan.get(s.index());
+      Configuration c = st.configuration();
       if (to == null
           || to.equals(config.id())
-          || st.role() != Role.LEADER
-          || !st.configuration().isVoter(to)) {
+          || !c.isVoter(to)
+          || c.isJoint()
+          || !c.learners().isEmpty()
+          || now - since < quiet) {
         continue;
       }
       Long last = lastHandOff.get(s.index());
@@ -646,22 +700,9 @@ final class ShardedKvServer implements AutoCloseable {
    */
   CompletableFuture<KvApi.Response> rebalance() {
     CompletableFuture<Map<Integer, String>> planned =
-        onAdmin(
-                () -> {
-                  poll();
-                  return null;
-                })
-            // The poll's answers come within the poller's time-out (2 s); the plan waits for them.
-            .thenCompose(
-                x -> {
-                  CompletableFuture<Map<Integer, String>> p = new CompletableFuture<>();
-                  var unused =
-                      admin.schedule(
-                          () -> p.complete(directory.plan(System.nanoTime())),
-                          2100,
-                          TimeUnit.MILLISECONDS);
-                  return p;
-                });
+        CompletableFuture.completedFuture(null)
+            .thenComposeAsync(x -> poll(), admin)
+            .thenApplyAsync(x -> directory.plan(System.nanoTime()), admin);
     return planned.thenCompose(
         plan -> {
           List<CompletableFuture<ObjectNode>> transfers = new ArrayList<>();

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.flotilla.raft.RaftNode;
 import org.flotilla.raft.cluster.Configuration;
@@ -72,8 +73,7 @@ public record Bootstrap(Configuration given, boolean join) {
    * @throws IllegalStateException if the builder's choice contradicts what is stored, or nothing
    *     says what to start from
    */
-  Configuration resolve(
-      String who, MetaStore meta, boolean hasRun, java.util.function.Supplier<Runnable> saving) {
+  Configuration resolve(String who, MetaStore meta, boolean hasRun, Supplier<Runnable> saving) {
     Optional<Configuration> stored;
     try {
       stored = meta.loadInitialConfiguration();
